@@ -1,0 +1,150 @@
+"""Metadata tables (元数据): departments, catalog resources and info items, ingest runs, quarantine.
+
+The lake holds the data; these tables hold what describes it. Alembic migrations under
+``shuhai/db/migrations`` create them; tests run them on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Department(Base):
+    """政务部门: a data provider (提供方)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # 提供方代码
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    uscc: Mapped[str | None] = mapped_column(String(18))  # 统一社会信用代码
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    resources: Mapped[list[Resource]] = relationship(back_populates="department")
+
+
+class Resource(Base):
+    """政务信息资源: one catalog entry with the elements of the 2017 编制指南."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(120), unique=True, index=True)  # 资源代码
+    name: Mapped[str] = mapped_column(String(200))  # 资源名称
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    class_category: Mapped[str] = mapped_column(String(1))  # 类
+    class_item: Mapped[str] = mapped_column(String(2))  # 项
+    class_subitem: Mapped[str] = mapped_column(String(3))  # 目
+    class_detail: Mapped[str] = mapped_column(String(20), default="")  # 细目
+    sequence: Mapped[int] = mapped_column(Integer)  # 顺序码
+    abstract: Mapped[str] = mapped_column(Text, default="")  # 摘要
+    format: Mapped[str] = mapped_column(String(40))  # 资源格式
+    share_type: Mapped[str] = mapped_column(String(20), index=True)  # 共享类型
+    share_condition: Mapped[str] = mapped_column(Text, default="")  # 共享条件
+    share_method: Mapped[str] = mapped_column(String(40), default="")  # 共享方式
+    open_type: Mapped[str] = mapped_column(String(20), default="不予开放")  # 开放属性
+    open_condition: Mapped[str] = mapped_column(Text, default="")
+    update_cycle: Mapped[str] = mapped_column(String(20), index=True)  # 更新周期
+    publish_date: Mapped[date | None] = mapped_column(Date)  # 发布日期
+    related_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # 关联资源代码
+    key_columns: Mapped[list[str]] = mapped_column(JSON, default=list)  # 主键信息项 (for upsert)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    department: Mapped[Department] = relationship(back_populates="resources")
+    items: Mapped[list[InfoItem]] = relationship(
+        back_populates="resource",
+        order_by="InfoItem.position",
+        cascade="all, delete-orphan",
+    )
+    runs: Mapped[list[IngestRun]] = relationship(back_populates="resource")
+
+
+class InfoItem(Base):
+    """信息项: one column of a resource (名称, 数据类型, 长度, 描述)."""
+
+    __tablename__ = "info_items"
+    __table_args__ = (UniqueConstraint("resource_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    data_type: Mapped[str] = mapped_column(String(2))  # C N Y D T L M (guide's type letters)
+    length: Mapped[int | None] = mapped_column(Integer)
+    scale: Mapped[int | None] = mapped_column(Integer)  # decimals for N
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    resource: Mapped[Resource] = relationship(back_populates="items")
+
+
+class IngestRun(Base):
+    """导入记录: one ingest of one source into one resource, and the lake version it made."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    source: Mapped[str] = mapped_column(Text)  # path, or URL without password
+    source_kind: Mapped[str] = mapped_column(String(20))  # csv xlsx jsonl sql
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default="running", index=True)
+    rows_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_loaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(BigInteger, default=0)
+    lake_version: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    resource: Mapped[Resource] = relationship(back_populates="runs")
+    quarantine: Mapped[list[QuarantineSummary]] = relationship(
+        back_populates="run", cascade="all, delete-orphan"
+    )
+
+
+class QuarantineSummary(Base):
+    """隔离区汇总: how many rows of a run failed for one column and reason."""
+
+    __tablename__ = "quarantine_summary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True)
+    column: Mapped[str] = mapped_column(String(100))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+    run: Mapped[IngestRun] = relationship(back_populates="quarantine")
