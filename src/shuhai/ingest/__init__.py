@@ -1,0 +1,6 @@
+"""Ingest (汇聚): readers, typing, quarantine and atomic lake commits."""
+
+from shuhai.ingest.readers import FORMATS, detect_format, open_source
+from shuhai.ingest.service import MODES, get_run, ingest, list_runs, quarantine_rows, run_dict
+
+__all__ = ["FORMATS", "MODES", "detect_format", "get_run", "ingest", "list_runs", "open_source", "quarantine_rows", "run_dict"]

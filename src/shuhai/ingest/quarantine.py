@@ -1,0 +1,84 @@
+"""Quarantine (隔离区): rows that failed typing or could not be parsed, kept with line and reason.
+
+Each run writes one Parquet file ``quarantine/r<resource>/run<id>.parquet`` with the source's text
+columns, ``_line``, ``_reasons`` and, for records that could not be split into fields, ``_raw``.
+The metadata database keeps the counts per column and reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shuhai.errors import NotFound
+from shuhai.ingest.source import RejectedRow
+from shuhai.lake.schema import LINE_COLUMN
+
+
+def quarantine_path(quarantine_dir: Path, resource_id: int, run_id: int) -> Path:
+    return Path(quarantine_dir) / f"r{resource_id}" / f"run{run_id}.parquet"
+
+
+class QuarantineWriter:
+    """Streams quarantined rows of one run to Parquet (created on the first bad row)."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self.schema = pa.schema(
+            [pa.field(h, pa.string()) for h in header]
+            + [pa.field(LINE_COLUMN, pa.int64()), pa.field("_reasons", pa.string()), pa.field("_raw", pa.string())]
+        )
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if "_raw" not in table.column_names:
+            table = table.append_column("_raw", pa.nulls(table.num_rows, pa.string()))
+        table = table.select(self.schema.names).cast(self.schema)
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(str(self.path), self.schema, compression="zstd")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def write_rejects(self, rejects: list[RejectedRow]) -> None:
+        if not rejects:
+            return
+        n = len(rejects)
+        columns: dict[str, Any] = {h: pa.nulls(n, pa.string()) for h in self.header}
+        columns[LINE_COLUMN] = pa.array([r.line for r in rejects], pa.int64())
+        columns["_reasons"] = pa.array([r.reason for r in rejects], pa.string())
+        columns["_raw"] = pa.array([r.text for r in rejects], pa.string())
+        self.write(pa.table(columns))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def read_quarantine(path: Path, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """One page of a run's quarantined rows, ordered by line."""
+    if not path.exists():
+        raise NotFound("ingest.no_quarantine", "该导入没有隔离数据", "This run has no quarantined rows")
+    con = duckdb.connect(":memory:")
+    try:
+        total = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+        page = con.sql(
+            "SELECT * FROM read_parquet($p) ORDER BY _line NULLS LAST LIMIT $l OFFSET $o",
+            params={"p": str(path), "l": limit, "o": offset},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    rows = page.to_pylist()
+    return {"total": int(total), "rows": [{k: v for k, v in r.items() if v is not None or k in ("_line",)} for r in rows]}
+
+
+__all__ = ["QuarantineWriter", "quarantine_path", "read_quarantine"]

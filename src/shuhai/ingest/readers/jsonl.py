@@ -1,0 +1,113 @@
+"""JSON lines reader: chunks of lines parsed by Polars as text columns; a bad line is rejected alone.
+
+Columns are the keys of the first object (later keys outside them are ignored and counted).
+A chunk that Polars cannot parse is re-read line by line, only to find and reject the bad lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from shuhai.errors import RejectedFile
+from shuhai.ingest.source import HashingReader, RejectedRow, SourceStream, TextBatch
+
+CHUNK_BYTES = 8 << 20
+
+
+def open_jsonl(path: Path) -> SourceStream:
+    path = Path(path)
+    with open(path, "rb") as fh:
+        first = b""
+        for raw in fh:
+            if raw.strip():
+                first = raw
+                break
+    if not first:
+        raise RejectedFile("ingest.empty_file", "文件为空", "The file is empty")
+    try:
+        obj = json.loads(first.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RejectedFile(
+            "ingest.bad_json", f"第一行不是 JSON 对象：{exc}", f"The first line is not a JSON object: {exc}"
+        ) from exc
+    if not isinstance(obj, dict) or not obj:
+        raise RejectedFile("ingest.bad_json", "每行应为一个 JSON 对象", "Each line must be a JSON object")
+    columns = [str(k).strip() for k in obj]
+    stream = SourceStream(kind="jsonl", columns=columns, batches=iter(()), encoding="utf-8")
+    stream.batches = _batches(HashingReader(open(path, "rb"), stream.hasher), columns, stream.rejects)
+    stream.description = str(path)
+    return stream
+
+
+def _batches(raw: HashingReader, columns: list[str], rejects: list[RejectedRow]) -> Iterator[TextBatch]:
+    schema = {c: pl.String for c in columns}
+    line = 0
+    tail = b""
+    try:
+        while True:
+            data = raw.read(CHUNK_BYTES)
+            if not data and not tail:
+                break
+            chunk = tail + data
+            if data:
+                cut = chunk.rfind(b"\n") + 1
+                chunk, tail = chunk[:cut], chunk[cut:]
+                if not chunk:
+                    tail = chunk + tail
+                    continue
+            else:
+                tail = b""
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+            n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            batch = _fast(chunk, schema) if b"\n\n" not in chunk and not chunk.startswith(b"\n") else None
+            if batch is not None and batch.num_rows == n_lines:
+                lines = pa.array(range(line + 1, line + 1 + n_lines), pa.int64())
+                yield TextBatch(batch, lines)
+            else:
+                yield _slow(chunk, columns, line, rejects)
+            line += n_lines
+    finally:
+        raw.close()
+
+
+def _fast(chunk: bytes, schema: dict[str, type[pl.String]]) -> pa.RecordBatch | None:
+    try:
+        frame = pl.read_ndjson(io.BytesIO(chunk), schema=schema, ignore_errors=False)
+    except Exception:  # noqa: BLE001 - any parse problem sends the chunk to the careful path
+        return None
+    table = frame.to_arrow()
+    table = table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
+    return table.combine_chunks().to_batches()[0] if table.num_rows else None
+
+
+def _slow(chunk: bytes, columns: list[str], line: int, rejects: list[RejectedRow]) -> TextBatch:
+    values: dict[str, list[str | None]] = {c: [] for c in columns}
+    lines: list[int] = []
+    for n, raw in enumerate(chunk.split(b"\n"), start=line + 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            rejects.append(
+                RejectedRow(n, "bad_json", f"不是有效的 JSON 对象 / not a JSON object: {exc}", raw[:2000].decode("utf-8", "replace"))
+            )
+            continue
+        for c in columns:
+            v = obj.get(c)
+            values[c].append(None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+        lines.append(n)
+    arrays = [pa.array(values[c], pa.string()) for c in columns]
+    return TextBatch(pa.RecordBatch.from_arrays(arrays, names=columns), pa.array(lines, pa.int64()))
+
+
+__all__ = ["open_jsonl"]

@@ -1,0 +1,77 @@
+"""What every reader yields: batches of text columns, with record numbers, and the rows it rejected.
+
+Readers keep every value as text; typing happens once, in ``shuhai.ingest.typing``, the same way for
+every format. ``rows_in`` counts every record a reader saw, including those it could not split into
+the right number of fields (those arrive in ``rejects`` and go to quarantine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass
+class RejectedRow:
+    """A record a reader could not split into fields (ragged row, bad JSON line)."""
+
+    line: int | None
+    reason_code: str
+    reason: str
+    text: str
+
+
+@dataclass
+class TextBatch:
+    """Text columns for ``batch.num_rows`` records; ``lines`` gives each record's source line."""
+
+    batch: pa.RecordBatch
+    lines: pa.Array
+
+
+@dataclass
+class SourceStream:
+    """An opened source: header, text batches, and facts for the run record."""
+
+    kind: str
+    columns: list[str]
+    batches: Iterator[TextBatch]
+    rejects: list[RejectedRow] = field(default_factory=list)
+    encoding: str | None = None
+    hasher: Any = field(default_factory=hashlib.sha256)
+    description: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return str(self.hasher.hexdigest())
+
+
+class HashingReader:
+    """A binary file wrapper that hashes what is read (the source's SHA-256 in one pass)."""
+
+    def __init__(self, raw: Any, hasher: Any) -> None:
+        self.raw = raw
+        self.hasher = hasher
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.hasher.update(data)
+        return bytes(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self.raw.close()
+
+
+__all__ = ["HashingReader", "RejectedRow", "SourceStream", "TextBatch"]

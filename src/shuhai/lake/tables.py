@@ -1,0 +1,179 @@
+"""Versioned tables (版本化数据湖): one Delta Lake table per resource, under ``SHUHAI_HOME/lake``.
+
+Every ingest is one Delta commit; the commit carries the run id in its metadata, so a version can
+always be traced to its run and source. Reads may name any version (time travel).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from shuhai.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+RUN_METADATA_KEY = "shuhai.run_id"
+
+
+class LakeTable:
+    """The Delta table of one resource."""
+
+    def __init__(self, lake_dir: Path, resource_id: int) -> None:
+        self.path = Path(lake_dir) / f"r{resource_id}"
+        self.resource_id = resource_id
+
+    def exists(self) -> bool:
+        return (self.path / "_delta_log").is_dir()
+
+    def _table(self, version: int | None = None) -> DeltaTable:
+        if not self.exists():
+            raise NotFound(
+                "lake.no_data",
+                "该资源还没有任何数据版本",
+                "This resource has no data version yet",
+            )
+        try:
+            dt = DeltaTable(str(self.path))
+            if version is not None:
+                if version < 0 or version > dt.version():
+                    raise NotFound(
+                        "lake.version_not_found",
+                        f"版本 {version} 不存在（最新为 {dt.version()}）",
+                        f"Version {version} does not exist (latest is {dt.version()})",
+                    )
+                dt.load_as_version(version)
+            return dt
+        except TableNotFoundError as exc:
+            raise NotFound("lake.no_data", "该资源还没有任何数据版本", "This resource has no data version yet") from exc
+
+    def latest_version(self) -> int | None:
+        return self._table().version() if self.exists() else None
+
+    def write(
+        self,
+        data: pa.RecordBatchReader,
+        *,
+        mode: str,
+        run_id: int,
+        key_columns: Sequence[str] = (),
+    ) -> int:
+        """Commit ``data`` as one new version (append, replace or upsert on ``key_columns``)."""
+        props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
+        if mode == "upsert" and self.exists():
+            dt = self._table()
+            predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key_columns)
+            (
+                dt.merge(data, predicate=predicate, source_alias="s", target_alias="t", commit_properties=props)
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        else:
+            write_mode = "overwrite" if mode == "replace" and self.exists() else "append"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_deltalake(
+                str(self.path),
+                data,
+                mode=write_mode,
+                commit_properties=props,
+                schema_mode="merge" if write_mode == "append" and self.exists() else None,
+            )
+        return DeltaTable(str(self.path)).version()
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every version, newest first: version, time, operation, run id, rows added."""
+        if not self.exists():
+            return []
+        out = []
+        for h in self._table().history():
+            metrics = h.get("operationMetrics") or {}
+            run = h.get(RUN_METADATA_KEY)
+            out.append(
+                {
+                    "version": h["version"],
+                    "timestamp": datetime.fromtimestamp(h["timestamp"] / 1000, tz=timezone.utc).isoformat(),
+                    "operation": h.get("operation"),
+                    "run_id": int(run) if run else None,
+                    "rows_added": metrics.get("num_added_rows", metrics.get("num_target_rows_inserted")),
+                    "rows_updated": metrics.get("num_target_rows_updated"),
+                }
+            )
+        return out
+
+    def dataset(self, version: int | None = None) -> ds.Dataset:
+        return self._table(version).to_pyarrow_dataset()
+
+    def count(self, version: int | None = None) -> int:
+        if not self.exists():
+            return 0
+        return self.dataset(version).count_rows()
+
+    def read(
+        self,
+        version: int | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pa.Table:
+        """Read a version (time travel); ``limit``/``offset`` read only what is needed."""
+        dataset = self.dataset(version)
+        if columns:
+            unknown = [c for c in columns if c not in dataset.schema.names]
+            if unknown:
+                raise InvalidInput(
+                    "lake.unknown_column", f"未知列：{'、'.join(unknown)}", f"Unknown columns: {', '.join(unknown)}"
+                )
+        if limit is None:
+            return dataset.to_table(columns=list(columns) if columns else None)
+        return dataset.head(offset + limit, columns=list(columns) if columns else None).slice(offset, limit)
+
+    def query(self, sql: str, version: int | None = None, *, name: str = "t") -> pa.Table:
+        """Run DuckDB SQL over one version, visible as table ``t`` (read-only)."""
+        return run_sql(sql, {name: self.dataset(version)})
+
+
+_IDENT = re.compile(r"^[^\x00-\x1f\"]+$")
+
+
+def _quote(name: str) -> str:
+    if not _IDENT.match(name):
+        raise InvalidInput("lake.bad_identifier", f"列名无效：{name!r}", f"Invalid column name: {name!r}")
+    return f'"{name}"'
+
+
+def run_sql(sql: str, tables: dict[str, ds.Dataset | pa.Table]) -> pa.Table:
+    """DuckDB over Arrow datasets; only a single read-only statement is allowed."""
+    con = duckdb.connect(":memory:")
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        con.execute("SET enable_external_access = false")
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise InvalidInput("lake.bad_sql", f"SQL 语法错误：{exc}", f"SQL syntax error: {exc}") from exc
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise InvalidInput(
+                "lake.bad_sql", "只允许一条 SELECT 查询", "Only a single SELECT statement is allowed"
+            )
+        try:
+            return con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidInput("lake.sql_error", f"查询失败：{exc}", f"Query failed: {exc}") from exc
+    finally:
+        con.close()
+
+
+__all__ = ["RUN_METADATA_KEY", "LakeTable", "run_sql"]
