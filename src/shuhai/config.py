@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home", "./.shuhai", str, "数据目录（湖、元数据库、隔离区）", "Data directory (lake, metadata, quarantine)"),
     Setting("database_url", None, str, "元数据库 SQLAlchemy URL，默认为数据目录中的 SQLite 文件", "Metadata database URL; default a SQLite file in the home"),
     Setting("batch_rows", 131072, _positive_int, "导入时每批行数", "Rows per ingest batch"),
-    Setting("block_bytes", 16 * 1024 * 1024, _positive_int, "CSV 解析块大小（字节），单行不得超过", "CSV parse block size in bytes; one record must fit"),
+    Setting("block_bytes", 32 * 1024 * 1024, _positive_int, "CSV 解析块大小（字节），单行不得超过", "CSV parse block size in bytes; one record must fit"),
     Setting("max_cell_bytes", 1024 * 1024, _positive_int, "单元格最大字节数，超出则隔离该行", "Largest cell in bytes; longer cells quarantine their row"),
     Setting("demo_mode", False, _bool, "演示模式：页面标注“演示数据”", "Demo mode: pages say 演示数据 (demo data)"),
 )
@@ -58,7 +58,7 @@ class Config:
     home: Path
     database_url: str
     batch_rows: int = 131072
-    block_bytes: int = 16 * 1024 * 1024
+    block_bytes: int = 32 * 1024 * 1024
     max_cell_bytes: int = 1024 * 1024
     demo_mode: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

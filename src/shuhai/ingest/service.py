@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
+import polars as pl
 from sqlalchemy import select
 
 from shuhai.catalog.service import find_resource, resource_dict
@@ -137,7 +139,7 @@ def ingest(
         writer = QuarantineWriter(qpath, stream.columns)
         failure: list[BaseException] = []
 
-        def typed_batches() -> Iterator[pa.RecordBatch]:
+        def typed_frames() -> Iterator[pl.DataFrame]:
             try:
                 for tb in stream.batches:
                     totals["in"] += tb.batch.num_rows
@@ -150,7 +152,7 @@ def ingest(
                     if progress:
                         progress(totals["in"] + len(stream.rejects), totals["bad"] + len(stream.rejects))
                     if out.good is not None:
-                        totals["good"] += out.good.num_rows
+                        totals["good"] += out.good.height
                         yield out.good
                 _finish_rejects(stream, writer, counts, totals)
                 if totals["in"] == 0:
@@ -161,14 +163,14 @@ def ingest(
                 failure.append(exc)
                 raise
 
-        reader = pa.RecordBatchReader.from_batches(plan.schema, typed_batches())
+        frames = prefetch(typed_frames(), depth=2)
         try:
             if mode == "upsert":
-                version = _upsert(config, lake, reader, keys, run_id, writer, counts, totals, stream.columns)
+                version = _upsert(config, lake, frames, plan.schema, keys, run_id, writer, counts, totals, stream.columns)
             else:
-                version = lake.write(reader, mode=mode, run_id=run_id)
+                version = lake.write_frames(frames, schema=plan.schema, mode=mode, run_id=run_id)
         except Exception as exc:
-            if failure:
+            if failure and failure[0] is not exc:
                 raise failure[0] from exc
             raise
         writer.close()
@@ -192,6 +194,47 @@ def ingest(
     return get_run(config, run_id)
 
 
+def prefetch(batches: Iterator[pa.RecordBatch], depth: int) -> Iterator[pa.RecordBatch]:
+    """Run reading and typing in a worker thread, ``depth`` batches ahead of the lake writer.
+
+    Parsing, Polars and the Delta writer release the GIL, so reading/typing overlap with writing.
+    An exception in the worker is re-raised in the consumer; a consumer that stops early stops the
+    worker.
+    """
+    queue: Queue[Any] = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            queue.put(exc)
+
+    worker = threading.Thread(target=work, name="shuhai-ingest", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+
 def _finish_rejects(stream: Any, writer: QuarantineWriter, counts: dict[tuple[str, str], int], totals: dict[str, int]) -> None:
     if stream.rejects:
         writer.write_rejects(stream.rejects)
@@ -205,7 +248,8 @@ def _finish_rejects(stream: Any, writer: QuarantineWriter, counts: dict[tuple[st
 def _upsert(
     config: Config,
     lake: LakeTable,
-    reader: pa.RecordBatchReader,
+    frames: Iterator[pl.DataFrame],
+    schema: pa.Schema,
     keys: list[str],
     run_id: int,
     writer: QuarantineWriter,
@@ -217,10 +261,9 @@ def _upsert(
     stage = config.home / "tmp" / f"run{run_id}"
     stage.mkdir(parents=True, exist_ok=True)
     try:
-        staged = stage / "typed.parquet"
-        with pq.ParquetWriter(str(staged), reader.schema) as pw:
-            for batch in reader:
-                pw.write_batch(batch)
+        for n, frame in enumerate(frames):
+            frame.write_parquet(stage / f"part{n:05d}.parquet")
+        staged = stage / "*.parquet"
         con = duckdb.connect(str(stage / "stage.duckdb"))
         try:
             key_sql = ", ".join(f'"{k}"' for k in keys)
@@ -238,9 +281,7 @@ def _upsert(
                 totals["good"] -= dup.num_rows
                 totals["bad"] += dup.num_rows
             source = con.sql("SELECT * EXCLUDE (__rn) FROM ranked WHERE __rn = 1").to_arrow_reader(config.batch_rows)
-            schema_reader = pa.RecordBatchReader.from_batches(
-                reader.schema, (b.cast(reader.schema) for b in source)
-            )
+            schema_reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) for b in source))
             return lake.write(schema_reader, mode="upsert", run_id=run_id, key_columns=keys)
         finally:
             con.close()

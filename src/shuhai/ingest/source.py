@@ -29,7 +29,7 @@ class RejectedRow:
 class TextBatch:
     """Text columns for ``batch.num_rows`` records; ``lines`` gives each record's source line."""
 
-    batch: pa.RecordBatch
+    batch: pa.RecordBatch | pa.Table
     lines: pa.Array
 
 

@@ -39,7 +39,6 @@ REASONS: dict[str, tuple[str, str]] = {
     "duplicate_key": ("同一文件中主键重复，已被后出现的行取代", "duplicate key in the source; a later row supersedes it"),
 }
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
@@ -120,124 +119,200 @@ def _number_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(grouped).then(t.str.replace_all(",", "", literal=True)).otherwise(t)
 
 
-def _date(expr: pl.Expr) -> pl.Expr:
-    t = _half(expr)
-    parsed = [t.str.strptime(pl.Date, f, strict=False, exact=True) for f in DATE_FORMATS]
-    serial = t.str.contains(r"^\d{1,5}(\.0+)?$")
-    days = t.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
-    from_serial = pl.when(serial & (days >= 1)).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
-    from_datetime = t.str.strptime(pl.Datetime("us"), DATETIME_FORMATS[0], strict=False).dt.date()
-    value = pl.coalesce(*parsed, from_serial, from_datetime)
-    in_range = (value >= pl.lit(date(1800, 1, 1))) & (value <= pl.lit(date(2200, 12, 31)))
-    return pl.when(in_range).then(value)
+def _date_parse(t: pl.Expr) -> pl.Expr:
+    """One parse for every common form: separators 年月/. become '-', 20240102 gets its dashes."""
+    canonical = (
+        t.str.replace_all(r"[年月/.]", "-")
+        .str.replace(r"日$", "")
+        .str.replace(r"^(\d{4})(\d{2})(\d{2})$", "$1-$2-$3")
+        .str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "$1")
+    )
+    parsed = canonical.str.strptime(pl.Date, "%Y-%m-%d", strict=False, exact=True)
+    days = t.cast(pl.Int64, strict=False)  # Excel serial day numbers (up to 5 digits)
+    from_serial = pl.when((days >= 1) & (days <= 99999)).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
+    return pl.coalesce(pl.when(t.str.len_bytes() > 5).then(parsed), from_serial)
 
 
-def _datetime(expr: pl.Expr) -> pl.Expr:
-    t = _half(expr)
+def _date_range(v: pl.Expr) -> pl.Expr:
+    return pl.when((v >= pl.lit(date(1800, 1, 1))) & (v <= pl.lit(date(2200, 12, 31)))).then(v)
+
+
+def _datetime_parse(t: pl.Expr) -> pl.Expr:
     parsed = [t.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in DATETIME_FORMATS]
-    as_date = _date(t).cast(pl.Datetime("us"))
     serial = t.str.contains(r"^\d{1,5}\.\d+$")
     frac = t.cast(pl.Float64, strict=False)
     from_serial = pl.when(serial).then(
         pl.lit(EXCEL_EPOCH).cast(pl.Datetime("us")) + pl.duration(microseconds=(frac * 86_400_000_000).round(0).cast(pl.Int64))
     )
-    return pl.coalesce(*parsed, from_serial, as_date)
+    return pl.coalesce(*parsed, from_serial, _date_range(_date_parse(t)).cast(pl.Datetime("us")))
 
 
-def _typed(item: dict[str, Any], text: pl.Expr, max_cell: int) -> tuple[pl.Expr, list[tuple[str, pl.Expr]]]:
-    """The typed value of one item and its failure conditions (code, bool expression)."""
+DATE_HINTS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S")
+DATETIME_HINTS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S")
+
+
+@dataclass
+class ItemTyping:
+    """Typing of one item: clean text ``t``, a fast strict parse on every row, a lenient slow parse.
+
+    The slow parse (full-width digits, thousands separators, every date form, Excel serials) runs
+    only on the rows whose fast parse failed, so a column in one common format costs one parse.
+    """
+
+    text: pl.Expr
+    fast: pl.Expr
+    slow: pl.Expr | None
+    fails: list[tuple[str, pl.Expr]]
+    dtype: pl.DataType
+
+
+def _typed(item: dict[str, Any], source: str | None, max_cell: int, i: int, hint: str | None) -> ItemTyping:
+    """Expressions for one item: text, fast value, slow value and failure conditions."""
     kind = item["data_type"]
-    present = text.is_not_null()
+    tn, vn = f"__t{i}", f"__v{i}"
+    t, v = pl.col(tn), pl.col(vn)
+    text = _clean(source).alias(tn)
+    present = t.is_not_null()
     fails: list[tuple[str, pl.Expr]] = []
     if item["required"]:
-        fails.append(("required", text.is_null()))
+        fails.append(("required", t.is_null()))
     if kind in ("C", "M"):
-        fails.append(("cell_too_large", text.str.len_bytes() > max_cell))
+        fails.append(("cell_too_large", t.str.len_bytes() > max_cell))
         if item.get("length"):
-            fails.append(("too_long", text.str.len_chars() > int(item["length"])))
-        fails.append(("nul_byte", text.str.contains("\x00", literal=True)))
-        fails.append(("precision_loss", text.str.contains(SCI_NOTATION)))
-        return text, fails
+            fails.append(("too_long", t.str.len_chars() > int(item["length"])))
+        fails.append(("nul_byte", t.str.contains("\x00", literal=True)))
+        fails.append(("precision_loss", t.str.contains(SCI_NOTATION)))
+        return ItemTyping(text, t.alias(vn), None, fails, pl.String())
+    if kind == "N" and item.get("scale") == 0:
+        as_float = _number_text(t).cast(pl.Float64, strict=False)
+        whole = (as_float == as_float.round(0)) & (as_float.abs() < 2.0**53)
+        slow = pl.when(whole).then(as_float).cast(pl.Int64, strict=False)
+        fails.append(("precision_loss", t.str.contains(SCI_NOTATION)))
+        fails.append(("not_integer", present & v.is_null()))
+        return ItemTyping(text, t.cast(pl.Int64, strict=False).alias(vn), slow, fails, pl.Int64())
     if kind == "N":
-        t = _number_text(text)
-        as_float = t.cast(pl.Float64, strict=False)
-        if item.get("scale") == 0:
-            as_int = t.cast(pl.Int64, strict=False)
-            whole = as_float.is_not_null() & (as_float == as_float.round(0)) & (as_float.abs() < 2.0**53)
-            value = pl.coalesce(as_int, pl.when(whole).then(as_float.cast(pl.Int64, strict=False)))
-            fails.append(("not_integer", present & value.is_null() & as_float.is_not_null()))
-            fails.append(("bad_number", present & as_float.is_null() & as_int.is_null()))
-        else:
-            value = pl.when(as_float.is_finite()).then(as_float)
-            fails.append(("bad_number", present & value.is_null()))
-        fails.append(("precision_loss", text.str.contains(SCI_NOTATION) & (item.get("scale") == 0)))
-        return value, fails
+        fast = t.cast(pl.Float64, strict=False)
+        slow = _number_text(t).cast(pl.Float64, strict=False)
+        fails.append(("bad_number", present & (v.is_null() | ~v.is_finite())))
+        return ItemTyping(text, fast.alias(vn), slow, fails, pl.Float64())
     if kind == "Y":
-        value = _number_text(text).cast(pl.Decimal(18, 2), strict=False)
-        fails.append(("bad_money", present & value.is_null()))
-        return value, fails
+        dtype = pl.Decimal(18, 2)
+        fails.append(("bad_money", present & v.is_null()))
+        return ItemTyping(text, t.cast(dtype, strict=False).alias(vn), _number_text(t).cast(dtype, strict=False), fails, dtype)
     if kind == "D":
-        value = _date(text)
-        fails.append(("bad_date", present & value.is_null()))
-        return value, fails
+        fast = _date_range(_strptime_date(t, hint or DATE_HINTS[0]))
+        fails.append(("bad_date", present & v.is_null()))
+        return ItemTyping(text, fast.alias(vn), _date_range(_date_parse(_half(t))), fails, pl.Date())
     if kind == "T":
-        value = _datetime(text)
-        fails.append(("bad_datetime", present & value.is_null()))
-        return value, fails
+        dtype = pl.Datetime("us")
+        fast = t.str.strptime(dtype, hint or DATETIME_HINTS[0], strict=False, exact=True)
+        fails.append(("bad_datetime", present & v.is_null()))
+        return ItemTyping(text, fast.alias(vn), _datetime_parse(_half(t)), fails, dtype)
     if kind == "L":
-        lowered = _half(text).str.to_lowercase()
-        value = pl.when(lowered.is_in(TRUE_WORDS)).then(True).when(lowered.is_in(FALSE_WORDS)).then(False)
-        fails.append(("bad_bool", present & value.is_null()))
-        return value, fails
+        def boolean(expr: pl.Expr) -> pl.Expr:
+            lowered = expr.str.to_lowercase()
+            return pl.when(lowered.is_in(TRUE_WORDS)).then(True).when(lowered.is_in(FALSE_WORDS)).then(False)
+
+        fails.append(("bad_bool", present & v.is_null()))
+        return ItemTyping(text, boolean(t).alias(vn), boolean(_half(t)), fails, pl.Boolean())
     raise ValueError(f"unknown data type {kind!r}")
+
+
+def _strptime_date(t: pl.Expr, fmt: str) -> pl.Expr:
+    if "%H" in fmt:
+        return t.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.date()
+    return t.str.strptime(pl.Date, fmt, strict=False, exact=True)
+
+
+def learn_hint(values: pl.Series, kind: str) -> str | None:
+    """The format that parses most of a sample of a date or datetime column (its fast path)."""
+    sample = values.drop_nulls().str.strip_chars().head(2000)
+    if kind not in ("D", "T") or sample.len() == 0:
+        return None
+    candidates = DATE_HINTS if kind == "D" else DATETIME_HINTS
+    frame = sample.to_frame("t")
+    scores = {}
+    for fmt in candidates:
+        parsed = frame.select(
+            _strptime_date(pl.col("t"), fmt) if kind == "D" else pl.col("t").str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+        ).to_series()
+        scores[fmt] = parsed.is_not_null().sum()
+    best = max(candidates, key=lambda f: scores[f])
+    return best if scores[best] else None
 
 
 @dataclass
 class TypedBatch:
-    good: pa.RecordBatch | None
+    good: pl.DataFrame | None
     bad: pa.Table | None
     counts: dict[tuple[str, str], int]
 
 
 class Typer:
-    """Compiled typing for one plan; ``apply`` types one text batch."""
+    """Compiled typing for one plan; ``apply`` types one text batch.
+
+    Date and datetime columns learn their dominant format from the first batch; it becomes their
+    fast path, and every other accepted form is still parsed by the slow path.
+    """
 
     def __init__(self, plan: Plan, header: list[str], run_id: int) -> None:
         self.plan = plan
         self.header = header
         self.run_id = run_id
-        values: list[pl.Expr] = []
-        flags: list[pl.Expr] = []
-        self.flag_names: list[tuple[str, str, str]] = []  # (flag column, item, reason code)
-        for i, item in enumerate(plan.items):
-            text = _clean(plan.source_of[item["name"]])
-            value, fails = _typed(item, text, plan.max_cell_bytes)
-            values.append(value.alias(f"__v{i}"))
-            for j, (code, cond) in enumerate(fails):
-                name = f"__f{i}_{j}"
-                flags.append(cond.fill_null(False).alias(name))
-                self.flag_names.append((name, item["name"], code))
-        self.values = values
-        self.flags = flags
         self.out_schema = plan.schema
+        self.polars_schema = pl.Schema(pl.from_arrow(plan.schema.empty_table()).schema)  # type: ignore[union-attr]
+        self.items: list[ItemTyping] | None = None
+
+    def _compile(self, frame: pl.DataFrame) -> None:
+        self.items = []
+        self.flag_names: list[tuple[str, str, str]] = []  # (flag column, item, reason code)
+        self.flags: list[pl.Expr] = []
+        for i, item in enumerate(self.plan.items):
+            source = self.plan.source_of[item["name"]]
+            hint = learn_hint(frame[source], item["data_type"]) if source else None
+            typing = _typed(item, source, self.plan.max_cell_bytes, i, hint)
+            self.items.append(typing)
+            for j, (code, cond) in enumerate(typing.fails):
+                name = f"__f{i}_{j}"
+                self.flags.append(cond.fill_null(False).alias(name))
+                self.flag_names.append((name, item["name"], code))
+        slow_needed = [
+            pl.col(f"__t{i}").is_not_null() & pl.col(f"__v{i}").is_null()
+            for i, it in enumerate(self.items)
+            if it.slow is not None
+        ]
+        self.needs_slow = pl.any_horizontal(slow_needed) if slow_needed else None
+        self.slow = [
+            pl.coalesce(pl.col(f"__v{i}"), it.slow.cast(it.dtype)).alias(f"__v{i}")
+            for i, it in enumerate(self.items)
+            if it.slow is not None
+        ]
         reason_parts = [
             pl.when(pl.col(name)).then(pl.lit(reason_text(code, item))) for name, item, code in self.flag_names
         ]
         self.reasons = pl.concat_str(reason_parts, separator="; ", ignore_nulls=True).alias("_reasons")
 
-    def apply(self, batch: pa.RecordBatch, lines: pa.Array) -> TypedBatch:
+    def apply(self, batch: pa.RecordBatch | pa.Table, lines: pa.Array) -> TypedBatch:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
-        flag_cols = [n for n, _, _ in self.flag_names]
-        bad_flag = pl.any_horizontal(flag_cols) if flag_cols else pl.lit(False)
-        # One lazy pass: values and flags share their sub-expressions (parsing happens once).
+        if self.items is None:
+            self._compile(frame)
+        assert self.items is not None
         typed = (
             frame.lazy()
             .with_columns(pl.Series(LINE_COLUMN, lines))
-            .with_columns(*self.values, *self.flags)
-            .with_columns(bad_flag.alias("__bad"))
+            .with_columns(it.text for it in self.items)
+            .with_columns(it.fast for it in self.items)
             .collect()
         )
+        if self.needs_slow is not None:
+            mask = typed.select(self.needs_slow).to_series()
+            if mask.any():
+                slow_rows = typed.filter(mask).with_columns(self.slow)
+                typed = pl.concat([typed.filter(~mask), slow_rows], how="vertical")
+        flag_cols = [n for n, _, _ in self.flag_names]
+        bad_flag = pl.any_horizontal(flag_cols) if flag_cols else pl.lit(False)
+        typed = typed.lazy().with_columns(self.flags).with_columns(bad_flag.alias("__bad")).collect()
         n_bad = int(typed["__bad"].sum())
         counts: dict[tuple[str, str], int] = {}
         bad_table = None
@@ -248,16 +323,17 @@ class Typer:
                     counts[(item, code)] = counts.get((item, code), 0) + int(total)
             bad = typed.filter(pl.col("__bad"))
             bad_table = bad.select(*[pl.col(c) for c in self.header], pl.col(LINE_COLUMN), self.reasons).to_arrow()
-        good_frame = typed.filter(~pl.col("__bad")) if n_bad else typed
-        if good_frame.height == 0:
-            return TypedBatch(None, bad_table, counts)
-        out = good_frame.select(
+        out = typed.select(
             *[pl.col(f"__v{i}").alias(it["name"]) for i, it in enumerate(self.plan.items)],
             pl.lit(self.run_id, pl.Int64).alias(RUN_COLUMN),
             pl.col(LINE_COLUMN),
+            pl.col("__bad"),
         )
-        table = out.to_arrow().cast(self.out_schema)
-        good = table.combine_chunks().to_batches()[0]
+        if n_bad:
+            out = out.filter(~pl.col("__bad"))
+        if out.height == 0:
+            return TypedBatch(None, bad_table, counts)
+        good = out.drop("__bad").cast(self.polars_schema)
         return TypedBatch(good, bad_table, counts)
 
 

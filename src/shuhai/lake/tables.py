@@ -6,18 +6,24 @@ always be traced to its run and source. Reads may name any version (time travel)
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import polars as pl
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from shuhai.errors import InvalidInput, NotFound
 
@@ -91,6 +97,60 @@ class LakeTable:
             )
         return DeltaTable(str(self.path)).version()
 
+    def write_frames(
+        self,
+        frames: Iterable[pl.DataFrame],
+        *,
+        schema: pa.Schema,
+        mode: str,
+        run_id: int,
+    ) -> int:
+        """Write each frame as a Parquet part, then commit all parts as one version (atomic).
+
+        Parts are written by Polars (multi-threaded) and only become visible with the commit; on
+        any failure the parts written so far are deleted and no version is made.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        actions: list[AddAction] = []
+        try:
+            for frame in frames:
+                if frame.height == 0:
+                    continue
+                name = f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
+                path = self.path / name
+                written.append(path)
+                frame.write_parquet(path, compression="snappy", statistics=True)
+                actions.append(
+                    AddAction(
+                        path=name,
+                        size=path.stat().st_size,
+                        partition_values={},
+                        modification_time=int(time.time() * 1000),
+                        data_change=True,
+                        stats=_stats(frame),
+                    )
+                )
+            props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
+            delta_schema = DeltaSchema.from_arrow(schema)
+            if not self.exists():
+                create_table_with_add_actions(
+                    str(self.path), delta_schema, actions, mode="error", commit_properties=props
+                )
+            else:
+                dt = DeltaTable(str(self.path))
+                dt.create_write_transaction(
+                    actions,
+                    mode="overwrite" if mode == "replace" else "append",
+                    schema=delta_schema,
+                    commit_properties=props,
+                )
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return DeltaTable(str(self.path)).version()
+
     def history(self) -> list[dict[str, Any]]:
         """Every version, newest first: version, time, operation, run id, rows added."""
         if not self.exists():
@@ -145,6 +205,23 @@ class LakeTable:
 
 
 _IDENT = re.compile(r"^[^\x00-\x1f\"]+$")
+
+
+def _stats(frame: pl.DataFrame) -> str:
+    """Delta file statistics: row count, null counts, min/max of non-text columns."""
+    nulls = frame.null_count().row(0, named=True)
+    minmax_cols = [c for c, t in frame.schema.items() if t != pl.String]
+    mins = frame.select(minmax_cols).min().row(0, named=True) if minmax_cols else {}
+    maxs = frame.select(minmax_cols).max().row(0, named=True) if minmax_cols else {}
+
+    def jsonable(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if not isinstance(v, (int, float, bool)) else v)
+                for k, v in values.items() if v is not None}
+
+    return json.dumps(
+        {"numRecords": frame.height, "minValues": jsonable(mins), "maxValues": jsonable(maxs), "nullCount": nulls},
+        ensure_ascii=False,
+    )
 
 
 def _quote(name: str) -> str:

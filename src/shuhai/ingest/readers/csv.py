@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv as pycsv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,70 +45,164 @@ def open_csv(
     header = [h.strip().lstrip("\ufeff") for h in header]
     _check_header(header)
 
-    rejects: list[RejectedRow] = []
+    stream = SourceStream(kind="csv", columns=header, batches=iter(()), encoding=codec)
+    stream.batches = _chunks(path, stream, header, codec, delimiter, block_bytes)
+    stream.description = str(path)
+    return stream
 
-    def on_invalid(row: pacsv.InvalidRow) -> str:
+
+def _chunks(
+    path: Path, stream: SourceStream, header: list[str], codec: str, delimiter: str, block_bytes: int
+) -> Iterator[TextBatch]:
+    """Read the file in blocks cut at record boundaries and parse each block in parallel.
+
+    A block is cut at the last newline outside quotes (quote parity), so a quoted value with a
+    newline is never split. Blocks without any quoted newline are parsed with pyarrow's parallel
+    parser; others with the careful one. Non-UTF-8 blocks are transcoded to UTF-8 first.
+    """
+    decoder = None if codec in ("utf-8", "utf-8-sig") else codecs.getincrementaldecoder(codec)()
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    line = 1  # the header line
+    carry = b""
+    header_done = False
+    with open(path, "rb") as fh:
+        raw = HashingReader(fh, stream.hasher)
+        while True:
+            data = raw.read(block_bytes)
+            at_end = not data
+            chunk = carry + data
+            if not header_done:
+                if chunk.startswith(codecs.BOM_UTF8):
+                    chunk = chunk[3:]
+                cut = _header_end(chunk, at_end)
+                if cut is None:
+                    carry = chunk
+                    if at_end:
+                        break
+                    continue
+                line += chunk[:cut].count(b"\n") - 1
+                chunk = chunk[cut:]
+                header_done = True
+            if at_end:
+                body, carry = chunk, b""
+            else:
+                cut = _record_boundary(chunk)
+                if cut <= 0:
+                    if len(chunk) > 4 * block_bytes:
+                        raise _record_too_large()
+                    carry = chunk
+                    continue
+                body, carry = chunk[:cut], chunk[cut:]
+            if body.strip():
+                if decoder is not None:
+                    try:
+                        body = decoder.decode(body, final=at_end).encode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise _parse_error(exc) from exc
+                yield from _parse_block(body, header, delimiter, convert, line, stream.rejects)
+                line += body.count(b"\n")
+            if at_end:
+                break
+        if carry.strip() and not header_done:
+            return
+        if _open_quote(carry):
+            raise _parse_error(ValueError("unterminated quote at end of file"))
+
+
+def _header_end(chunk: bytes, at_end: bool) -> int | None:
+    cut = _first_record_end(chunk)
+    if cut is None and at_end:
+        return len(chunk)
+    return cut
+
+
+def _first_record_end(chunk: bytes) -> int | None:
+    pos = 0
+    while True:
+        nl = chunk.find(b"\n", pos)
+        if nl < 0:
+            return None
+        if chunk.count(b'"', 0, nl) % 2 == 0:
+            return nl + 1
+        pos = nl + 1
+
+
+def _record_boundary(chunk: bytes) -> int:
+    """End of the last complete record: the last newline with an even number of quotes before it."""
+    total_quotes = chunk.count(b'"')
+    end = len(chunk)
+    while True:
+        nl = chunk.rfind(b"\n", 0, end)
+        if nl < 0:
+            return 0
+        if (total_quotes - chunk.count(b'"', nl)) % 2 == 0:
+            return nl + 1
+        end = nl
+
+
+def _open_quote(rest: bytes) -> bool:
+    return rest.count(b'"') % 2 == 1
+
+
+def _parse_block(
+    body: bytes,
+    header: list[str],
+    delimiter: str,
+    convert: pacsv.ConvertOptions,
+    first_line: int,
+    rejects: list[RejectedRow],
+) -> Iterator[TextBatch]:
+    multiline = b'"' in body and _QUOTED_NEWLINE.search(body) is not None
+    found: list[pacsv.InvalidRow] = []
+
+    def collect(row: pacsv.InvalidRow) -> str:
+        found.append(row)
+        return "skip"
+
+    def parse(threads: bool, handler: object) -> pa.Table:
+        return pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=threads, block_size=4 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=multiline, invalid_row_handler=handler
+            ),
+            convert_options=convert,
+        )
+
+    try:
+        table = parse(not multiline, collect)
+        if found:  # rare: parse again serially to learn the line numbers of the bad rows
+            found.clear()
+            table = parse(False, collect)
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise _parse_error(exc) from exc
+    for row in found:
         rejects.append(
             RejectedRow(
-                line=row.number,
+                line=first_line + row.number if row.number is not None else None,
                 reason_code="ragged_row",
                 reason=f"字段数为 {row.actual_columns}，应为 {row.expected_columns} / "
                 f"{row.actual_columns} fields, expected {row.expected_columns}",
                 text=row.text[:2000],
             )
         )
-        return "skip"
-
-    stream = SourceStream(kind="csv", columns=header, batches=iter(()), rejects=rejects, encoding=codec)
-    raw = HashingReader(open(path, "rb"), stream.hasher)
-    try:
-        reader = pacsv.open_csv(
-            raw,
-            read_options=pacsv.ReadOptions(
-                encoding=codec if codec not in ("utf-8", "utf-8-sig") else "utf8",
-                block_size=block_bytes,
-                skip_rows=1,
-                column_names=header,
-                use_threads=True,
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=True,
-                invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError) as exc:
-        raw.close()
-        raise _parse_error(exc) from exc
-    stream.batches = _batches(reader, raw)
-    stream.description = str(path)
-    return stream
+    if table.num_rows:
+        yield TextBatch(table, pa.array(range(first_line + 1, first_line + 1 + table.num_rows), pa.int64()))
 
 
-def _batches(reader: pacsv.CSVStreamingReader, raw: HashingReader) -> Iterator[TextBatch]:
-    seen = 0
-    try:
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError) as exc:
-                raise _parse_error(exc) from exc
-            n = batch.num_rows
-            if n == 0:
-                continue
-            # Line numbers: the header is line 1; records are counted in order.
-            lines = pa.array(range(seen + 2, seen + 2 + n), pa.int64())
-            seen += n
-            yield TextBatch(batch, lines)
-    finally:
-        raw.close()
+_QUOTED_NEWLINE = re.compile(rb'"[^"]*\n[^"]*"')
+
+
+def _record_too_large() -> RejectedFile:
+    return RejectedFile(
+        "ingest.record_too_large",
+        "有一条记录大于解析块（可能是未闭合的引号或超大单元格），文件整体拒收",
+        "A record is larger than the parse block (an unterminated quote or a huge cell); file rejected",
+    )
 
 
 def _check_header(header: list[str]) -> None:
