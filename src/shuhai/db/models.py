@@ -72,6 +72,8 @@ class Resource(Base):
     related_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # 关联资源代码
     key_columns: Mapped[list[str]] = mapped_column(JSON, default=list)  # 主键信息项 (for upsert)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    lake_version: Mapped[int | None] = mapped_column(Integer)  # latest committed version
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)  # rows in the latest version
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

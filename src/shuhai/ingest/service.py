@@ -311,6 +311,11 @@ def _finish(config: Config, run_id: int, stream: Any, status: str, totals: dict[
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.options = {**(run.options or {}), "warnings": warnings}
         s.add_all(_summary_rows(run_id, counts))
+        if version is not None:
+            res = s.get(Resource, run.resource_id)
+            assert res is not None
+            res.lake_version = version
+            res.row_count = LakeTable(config.lake_dir, run.resource_id).count(version)
     if totals["in"] != totals["good"] + totals["bad"]:  # the invariant; never expected to trip
         log.error("run %s: rows_in %s != loaded %s + quarantined %s", run_id, totals["in"], totals["good"], totals["bad"])
 
@@ -359,9 +364,39 @@ def quarantine_rows(config: Config, run_id: int, *, limit: int = 100, offset: in
     return read_quarantine(quarantine_path(config.quarantine_dir, run["resource_id"], run_id), limit=limit, offset=offset)
 
 
-def resource_of_run(s: Any, run_id: int) -> Resource | None:
-    run = s.get(IngestRun, run_id)
-    return run.resource if run else None
+def platform_stats(config: Config) -> dict[str, Any]:
+    """Live figures for the home page: departments, resources, rows, versions, quarantined rows."""
+    from sqlalchemy import func
+
+    from shuhai.db import Department
+
+    with session_scope(config.database_url) as s:
+        runs_ok = select(IngestRun).where(IngestRun.lake_version.is_not(None)).subquery()
+        return {
+            "departments": s.scalar(select(func.count()).select_from(Department)) or 0,
+            "resources": s.scalar(select(func.count()).select_from(Resource)) or 0,
+            "resources_loaded": s.scalar(select(func.count()).select_from(Resource).where(Resource.lake_version.is_not(None))) or 0,
+            "rows": int(s.scalar(select(func.coalesce(func.sum(Resource.row_count), 0))) or 0),
+            "versions": s.scalar(select(func.count()).select_from(runs_ok)) or 0,
+            "runs": s.scalar(select(func.count()).select_from(IngestRun)) or 0,
+            "rows_quarantined": int(s.scalar(select(func.coalesce(func.sum(IngestRun.rows_quarantined), 0))) or 0),
+        }
 
 
-__all__ = ["MODES", "get_run", "ingest", "list_runs", "quarantine_rows", "run_dict"]
+def quarantine_summary(config: Config, resource: str | int) -> list[dict[str, Any]]:
+    """Quarantined rows of a resource per run, column and reason."""
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        rows = s.execute(
+            select(QuarantineSummary, IngestRun.id)
+            .join(IngestRun, QuarantineSummary.run_id == IngestRun.id)
+            .where(IngestRun.resource_id == res.id)
+            .order_by(IngestRun.id.desc(), QuarantineSummary.count.desc())
+        ).all()
+        return [
+            {"run_id": run_id, "column": q.column, "reason_code": q.reason_code, "reason": q.reason, "count": q.count}
+            for q, run_id in rows
+        ]
+
+
+__all__ = ["MODES", "get_run", "ingest", "list_runs", "platform_stats", "quarantine_rows", "quarantine_summary", "run_dict"]

@@ -52,6 +52,8 @@ def upgrade() -> None:
     sa.Column('related_codes', sa.JSON(), nullable=False),
     sa.Column('key_columns', sa.JSON(), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('lake_version', sa.Integer(), nullable=True),
+    sa.Column('row_count', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], ),

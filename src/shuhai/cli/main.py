@@ -1,0 +1,302 @@
+"""``shuhai`` commands. Library errors become ``错误 / Error: …`` and exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shuhai import catalog as cat
+from shuhai.config import Config
+from shuhai.errors import ShuhaiError
+from shuhai.platform import open_home
+
+app = typer.Typer(help="数海 Shuhai — 政务数据平台 / government data platform", no_args_is_help=True, add_completion=False)
+department_app = typer.Typer(help="部门 / Departments", no_args_is_help=True)
+catalog_app = typer.Typer(help="资源目录 / Resource catalog", no_args_is_help=True)
+config_app = typer.Typer(help="配置 / Settings", no_args_is_help=True)
+app.add_typer(department_app, name="department")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Print library errors as text (Chinese / English) with their details and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ShuhaiError as exc:
+            err_console.print(f"[bold red]错误 / Error[/]: {exc.message}  [dim]({exc.code})[/]", highlight=False)
+            for detail in exc.details[:50]:
+                err_console.print("  - " + ", ".join(f"{k}: {v}" for k, v in detail.items()), highlight=False)
+            if len(exc.details) > 50:
+                err_console.print(f"  … {len(exc.details) - 50} more / 另有 {len(exc.details) - 50} 处")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _config() -> Config:
+    return open_home()
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
+    return table
+
+
+def _load_mapping(path: Path) -> Any:
+    import yaml
+
+    text = path.read_text(encoding="utf-8-sig")
+    return yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+
+
+@app.command()
+@friendly
+def init() -> None:
+    """初始化数据目录与元数据库 / Create the home and apply migrations.  Example: shuhai init"""
+    cfg = _config()
+    console.print(f"已初始化 / Initialized: {cfg.home}  ({cfg.describe()[1]['value']})")
+
+
+@config_app.command("show")
+@friendly
+def config_show() -> None:
+    """显示所有配置项 / Show every setting.  Example: shuhai config show"""
+    console.print(_table(Config.from_env().describe(), ["name", "value", "help"]))
+
+
+@department_app.command("add")
+@friendly
+def department_add(name: str, code: str, uscc: str = typer.Option(None, help="统一社会信用代码")) -> None:
+    """登记部门 / Register a department.  Example: shuhai department add 市公安局 GA"""
+    dep = cat.Catalog(_config()).add_department({"name": name, "code": code, "uscc": uscc})
+    console.print(f"已登记 / Registered: {dep['name']} ({dep['code']})")
+
+
+@department_app.command("list")
+@friendly
+def department_list() -> None:
+    """列出部门 / List departments.  Example: shuhai department list"""
+    console.print(_table(cat.Catalog(_config()).departments(), ["code", "name", "uscc", "resources"]))
+
+
+@catalog_app.command("register")
+@friendly
+def catalog_register(path: Path, update: bool = typer.Option(False, help="已存在时更新 / update if it exists")) -> None:
+    """登记资源（JSON 或 YAML 文件）/ Register a resource from JSON or YAML.
+
+    Example: shuhai catalog register persons.yaml
+    """
+    res = cat.Catalog(_config()).register(_load_mapping(path), update=update)
+    console.print(f"已登记 / Registered: {res['name']}  [bold]{res['code']}[/]")
+
+
+@catalog_app.command("list")
+@friendly
+def catalog_list(
+    q: str = typer.Argument("", help="检索词 / search words"),
+    department: str = typer.Option(None),
+    share_type: str = typer.Option(None),
+    update_cycle: str = typer.Option(None),
+    format: str = typer.Option(None),
+    page: int = 1,
+    size: int = 50,
+) -> None:
+    """检索资源目录 / Search the catalog.  Example: shuhai catalog list 营业执照"""
+    result = cat.Catalog(_config()).search(
+        q, department=department, share_type=share_type, update_cycle=update_cycle, format=format, page=page, size=size
+    )
+    rows = [dict(r, department=r["department"]["name"]) for r in result.items]
+    console.print(_table(rows, ["id", "code", "name", "department", "share_type", "update_cycle"], title=f"共 {result.total} 条 / {result.total} found"))
+
+
+@catalog_app.command("show")
+@friendly
+def catalog_show(resource: str) -> None:
+    """显示资源详情 / Show a resource.  Example: shuhai catalog show 101001/GA-00001"""
+    console.print_json(json.dumps(cat.Catalog(_config()).get(resource), ensure_ascii=False))
+
+
+@catalog_app.command("import")
+@friendly
+def catalog_import(path: Path) -> None:
+    """导入目录（XLSX 模板或 JSON）/ Import the catalog from the XLSX template or JSON.
+
+    Example: shuhai catalog import 目录.xlsx
+    """
+    catalog = cat.Catalog(_config())
+    counts = cat.import_xlsx(catalog, path) if path.suffix.lower() in (".xlsx", ".xlsm") else cat.import_json(catalog, path)
+    console.print(f"已导入 / Imported: {counts['departments']} 个部门 departments, {counts['resources']} 个资源 resources")
+
+
+@catalog_app.command("export")
+@friendly
+def catalog_export(path: Path) -> None:
+    """导出目录（.xlsx 或 .json）；空目录导出为空白模板 / Export the catalog (empty: the blank template).
+
+    Example: shuhai catalog export 目录.xlsx
+    """
+    catalog = cat.Catalog(_config())
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(cat.export_json(catalog), ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        cat.export_xlsx(catalog, path)
+    console.print(f"已导出 / Exported: {path}")
+
+
+@app.command()
+@friendly
+def ingest(
+    resource: str = typer.Argument(..., help="资源代码、编号或名称 / resource code, id or name"),
+    source: str = typer.Argument(..., help="文件路径或数据库 URL / file path or database URL"),
+    mode: str = typer.Option("append", help="append | replace | upsert"),
+    key: list[str] = typer.Option(None, help="upsert 主键 / key columns for upsert"),
+    format: str = typer.Option(None, help="csv | tsv | xlsx | jsonl | sql"),
+    encoding: str = typer.Option(None, help="utf-8 | gbk | gb18030 (默认自动识别 / detected)"),
+    sheet: str = typer.Option(None, help="XLSX 工作表 / sheet name or number"),
+    header_row: int = typer.Option(None, help="XLSX 表头行 / header row (1-based)"),
+    table: str = typer.Option(None, help="数据库表 / database table"),
+    query: str = typer.Option(None, help="数据库查询 / SELECT query"),
+) -> None:
+    """导入数据到资源（一次原子提交）/ Load a source into a resource as one atomic version.
+
+    Example: shuhai ingest 101001/GA-00001 persons.csv --mode upsert --key 身份证号
+    """
+    from shuhai.ingest import ingest as run_ingest
+
+    cfg = _config()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("导入中 / ingesting…", total=None)
+
+        def progress(rows: int, bad: int) -> None:
+            bar.update(task, description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows read, {bad:,} quarantined")
+
+        run = run_ingest(
+            cfg, resource, source, mode=mode, key=key or None, format=format, encoding=encoding,
+            sheet=sheet, header_row=header_row, table=table, query=query, progress=progress,
+        )
+    _print_run(run)
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    version = run["lake_version"] if run["lake_version"] is not None else "—"
+    console.print(
+        f"导入 #{run['id']} {run['status']}: 读入 {run['rows_in']:,} = 入湖 {run['rows_loaded']:,} + 隔离 {run['rows_quarantined']:,}"
+        f" · 版本 version {version} · {run['duration_ms']} ms · sha256 {str(run['source_sha256'])[:16]}…"
+    )
+    for w in run["warnings"]:
+        console.print(f"[yellow]提示 / Note[/]: {w}")
+    if run["quarantine"]:
+        console.print(_table(run["quarantine"], ["column", "reason", "count"], title="隔离原因 / Quarantine reasons"))
+
+
+@app.command()
+@friendly
+def runs(resource: str = typer.Argument(None), limit: int = 30) -> None:
+    """导入记录 / Ingest runs.  Example: shuhai runs 101001/GA-00001"""
+    from shuhai.ingest import list_runs
+
+    rows = list_runs(_config(), resource, limit=limit)
+    console.print(_table(rows, ["id", "resource_id", "status", "mode", "rows_in", "rows_loaded", "rows_quarantined", "lake_version", "duration_ms", "source"]))
+
+
+@app.command()
+@friendly
+def quarantine(run_id: int, limit: int = 20, offset: int = 0) -> None:
+    """查看某次导入的隔离行 / Quarantined rows of a run.  Example: shuhai quarantine 3"""
+    from shuhai.ingest import quarantine_rows
+
+    page = quarantine_rows(_config(), run_id, limit=limit, offset=offset)
+    console.print(f"共 {page['total']} 行 / {page['total']} rows")
+    for row in page["rows"]:
+        console.print(f"[bold]第 {row.get('_line')} 行[/] {row.get('_reasons')}  [dim]{ {k: v for k, v in row.items() if not k.startswith('_')} or row.get('_raw')}[/]", highlight=False)
+
+
+@app.command()
+@friendly
+def versions(resource: str) -> None:
+    """列出资源的所有版本及其导入 / Versions of a resource with their runs.  Example: shuhai versions 1"""
+    from shuhai.lake.service import list_versions
+
+    console.print(_table(list_versions(_config(), resource), ["version", "timestamp", "operation", "run_id", "rows", "source", "sha256"]))
+
+
+@app.command()
+@friendly
+def read(resource: str, version: int = typer.Option(None, help="版本（时间旅行）/ version"), limit: int = 20) -> None:
+    """读取某个版本的数据 / Read a version (time travel).  Example: shuhai read 1 --version 0"""
+    from shuhai.lake.service import preview
+
+    data = preview(_config(), resource, version=version, limit=limit)
+    console.print(_table(data["rows"], data["columns"], title=f"版本 version {data['version']} · 共 {data['total']:,} 行"))
+
+
+@app.command()
+@friendly
+def query(resource: str, sql: str, version: int = typer.Option(None), limit: int = 100) -> None:
+    """用 DuckDB SQL 查询某个版本（表名 t）/ DuckDB SQL over a version, as table t.
+
+    Example: shuhai query 1 "SELECT 性别, count(*) FROM t GROUP BY 1"
+    """
+    from shuhai.lake.service import sql_query
+
+    data = sql_query(_config(), resource, sql, version=version, limit=limit)
+    console.print(_table(data["rows"], data["columns"]))
+
+
+@app.command()
+@friendly
+def demo(
+    persons: int = typer.Option(20000, help="人口数 / number of persons"),
+    seed: int = typer.Option(2024, help="随机种子 / seed"),
+    output: Path = typer.Option(None, help="源文件目录 / where to write the source files"),
+) -> None:
+    """生成并导入演示城市 / Generate and load the demo city.  Example: shuhai demo --persons 20000"""
+    from shuhai.demo import build_demo
+
+    cfg = _config()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("生成演示城市 / generating…", total=None)
+        summary = build_demo(cfg, persons=persons, seed=seed, output=output, progress=lambda msg: bar.update(task, description=msg))
+    console.print(
+        f"演示城市已就绪 / Demo city ready: {summary['departments']} 个部门, {summary['resources']} 个资源, "
+        f"{summary['rows_loaded']:,} 行入湖, {summary['rows_quarantined']:,} 行隔离 · {summary['seconds']:.1f}s"
+    )
+    console.print(f"源文件 / sources: {summary['output']}  · 真值 / ground truth: {summary['ground_truth']}")
+
+
+@app.command()
+@friendly
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """启动门户与 API / Serve the portal and API.  Example: shuhai serve --port 8000"""
+    import uvicorn
+
+    _config()
+    console.print(f"门户 / Portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
+    uvicorn.run("shuhai.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

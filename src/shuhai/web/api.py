@@ -1,0 +1,160 @@
+"""JSON API ``/api/v1``: thin routes over the library functions the CLI also calls."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from shuhai import ingest as ing
+from shuhai.catalog import Catalog
+from shuhai.config import Config
+from shuhai.lake import service as lake
+
+router = APIRouter(prefix="/api/v1")
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+class DepartmentIn(BaseModel):
+    """部门 / department."""
+
+    name: str = Field(..., description="部门名称", examples=["市公安局"])
+    code: str = Field(..., description="提供方代码", examples=["GA"])
+    uscc: str | None = Field(None, description="统一社会信用代码")
+
+
+class ItemIn(BaseModel):
+    """信息项 / info item."""
+
+    name: str
+    data_type: str = Field("C", description="C 字符型 N 数值型 Y 货币型 D 日期型 T 日期时间型 L 逻辑型 M 备注型")
+    length: int | None = None
+    scale: int | None = None
+    required: bool = False
+    description: str = ""
+
+
+class ResourceIn(BaseModel):
+    """政务信息资源 / catalog resource, with the elements of the 2017 编制指南."""
+
+    name: str = Field(..., examples=["常住人口基本信息"])
+    department: str = Field(..., description="提供方代码", examples=["GA"])
+    classification: str | None = Field(None, description="类项目细目, e.g. 101001", examples=["101001"])
+    category: str | None = None
+    item: str | None = None
+    subitem: str | None = None
+    detail: str | None = None
+    abstract: str = ""
+    format: str = "数据库"
+    items: list[ItemIn]
+    share_type: str = "无条件共享"
+    share_condition: str = ""
+    share_method: str = "共享平台"
+    open_type: str = "不予开放"
+    open_condition: str = ""
+    update_cycle: str = "不定期"
+    publish_date: date | None = None
+    related_codes: list[str] = []
+    key_columns: list[str] = []
+
+
+@router.get("/stats", summary="平台概况 / live figures")
+def stats(request: Request) -> dict[str, Any]:
+    return ing.platform_stats(_config(request))
+
+
+@router.get("/departments", summary="部门列表 / departments")
+def departments(request: Request) -> dict[str, Any]:
+    return {"items": Catalog(_config(request)).departments()}
+
+
+@router.post("/departments", status_code=201, summary="登记部门 / register a department")
+def add_department(request: Request, body: DepartmentIn) -> dict[str, Any]:
+    return Catalog(_config(request)).add_department(body.model_dump())
+
+
+@router.get("/departments/{ref}", summary="部门详情 / one department (id or code)")
+def department(request: Request, ref: str) -> dict[str, Any]:
+    return Catalog(_config(request)).department(ref)
+
+
+@router.get("/resources", summary="检索资源目录 / search the catalog")
+def resources(
+    request: Request,
+    q: str = Query("", max_length=200, description="检索词"),
+    department: str | None = Query(None, max_length=64),
+    share_type: str | None = Query(None, max_length=20),
+    update_cycle: str | None = Query(None, max_length=20),
+    format: str | None = Query(None, max_length=40),
+    page: int = Query(1, ge=1, le=100000),
+    size: int = Query(20, ge=1, le=200),
+) -> dict[str, Any]:
+    result = Catalog(_config(request)).search(
+        q, department=department, share_type=share_type, update_cycle=update_cycle, format=format, page=page, size=size
+    )
+    return asdict(result)
+
+
+@router.post("/resources", status_code=201, summary="登记资源 / register a resource")
+def register(request: Request, body: ResourceIn) -> dict[str, Any]:
+    data = body.model_dump(exclude_none=True)
+    data["items"] = [it.model_dump() for it in body.items]
+    return Catalog(_config(request)).register(data)
+
+
+@router.get("/resources/{rid}", summary="资源详情 / one resource")
+def resource(request: Request, rid: int) -> dict[str, Any]:
+    return Catalog(_config(request)).get(rid)
+
+
+@router.get("/resources/{rid}/versions", summary="数据版本 / lake versions with their runs")
+def versions(request: Request, rid: int) -> dict[str, Any]:
+    return {"items": lake.list_versions(_config(request), rid)}
+
+
+@router.get("/resources/{rid}/data", summary="读取某个版本 / rows of a version (time travel)")
+def data(
+    request: Request,
+    rid: int,
+    version: int | None = Query(None, ge=0),
+    limit: int = Query(20, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> dict[str, Any]:
+    return lake.preview(_config(request), rid, version=version, limit=limit, offset=offset)
+
+
+@router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
+def resource_runs(request: Request, rid: int, limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    return {"items": ing.list_runs(_config(request), rid, limit=limit)}
+
+
+@router.get("/resources/{rid}/quarantine", summary="隔离汇总 / quarantine summary of a resource")
+def resource_quarantine(request: Request, rid: int) -> dict[str, Any]:
+    return {"items": ing.quarantine_summary(_config(request), rid)}
+
+
+@router.get("/runs", summary="最近导入 / recent ingest runs")
+def runs(request: Request, limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
+    return {"items": ing.list_runs(_config(request), limit=limit)}
+
+
+@router.get("/runs/{run_id}", summary="导入记录详情 / one ingest run")
+def run(request: Request, run_id: int) -> dict[str, Any]:
+    return ing.get_run(_config(request), run_id)
+
+
+@router.get("/runs/{run_id}/quarantine", summary="隔离行 / quarantined rows of a run")
+def run_quarantine(
+    request: Request, run_id: int, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+) -> dict[str, Any]:
+    return ing.quarantine_rows(_config(request), run_id, limit=limit, offset=offset)
+
+
+__all__ = ["router"]

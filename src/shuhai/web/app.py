@@ -1,0 +1,41 @@
+"""FastAPI application: the portal (Jinja2 + HTMX, Chinese first) and the JSON API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from shuhai.config import Config
+from shuhai.platform import open_home
+from shuhai.web import api, errors, pages
+
+HERE = Path(__file__).parent
+
+
+def create_app(config: Config | None = None) -> FastAPI:
+    """Build the app; migrations are applied here, at server start."""
+    config = open_home(config)
+    app = FastAPI(
+        title="数海 Shuhai API",
+        description="政务数据平台接口 / Government data platform API",
+        version="0.1.0",
+        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.config = config
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["demo_mode"] = config.demo_mode
+    templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else ("" if v is None else v)
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,112 @@
+"""Portal pages (门户页面). Each page calls the same library functions as its API twin."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from shuhai import ingest as ing
+from shuhai.catalog import FACETS, Catalog
+from shuhai.config import Config
+from shuhai.errors import NotFound
+from shuhai.lake import service as lake
+
+router = APIRouter(include_in_schema=False)
+
+FACET_LABELS = {"department": "提供部门 Department", "share_type": "共享类型 Sharing", "update_cycle": "更新周期 Update cycle", "format": "资源格式 Format"}
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    config = _config(request)
+    return _page(
+        request,
+        "home.html",
+        {
+            "stats": ing.platform_stats(config),
+            "runs": ing.list_runs(config, limit=10),
+            "departments": Catalog(config).departments(),
+        },
+    )
+
+
+@router.get("/catalog", response_class=HTMLResponse)
+def catalog(
+    request: Request,
+    q: str = Query("", max_length=200),
+    department: str | None = Query(None, max_length=64),
+    share_type: str | None = Query(None, max_length=20),
+    update_cycle: str | None = Query(None, max_length=20),
+    format: str | None = Query(None, max_length=40),
+    page: int = Query(1, ge=1, le=100000),
+    size: int = Query(20, ge=1, le=200),
+) -> HTMLResponse:
+    filters = {"department": department, "share_type": share_type, "update_cycle": update_cycle, "format": format}
+    result = Catalog(_config(request)).search(q, page=page, size=size, **filters)
+    return _page(
+        request,
+        "catalog.html",
+        {
+            "q": q,
+            "filters": {k: v for k, v in filters.items() if v},
+            "result": asdict(result),
+            "facet_names": FACETS,
+            "facet_labels": FACET_LABELS,
+            "pages": (result.total + size - 1) // size,
+        },
+    )
+
+
+@router.get("/resources/{rid}", response_class=HTMLResponse)
+def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)) -> HTMLResponse:
+    config = _config(request)
+    res = Catalog(config).get(rid)
+    versions = lake.list_versions(config, rid)
+    preview = None
+    preview_error = None
+    if versions:
+        try:
+            preview = lake.preview(config, rid, version=version, limit=20)
+        except NotFound as exc:
+            if version is None:
+                raise
+            preview_error = exc.message
+    return _page(
+        request,
+        "resource.html",
+        {
+            "res": res,
+            "versions": versions,
+            "runs": ing.list_runs(config, rid, limit=50),
+            "quarantine": ing.quarantine_summary(config, rid),
+            "preview": preview,
+            "preview_error": preview_error,
+            "version": version,
+        },
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run(request: Request, run_id: int, offset: int = Query(0, ge=0)) -> HTMLResponse:
+    config = _config(request)
+    info = ing.get_run(config, run_id)
+    res = Catalog(config).get(info["resource_id"])
+    rows = None
+    if info["rows_quarantined"]:
+        rows = ing.quarantine_rows(config, run_id, limit=100, offset=offset)
+    return _page(request, "run.html", {"run": info, "res": res, "rows": rows, "offset": offset})
+
+
+__all__ = ["router"]
