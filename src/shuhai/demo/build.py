@@ -1,0 +1,149 @@
+"""``shuhai demo``: generate the demo city, register its catalog and load every source.
+
+Deterministic for a seed. Sources land in ``<home>/demo_sources`` (or ``output``) with
+``ground_truth.csv`` (every injected flaw: resource, row, column, flaw, value, original),
+``truth_records.parquet`` (which person or enterprise each row is about) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from shuhai.catalog import Catalog, export_xlsx
+from shuhai.config import Config
+from shuhai.demo.city import DEPARTMENTS, TABLES, Table
+from shuhai.demo.flaws import conflict_addresses, inject
+from shuhai.demo.population import make_city
+from shuhai.demo.writers import as_text, write_csv, write_jsonl, write_sqlite, write_xlsx
+from shuhai.ingest import ingest
+from shuhai.platform import DEMO_MARKER, open_home
+
+EXT = {"csv": ".csv", "csv-bom": ".csv", "gbk": ".csv", "xlsx": ".xlsx", "sqlite": ".db", "jsonl": ".jsonl"}
+
+
+def _write(table: Table, index: int, text: pl.DataFrame, flaws: Any, out: Path) -> dict[str, Any]:
+    dept_dir = out / table.dept
+    dept_dir.mkdir(parents=True, exist_ok=True)
+    visible = text.select([c for c in text.columns if not c.startswith("__")])
+    if table.source == "sqlite":
+        path = dept_dir / f"{table.dept.lower()}_system.db"
+        name = f"t{index:02d}"
+        write_sqlite(visible, path, name)
+        return {"source": f"sqlite:///{path}", "table": name, "format": "sql", "encoding": None}
+    path = dept_dir / f"{index:02d}_{table.name}{EXT[table.source]}"
+    if table.source in ("csv", "csv-bom", "gbk"):
+        encoding = write_csv(visible, path, encoding="gbk" if table.source == "gbk" else "utf-8", bom=table.source == "csv-bom", ragged=flaws.ragged_lines)
+        return {"source": str(path), "format": "csv", "encoding": encoding}
+    if table.source == "xlsx":
+        write_xlsx(visible, path, table.items, flaws.excel_numbers)
+        return {"source": str(path), "format": "xlsx", "encoding": None}
+    write_jsonl(visible, path)
+    return {"source": str(path), "format": "jsonl", "encoding": "utf-8"}
+
+
+def build_demo(
+    config: Config | None = None,
+    *,
+    persons: int = 20000,
+    seed: int = 2024,
+    output: Path | None = None,
+    load: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Generate, register and load the demo city; return counts and where the files are."""
+    started = time.perf_counter()
+    config = open_home(config)
+    (config.home / DEMO_MARKER).write_text("演示数据 / demo data\n", encoding="utf-8")
+    config.demo_mode = True
+    out = Path(output or config.home / "demo_sources")
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _msg: None)
+    rng = np.random.default_rng(seed)
+    say("生成人口与企业 / generating persons and enterprises…")
+    city = make_city(persons, seed)
+    catalog = Catalog(config)
+    for code, name, uscc in DEPARTMENTS:
+        catalog.add_department({"name": name, "code": code, "uscc": uscc}, update=True)
+    truth: list[dict[str, Any]] = []
+    records: list[pl.DataFrame] = []
+    manifest: list[dict[str, Any]] = []
+    police_people: pl.DataFrame | None = None
+    for index, table in enumerate(TABLES, start=1):
+        say(f"生成 {table.name} / generating…")
+        frame = table.build(city, rng)
+        text = as_text(frame, table.date_style)
+        flaws = inject(text, table, rng)
+        extra = []
+        if table.name == "参保人员信息":
+            extra = conflict_addresses(flaws.frame, "联系地址", rng, city.streets)
+        if table.name == "常住人口基本信息":
+            police_people = flaws.frame
+            flaws.ragged_lines = ["350102199901010000,多余字段,1,汉族,1999-01-01,福建省福州市鼓楼区,13800000000,额外", "不完整的行,2"]
+            n = flaws.frame.height
+            extra = [
+                {"row": n + 1, "column": "*", "flaw": "ragged_row", "value": flaws.ragged_lines[0], "original": None},
+                {"row": n + 2, "column": "*", "flaw": "ragged_row", "value": flaws.ragged_lines[1], "original": None},
+            ]
+        res = catalog.register(table.catalog_entry(), update=True)
+        where = _write(table, index, flaws.frame, flaws, out)
+        hidden = [c for c in flaws.frame.columns if c.startswith("__")]
+        if hidden:
+            records.append(
+                flaws.frame.select(hidden).with_row_index("row", offset=1).with_columns(pl.lit(res["code"]).alias("resource"))
+                .select("resource", "row", *[pl.col(h).alias(h.strip("_")) for h in hidden])
+            )
+        for t in flaws.truth + extra:
+            truth.append({"resource": res["code"], "resource_name": table.name, "file": where["source"], **t})
+        manifest.append({"resource": res["code"], "resource_id": res["id"], "name": table.name, "department": table.dept, **where})
+    say("写入真值 / writing ground truth…")
+    pl.DataFrame(truth, schema={"resource": pl.String, "resource_name": pl.String, "file": pl.String, "row": pl.Int64,
+                                "column": pl.String, "flaw": pl.String, "value": pl.String, "original": pl.String},
+                 strict=False).write_csv(out / "ground_truth.csv")
+    if records:
+        pl.concat(records, how="diagonal_relaxed").write_parquet(out / "truth_records.parquet")
+    updates = _monthly_update(police_people, city, rng, out, manifest) if police_people is not None else []
+    (out / "manifest.json").write_text(json.dumps({"seed": seed, "persons": persons, "tables": manifest, "updates": updates}, ensure_ascii=False, indent=2), encoding="utf-8")
+    export_xlsx(catalog, out / "资源目录.xlsx")
+    totals = {"rows_loaded": 0, "rows_quarantined": 0, "runs": 0}
+    if load:
+        for entry in manifest + updates:
+            say(f"导入 {entry['name']} / loading…")
+            run = ingest(
+                config, entry["resource"], entry["source"], mode=entry.get("mode", "replace"), key=entry.get("key"),
+                format=entry["format"], table=entry.get("table"),
+            )
+            totals["rows_loaded"] += run["rows_loaded"]
+            totals["rows_quarantined"] += run["rows_quarantined"]
+            totals["runs"] += 1
+    return {
+        "departments": len(DEPARTMENTS),
+        "resources": len(TABLES),
+        **totals,
+        "flaws": len(truth),
+        "output": str(out),
+        "ground_truth": str(out / "ground_truth.csv"),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _monthly_update(people: pl.DataFrame, city: Any, rng: np.random.Generator, out: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """公安's next delivery: 1% of people moved (new address), loaded as an upsert (a second version)."""
+    entry = next(m for m in manifest if m["name"] == "常住人口基本信息")
+    valid = people.filter(pl.col("身份证号").is_not_null()).unique("身份证号", keep="first")
+    moved = valid.sample(fraction=0.01, seed=int(rng.integers(0, 2**31)))
+    streets = city.streets.sample(n=max(1, moved.height), with_replacement=True, seed=int(rng.integers(0, 2**31)))
+    moved = moved.with_columns(("福建省福州市" + streets["name"] + pl.Series(rng.integers(1, 300, moved.height)).cast(pl.String) + "号").alias("户籍地址"))
+    path = out / "GA" / "01_常住人口基本信息_月度更新.csv"
+    write_csv(moved.select([c for c in moved.columns if not c.startswith("__")]), path)
+    return [{"resource": entry["resource"], "resource_id": entry["resource_id"], "name": "常住人口基本信息（月度更新）", "department": "GA",
+             "source": str(path), "format": "csv", "encoding": "utf-8", "mode": "upsert", "key": ["身份证号"]}]
+
+
+__all__ = ["build_demo"]
