@@ -330,6 +330,8 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 def uscc_checksum_ok(code: str) -> bool:
     """GB 32100 check character (统一社会信用代码校验码)."""
+    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+        return False
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
     return _USCC_ALPHABET[(31 - total % 31) % 31] == code[17]
 

@@ -89,6 +89,8 @@ def _chunks(
                 header_done = True
             if at_end:
                 body, carry = chunk, b""
+                if _open_quote(body):
+                    raise _parse_error(ValueError("unterminated quote at end of file"))
             else:
                 cut = _record_boundary(chunk)
                 if cut <= 0:
@@ -107,10 +109,6 @@ def _chunks(
                 line += body.count(b"\n")
             if at_end:
                 break
-        if carry.strip() and not header_done:
-            return
-        if _open_quote(carry):
-            raise _parse_error(ValueError("unterminated quote at end of file"))
 
 
 def _header_end(chunk: bytes, at_end: bool) -> int | None:

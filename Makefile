@@ -1,0 +1,58 @@
+# 数海 Shuhai — the whole set-up on a fresh machine is `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOME_DIR ?= .shuhai
+PERSONS  ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: demo test bench lint format install install-test chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## make demo: generate the demo city, load it and serve the portal on http://$(HOST):$(PORT)
+demo: install
+	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai demo --persons $(PERSONS)
+	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai serve --host $(HOST) --port $(PORT)
+
+## Debian's Chromium for the browser tests (Playwright's own download does not work here)
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## make test: install what the tests need and run them
+test: install-test chromium
+	$(BIN)/python -m pytest -q
+
+## make bench: the figures each issue names, side by side with the reference tools
+bench: install-test
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install-test
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) $(HOME_DIR) .pytest_cache bench/out

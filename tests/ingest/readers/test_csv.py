@@ -1,0 +1,72 @@
+"""CSV in every encoding departments use: detected, overridable, and refused when declared wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shuhai.errors import RejectedFile
+from shuhai.ingest.readers import open_source
+from tests.conftest import write
+
+TEXT = "身份证号,姓名\n110101199001011234,张三\n110101199001011235,李四\n"
+
+
+def rows(stream) -> list[dict]:  # noqa: ANN001
+    out = []
+    for tb in stream.batches:
+        out += tb.batch.to_pylist()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "detected"),
+    [("utf-8", False, "utf-8"), ("utf-8", True, "utf-8-sig"), ("gbk", False, "gb18030"), ("gb18030", False, "gb18030")],
+)
+def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bool, detected: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + TEXT.encode(encoding))
+    stream = open_source(str(path))
+    assert stream.encoding == detected
+    assert stream.columns == ["身份证号", "姓名"]
+    assert [r["姓名"] for r in rows(stream)] == ["张三", "李四"]
+
+
+def test_encoding_can_be_given(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", TEXT, "gbk")
+    assert [r["姓名"] for r in rows(open_source(str(path), encoding="GBK"))] == ["张三", "李四"]
+
+
+def test_gbk_file_declared_as_utf8_is_refused_with_a_hint(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", TEXT, "gbk")
+    with pytest.raises(RejectedFile) as info:
+        open_source(str(path), encoding="utf-8")
+    assert info.value.code == "ingest.bad_encoding" and "GB18030" in info.value.message
+
+
+def test_tsv_and_line_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.tsv", "a\tb\n1\t2\n3\t4\n")
+    stream = open_source(str(path))
+    batches = list(stream.batches)
+    assert batches[0].lines.to_pylist() == [2, 3]
+    assert batches[0].batch.to_pylist() == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+
+
+def test_quoted_newlines_and_mixed_line_endings(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", 'a,b\r\n"x\ny",1\n2,3\r\n')
+    assert rows(open_source(str(path))) == [{"a": "x\ny", "b": "1"}, {"a": "2", "b": "3"}]
+
+
+def test_blocks_never_split_a_record(tmp_path: Path) -> None:
+    body = "".join(f'{i},"多行\n值{i}"\n' for i in range(3000))
+    path = write(tmp_path / "a.csv", "n,v\n" + body)
+    got = rows(open_source(str(path), block_bytes=4096))
+    assert len(got) == 3000 and got[2999] == {"n": "2999", "v": "多行\n值2999"}
+
+
+def test_ragged_rows_are_rejected_with_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "a,b\n1,2\n3\n4,5,6\n7,8\n")
+    stream = open_source(str(path))
+    assert [r["a"] for r in rows(stream)] == ["1", "7"]
+    assert [(r.line, r.reason_code) for r in stream.rejects] == [(3, "ragged_row"), (4, "ragged_row")]
