@@ -7,10 +7,32 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程魏苏吕丁任沈姚卢")
-GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玲萍红建国志宏文斌鹏飞玉梅海燕晨浩宇欣怡子涵梓")
-STREETS = ["五一中路", "八一七北路", "东街", "湖东路", "福飞路", "工业路", "杨桥中路", "华林路", "六一北路", "鼓屏路"]
-DISTRICTS = {"350102": "鼓楼区", "350103": "台江区", "350104": "仓山区", "350105": "马尾区", "350111": "晋安区", "350112": "长乐区"}
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+)
+GIVEN = list(
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玲萍红建国志宏文斌鹏飞玉梅海燕晨浩宇欣怡子涵梓"
+)
+STREETS = [
+    "五一中路",
+    "八一七北路",
+    "东街",
+    "湖东路",
+    "福飞路",
+    "工业路",
+    "杨桥中路",
+    "华林路",
+    "六一北路",
+    "鼓屏路",
+]
+DISTRICTS = {
+    "350102": "鼓楼区",
+    "350103": "台江区",
+    "350104": "仓山区",
+    "350105": "马尾区",
+    "350111": "晋安区",
+    "350112": "长乐区",
+}
 WEIGHTS = [7, 9, 10, 5, 8, 4, 3, 2, 6, 1, 9, 8, 7, 10, 5, 3, 4, 2, 6, 1]
 
 ITEMS = [
@@ -56,16 +78,35 @@ def persons(n: int, seed: int = 7) -> pl.DataFrame:
         + pl.Series(rng.integers(1, 500, n)).cast(pl.String)
         + "号"
     )
-    reg = pl.Series(np.datetime64("2015-01-01") + rng.integers(0, 3000, n).astype("timedelta64[D]")).dt.strftime("%Y/%-m/%-d")
+    reg = pl.Series(
+        np.datetime64("2015-01-01") + rng.integers(0, 3000, n).astype("timedelta64[D]")
+    ).dt.strftime("%Y/%-m/%-d")
     income = pl.Series(rng.integers(100000, 5000000, n) / 100).round(2).cast(pl.String)
     df = pl.DataFrame(
-        {"身份证号": ids, "姓名": names, "性别": sex, "出生日期": births, "手机号码": phones, "户籍地址": addr, "登记日期": reg, "月收入": income}
+        {
+            "身份证号": ids,
+            "姓名": names,
+            "性别": sex,
+            "出生日期": births,
+            "手机号码": phones,
+            "户籍地址": addr,
+            "登记日期": reg,
+            "月收入": income,
+        }
     )
     # flaws: 0.1% bad dates, 0.1% missing IDs, 0.1% scientific-notation IDs
     flaw = rng.random(n)
     df = df.with_columns(
-        pl.when(pl.Series(flaw < 0.001)).then(pl.lit("2023-02-30")).otherwise(pl.col("出生日期")).alias("出生日期"),
-        pl.when(pl.Series((flaw >= 0.001) & (flaw < 0.002))).then(pl.lit(None)).when(pl.Series((flaw >= 0.002) & (flaw < 0.003))).then(pl.lit("3.50102E+17")).otherwise(pl.col("身份证号")).alias("身份证号"),
+        pl.when(pl.Series(flaw < 0.001))
+        .then(pl.lit("2023-02-30"))
+        .otherwise(pl.col("出生日期"))
+        .alias("出生日期"),
+        pl.when(pl.Series((flaw >= 0.001) & (flaw < 0.002)))
+        .then(pl.lit(None))
+        .when(pl.Series((flaw >= 0.002) & (flaw < 0.003)))
+        .then(pl.lit("3.50102E+17"))
+        .otherwise(pl.col("身份证号"))
+        .alias("身份证号"),
     )
     return df
 

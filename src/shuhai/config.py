@@ -42,12 +42,42 @@ def _positive_int(value: str) -> int:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("home", "./.shuhai", str, "数据目录（湖、元数据库、隔离区）", "Data directory (lake, metadata, quarantine)"),
-    Setting("database_url", None, str, "元数据库 SQLAlchemy URL，默认为数据目录中的 SQLite 文件", "Metadata database URL; default a SQLite file in the home"),
+    Setting(
+        "home",
+        "./.shuhai",
+        str,
+        "数据目录（湖、元数据库、隔离区）",
+        "Data directory (lake, metadata, quarantine)",
+    ),
+    Setting(
+        "database_url",
+        None,
+        str,
+        "元数据库 SQLAlchemy URL，默认为数据目录中的 SQLite 文件",
+        "Metadata database URL; default a SQLite file in the home",
+    ),
     Setting("batch_rows", 131072, _positive_int, "导入时每批行数", "Rows per ingest batch"),
-    Setting("block_bytes", 32 * 1024 * 1024, _positive_int, "CSV 解析块大小（字节），单行不得超过", "CSV parse block size in bytes; one record must fit"),
-    Setting("max_cell_bytes", 1024 * 1024, _positive_int, "单元格最大字节数，超出则隔离该行", "Largest cell in bytes; longer cells quarantine their row"),
-    Setting("demo_mode", False, _bool, "演示模式：页面标注“演示数据”", "Demo mode: pages say 演示数据 (demo data)"),
+    Setting(
+        "block_bytes",
+        32 * 1024 * 1024,
+        _positive_int,
+        "CSV 解析块大小（字节），单行不得超过",
+        "CSV parse block size in bytes; one record must fit",
+    ),
+    Setting(
+        "max_cell_bytes",
+        1024 * 1024,
+        _positive_int,
+        "单元格最大字节数，超出则隔离该行",
+        "Largest cell in bytes; longer cells quarantine their row",
+    ),
+    Setting(
+        "demo_mode",
+        False,
+        _bool,
+        "演示模式：页面标注“演示数据”",
+        "Demo mode: pages say 演示数据 (demo data)",
+    ),
 )
 
 
@@ -106,7 +136,11 @@ class Config:
             if setting.name == "database_url":
                 value = _hide_password(str(value))
             rows.append(
-                {"name": f"SHUHAI_{setting.name.upper()}", "value": str(value), "help": f"{setting.help_zh} / {setting.help_en}"}
+                {
+                    "name": f"SHUHAI_{setting.name.upper()}",
+                    "value": str(value),
+                    "help": f"{setting.help_zh} / {setting.help_en}",
+                }
             )
         return rows
 

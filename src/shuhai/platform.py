@@ -7,7 +7,6 @@ from functools import lru_cache
 from shuhai.config import Config
 from shuhai.db import upgrade
 
-
 DEMO_MARKER = "DEMO"  # written by ``shuhai demo``: every page then says 演示数据
 
 

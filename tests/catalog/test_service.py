@@ -12,13 +12,37 @@ from shuhai.errors import Conflict, InvalidInput, NotFound
 def _seed(cat: Catalog) -> None:
     cat.add_department({"name": "市市场监督管理局", "code": "SCJG"})
     cat.add_department({"name": "市公安局", "code": "GA"})
-    cat.register({"name": "企业营业执照信息", "department": "SCJG", "classification": "105002",
-                  "items": [{"name": "统一社会信用代码", "required": True}], "format": "电子表格/xlsx", "update_cycle": "每日"})
-    cat.register({"name": "常住人口基本信息", "department": "GA", "classification": "101001",
-                  "items": [{"name": "身份证号"}, {"name": "姓名"}], "abstract": "全市常住人口", "share_type": "有条件共享",
-                  "share_condition": "依申请", "update_cycle": "每月"})
-    cat.register({"name": "机动车驾驶证信息", "department": "GA", "classification": "105001",
-                  "items": [{"name": "驾驶证号", "description": "驾驶证电子证照"}], "update_cycle": "每日"})
+    cat.register(
+        {
+            "name": "企业营业执照信息",
+            "department": "SCJG",
+            "classification": "105002",
+            "items": [{"name": "统一社会信用代码", "required": True}],
+            "format": "电子表格/xlsx",
+            "update_cycle": "每日",
+        }
+    )
+    cat.register(
+        {
+            "name": "常住人口基本信息",
+            "department": "GA",
+            "classification": "101001",
+            "items": [{"name": "身份证号"}, {"name": "姓名"}],
+            "abstract": "全市常住人口",
+            "share_type": "有条件共享",
+            "share_condition": "依申请",
+            "update_cycle": "每月",
+        }
+    )
+    cat.register(
+        {
+            "name": "机动车驾驶证信息",
+            "department": "GA",
+            "classification": "105001",
+            "items": [{"name": "驾驶证号", "description": "驾驶证电子证照"}],
+            "update_cycle": "每日",
+        }
+    )
 
 
 def test_codes_follow_the_guide_format(any_config: Config) -> None:
@@ -36,8 +60,12 @@ def test_chinese_search_finds_substrings_and_reordered_words(any_config: Config)
     _seed(cat)
     assert [r["name"] for r in cat.search("营业执照").items] == ["企业营业执照信息"]
     assert [r["name"] for r in cat.search("人口").items] == ["常住人口基本信息"]
-    assert [r["name"] for r in cat.search("执照营业").items] == ["企业营业执照信息"]  # bigram fallback
-    assert [r["name"] for r in cat.search("电子证照").items] == ["机动车驾驶证信息"]  # item description
+    assert [r["name"] for r in cat.search("执照营业").items] == [
+        "企业营业执照信息"
+    ]  # bigram fallback
+    assert [r["name"] for r in cat.search("电子证照").items] == [
+        "机动车驾驶证信息"
+    ]  # item description
     assert cat.search("医保").total == 0
     assert cat.search("%").total == 0 and cat.search("_").total == 0  # LIKE wildcards are literal
 
@@ -62,9 +90,23 @@ def test_duplicates_and_unknowns(any_config: Config) -> None:
     with pytest.raises(Conflict):
         cat.add_department({"name": "另一个", "code": "GA"})
     with pytest.raises(Conflict):
-        cat.register({"name": "常住人口基本信息", "department": "GA", "classification": "101001", "items": [{"name": "x"}]})
+        cat.register(
+            {
+                "name": "常住人口基本信息",
+                "department": "GA",
+                "classification": "101001",
+                "items": [{"name": "x"}],
+            }
+        )
     with pytest.raises(InvalidInput) as info:
-        cat.register({"name": "新资源", "department": "NOPE", "classification": "101001", "items": [{"name": "x"}]})
+        cat.register(
+            {
+                "name": "新资源",
+                "department": "NOPE",
+                "classification": "101001",
+                "items": [{"name": "x"}],
+            }
+        )
     assert info.value.code == "catalog.unknown_department"
     with pytest.raises(NotFound):
         cat.get(999)
@@ -77,7 +119,15 @@ def test_duplicates_and_unknowns(any_config: Config) -> None:
 def test_update_keeps_code_and_replaces_items(any_config: Config) -> None:
     cat = Catalog(any_config)
     _seed(cat)
-    updated = cat.register({"name": "常住人口基本信息", "department": "GA", "classification": "101001",
-                            "items": [{"name": "身份证号"}, {"name": "姓名"}, {"name": "民族"}], "update_cycle": "每日"}, update=True)
+    updated = cat.register(
+        {
+            "name": "常住人口基本信息",
+            "department": "GA",
+            "classification": "101001",
+            "items": [{"name": "身份证号"}, {"name": "姓名"}, {"name": "民族"}],
+            "update_cycle": "每日",
+        },
+        update=True,
+    )
     assert updated["code"] == "101001/GA-00001"
     assert [i["name"] for i in updated["items"]] == ["身份证号", "姓名", "民族"]

@@ -41,8 +41,18 @@ def test_all_problems_are_collected_in_one_error() -> None:
     with pytest.raises(InvalidInput) as info:
         validate_resource(bad)
     fields = {d["field"] for d in info.value.details}
-    assert {"name", "category", "subitem", "share_condition", "update_cycle", "items[0].name", "items[0].data_type",
-            "items[2].name", "key_columns", "related_codes"} <= fields
+    assert {
+        "name",
+        "category",
+        "subitem",
+        "share_condition",
+        "update_cycle",
+        "items[0].name",
+        "items[0].data_type",
+        "items[2].name",
+        "key_columns",
+        "related_codes",
+    } <= fields
     assert info.value.status == 422
     # every message is bilingual
     assert all(" / " in d["error"] for d in info.value.details)
@@ -52,7 +62,12 @@ def test_not_shared_needs_a_legal_basis() -> None:
     with pytest.raises(InvalidInput) as info:
         validate_resource({**GOOD, "share_type": "不予共享"})
     assert any(d["field"] == "share_condition" for d in info.value.details)
-    assert validate_resource({**GOOD, "share_type": "不予共享", "share_condition": "依据某法第十条"}).share_type == "不予共享"
+    assert (
+        validate_resource(
+            {**GOOD, "share_type": "不予共享", "share_condition": "依据某法第十条"}
+        ).share_type
+        == "不予共享"
+    )
 
 
 @pytest.mark.parametrize("name", ["_hidden", "a,b", "名\t称", "x" * 101])
@@ -66,7 +81,9 @@ def test_department_uscc_check_character(shared_data) -> None:  # noqa: ANN001
     invalid = (shared_data / "identifiers" / "uscc_invalid.txt").read_text().split()
     assert valid and all(uscc_checksum_ok(c) for c in valid)
     assert validate_department({"name": "某局", "code": "A1", "uscc": valid[0]}).uscc == valid[0]
-    wrong_check = [c for c in invalid if len(c) == 18 and c[:17].isalnum() and not uscc_checksum_ok(c)]
+    wrong_check = [
+        c for c in invalid if len(c) == 18 and c[:17].isalnum() and not uscc_checksum_ok(c)
+    ]
     assert wrong_check
     with pytest.raises(InvalidInput):
         validate_department({"name": "某局", "code": "A1", "uscc": wrong_check[0]})

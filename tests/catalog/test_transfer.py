@@ -37,7 +37,9 @@ def test_json_round_trip(config: Config, tmp_path: Path) -> None:
     assert export_json(other) == export_json(cat)
 
 
-def test_template_with_errors_names_every_row_and_imports_nothing(config: Config, tmp_path: Path) -> None:
+def test_template_with_errors_names_every_row_and_imports_nothing(
+    config: Config, tmp_path: Path
+) -> None:
     cat = Catalog(config)
     _seed(cat)
     path = export_xlsx(cat, tmp_path / "目录.xlsx")

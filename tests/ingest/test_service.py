@@ -22,33 +22,80 @@ def csv(tmp_path: Path, name: str, rows: list[str]) -> Path:
 
 def test_run_record_traces_source_and_adds_up(any_config: Config, tmp_path: Path) -> None:
     res = register_persons(any_config)
-    src = csv(tmp_path, "a.csv", ["110101199001011234,张三,2024/1/2,\"1,000\"", "1.10101E+17,李四,2024-01-02,1", "110101199001011236,王五,2024-02-30,1"])
+    src = csv(
+        tmp_path,
+        "a.csv",
+        [
+            '110101199001011234,张三,2024/1/2,"1,000"',
+            "1.10101E+17,李四,2024-01-02,1",
+            "110101199001011236,王五,2024-02-30,1",
+        ],
+    )
     run = ingest(any_config, res["code"], str(src))
     assert run["status"] == "succeeded" and run["lake_version"] == 0
     assert run["rows_in"] == run["rows_loaded"] + run["rows_quarantined"] == 3
     assert run["rows_loaded"] == 1
     assert run["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert run["encoding"] == "utf-8" and run["duration_ms"] is not None
-    assert {(q["column"], q["reason_code"]) for q in run["quarantine"]} == {("身份证号", "precision_loss"), ("出生日期", "bad_date")}
+    assert {(q["column"], q["reason_code"]) for q in run["quarantine"]} == {
+        ("身份证号", "precision_loss"),
+        ("出生日期", "bad_date"),
+    }
     page = quarantine_rows(any_config, run["id"])
     assert [r["_line"] for r in page["rows"]] == [3, 4]
     versions = list_versions(any_config, res["id"])
     assert versions[0]["run_id"] == run["id"] and versions[0]["sha256"] == run["source_sha256"]
     stats = platform_stats(any_config)
-    assert (stats["resources"], stats["rows"], stats["versions"], stats["rows_quarantined"]) == (1, 1, 1, 2)
+    assert (stats["resources"], stats["rows"], stats["versions"], stats["rows_quarantined"]) == (
+        1,
+        1,
+        1,
+        2,
+    )
 
 
 def test_append_replace_upsert_and_time_travel(config: Config, tmp_path: Path) -> None:
     res = register_persons(config)
-    ingest(config, res["code"], str(csv(tmp_path, "1.csv", ["110101199001011234,张三,2024-01-02,1"])))
-    ingest(config, res["code"], str(csv(tmp_path, "2.csv", ["110101199001011235,李四,2024-01-02,2"])), mode="append")
-    up = ingest(config, res["code"], str(csv(tmp_path, "3.csv", ["110101199001011234,张三丰,2024-01-02,9", "110101199001011234,张三丰二,2024-01-02,10", "110101199001011236,王五,2024-01-02,3"])), mode="upsert")
+    ingest(
+        config, res["code"], str(csv(tmp_path, "1.csv", ["110101199001011234,张三,2024-01-02,1"]))
+    )
+    ingest(
+        config,
+        res["code"],
+        str(csv(tmp_path, "2.csv", ["110101199001011235,李四,2024-01-02,2"])),
+        mode="append",
+    )
+    up = ingest(
+        config,
+        res["code"],
+        str(
+            csv(
+                tmp_path,
+                "3.csv",
+                [
+                    "110101199001011234,张三丰,2024-01-02,9",
+                    "110101199001011234,张三丰二,2024-01-02,10",
+                    "110101199001011236,王五,2024-01-02,3",
+                ],
+            )
+        ),
+        mode="upsert",
+    )
     assert up["lake_version"] == 2 and up["rows_quarantined"] == 1  # the earlier duplicate key
     latest = {r["身份证号"]: r["姓名"] for r in preview(config, res["id"], limit=100)["rows"]}
-    assert latest == {"110101199001011234": "张三丰二", "110101199001011235": "李四", "110101199001011236": "王五"}
+    assert latest == {
+        "110101199001011234": "张三丰二",
+        "110101199001011235": "李四",
+        "110101199001011236": "王五",
+    }
     assert preview(config, res["id"], version=0)["total"] == 1
     assert preview(config, res["id"], version=1)["total"] == 2
-    rep = ingest(config, res["code"], str(csv(tmp_path, "4.csv", ["110101199001011299,赵六,2024-01-02,4"])), mode="replace")
+    rep = ingest(
+        config,
+        res["code"],
+        str(csv(tmp_path, "4.csv", ["110101199001011299,赵六,2024-01-02,4"])),
+        mode="replace",
+    )
     assert rep["lake_version"] == 3 and preview(config, res["id"])["total"] == 1
     assert preview(config, res["id"], version=2)["total"] == 3  # history is kept
     ops = [v["operation"] for v in list_versions(config, res["id"])]
@@ -84,7 +131,9 @@ def test_bad_parameters(config: Config, tmp_path: Path) -> None:
         ingest(config, "101001/GA-00099", str(src))
     with pytest.raises(NotFound):
         get_run(config, 999)
-    assert list_runs(config, res["id"]) == []  # refused before any run started: nothing recorded, nothing written
+    assert (
+        list_runs(config, res["id"]) == []
+    )  # refused before any run started: nothing recorded, nothing written
 
 
 def test_memory_stays_bounded_on_a_larger_file(config: Config, tmp_path: Path) -> None:

@@ -32,7 +32,17 @@ def run(rows: list[dict[str, str | None]]) -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.parametrize(
     "text",
-    ["2024-01-02", "2024/1/2", "20240102", "2024年1月2日", "2024.01.02", "45293", "２０２４－０１－０２", " 2024-01-02 ", "2024-01-02 08:30:00"],
+    [
+        "2024-01-02",
+        "2024/1/2",
+        "20240102",
+        "2024年1月2日",
+        "2024.01.02",
+        "45293",
+        "２０２４－０１－０２",
+        " 2024-01-02 ",
+        "2024-01-02 08:30:00",
+    ],
 )
 def test_common_date_forms(text: str) -> None:
     # the first row sets the column's fast format; the second is the form under test
@@ -45,12 +55,23 @@ def test_common_date_forms(text: str) -> None:
 def test_bad_dates_are_quarantined_with_reason(text: str) -> None:
     good, bad = run([{"证件号": "a", "日期": text}])
     assert not good
-    assert bad[0]["_line"] == 2 and "日期" in bad[0]["_reasons"] and "不是有效日期" in bad[0]["_reasons"]
+    assert (
+        bad[0]["_line"] == 2
+        and "日期" in bad[0]["_reasons"]
+        and "不是有效日期" in bad[0]["_reasons"]
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1,234.50", 1234.5), ("１２３", 123.0), ("-3.25", -3.25), ("￥88", 88.0), ("1 000", 1000.0), ("1e3", 1000.0)],
+    [
+        ("1,234.50", 1234.5),
+        ("１２３", 123.0),
+        ("-3.25", -3.25),
+        ("￥88", 88.0),
+        ("1 000", 1000.0),
+        ("1e3", 1000.0),
+    ],
 )
 def test_numbers(text: str, value: float) -> None:
     good, bad = run([{"证件号": "a", "金额": text}])
@@ -58,12 +79,28 @@ def test_numbers(text: str, value: float) -> None:
 
 
 def test_integers_money_bool_datetime() -> None:
-    good, bad = run([{"证件号": "a", "人数": "１２", "余额": "1,000.456", "在册": "是", "时间": "2024/1/2 08:30:00"}])
+    good, bad = run(
+        [
+            {
+                "证件号": "a",
+                "人数": "１２",
+                "余额": "1,000.456",
+                "在册": "是",
+                "时间": "2024/1/2 08:30:00",
+            }
+        ]
+    )
     assert not bad
     row = good[0]
     assert row["人数"] == 12 and str(row["余额"]) == "1000.46"  # money is rounded to cents
     assert row["在册"] is True and row["时间"] == dt.datetime(2024, 1, 2, 8, 30)
-    _, bad = run([{"证件号": "a", "人数": "1.5"}, {"证件号": "b", "在册": "maybe"}, {"证件号": "c", "金额": "abc"}])
+    _, bad = run(
+        [
+            {"证件号": "a", "人数": "1.5"},
+            {"证件号": "b", "在册": "maybe"},
+            {"证件号": "c", "金额": "abc"},
+        ]
+    )
     assert [b["_line"] for b in bad] == [2, 3, 4]
 
 
@@ -74,7 +111,9 @@ def test_excel_mangled_ids_are_precision_loss_not_guesses() -> None:
 
 
 def test_required_length_and_nul() -> None:
-    good, bad = run([{"证件号": None}, {"证件号": "x" * 19}, {"证件号": "a\x00b"}, {"证件号": "  ok  "}])
+    good, bad = run(
+        [{"证件号": None}, {"证件号": "x" * 19}, {"证件号": "a\x00b"}, {"证件号": "  ok  "}]
+    )
     assert [g["证件号"] for g in good] == ["ok"]
     reasons = [b["_reasons"] for b in sorted(bad, key=lambda b: b["_line"])]
     assert "必填项为空" in reasons[0] and "超过信息项长度" in reasons[1] and "NUL" in reasons[2]

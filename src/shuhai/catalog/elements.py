@@ -103,7 +103,7 @@ DATA_TYPE_ALIASES: dict[str, str] = {
     "bool": "L",
 }
 
-FORBIDDEN_IN_COLUMN_NAMES = set(' ,;{}()\n\t="\'`\\')
+FORBIDDEN_IN_COLUMN_NAMES = set(" ,;{}()\n\t=\"'`\\")
 
 __all__ = [
     "CATEGORIES",

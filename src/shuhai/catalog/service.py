@@ -45,7 +45,11 @@ def resource_dict(res: Resource, *, items: bool = True) -> dict[str, Any]:
         "id": res.id,
         "code": res.code,
         "name": res.name,
-        "department": {"id": res.department.id, "code": res.department.code, "name": res.department.name},
+        "department": {
+            "id": res.department.id,
+            "code": res.department.code,
+            "name": res.department.name,
+        },
         "classification": {
             "category": res.class_category,
             "item": res.class_item,
@@ -87,7 +91,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _search_text(spec: ResourceSpec, department_name: str, code: str) -> str:
-    parts = [spec.name, code, department_name, spec.abstract, spec.format, spec.share_type, spec.update_cycle]
+    parts = [
+        spec.name,
+        code,
+        department_name,
+        spec.abstract,
+        spec.format,
+        spec.share_type,
+        spec.update_cycle,
+    ]
     for it in spec.items:
         parts.append(it.name)
         parts.append(it.description)
@@ -141,7 +153,9 @@ class Catalog:
     def departments(self) -> list[dict[str, Any]]:
         with self._session() as s:
             counts = dict(
-                s.execute(select(Resource.department_id, func.count()).group_by(Resource.department_id)).all()
+                s.execute(
+                    select(Resource.department_id, func.count()).group_by(Resource.department_id)
+                ).all()
             )
             deps = s.scalars(select(Department).order_by(Department.code)).all()
             return [department_dict(d, counts.get(d.id, 0)) for d in deps]
@@ -149,7 +163,9 @@ class Catalog:
     def department(self, ref: str | int) -> dict[str, Any]:
         with self._session() as s:
             dep = _find_department(s, ref)
-            count = s.scalar(select(func.count()).select_from(Resource).where(Resource.department_id == dep.id))
+            count = s.scalar(
+                select(func.count()).select_from(Resource).where(Resource.department_id == dep.id)
+            )
             return department_dict(dep, count or 0)
 
     # -- resources --------------------------------------------------------------------
@@ -159,7 +175,9 @@ class Catalog:
         with self._session() as s:
             return self.register_spec(s, spec, update=update)
 
-    def register_spec(self, s: Session, spec: ResourceSpec, *, update: bool = False) -> dict[str, Any]:
+    def register_spec(
+        self, s: Session, spec: ResourceSpec, *, update: bool = False
+    ) -> dict[str, Any]:
         """Register a validated spec inside the caller's session (used by bulk import)."""
         dep = s.scalar(select(Department).where(Department.code == spec.department))
         if dep is None:
@@ -230,7 +248,10 @@ class Catalog:
         if spec.code:
             seq = int(spec.code.rsplit("-", 1)[1])
             return seq, spec.code
-        last = s.scalar(select(func.max(Resource.sequence)).where(Resource.department_id == dep.id)) or 0
+        last = (
+            s.scalar(select(func.max(Resource.sequence)).where(Resource.department_id == dep.id))
+            or 0
+        )
         seq = last + 1
         return seq, f"{spec.classification}/{dep.code}-{seq:05d}"
 
@@ -241,7 +262,9 @@ class Catalog:
     def delete(self, ref: str | int) -> None:
         with self._session() as s:
             res = _find_resource(s, ref)
-            has_runs = s.scalar(select(func.count()).select_from(IngestRun).where(IngestRun.resource_id == res.id))
+            has_runs = s.scalar(
+                select(func.count()).select_from(IngestRun).where(IngestRun.resource_id == res.id)
+            )
             if has_runs:
                 raise Conflict(
                     "catalog.resource_has_data",
@@ -253,7 +276,9 @@ class Catalog:
     def all(self) -> list[dict[str, Any]]:
         with self._session() as s:
             rows = s.scalars(
-                select(Resource).options(selectinload(Resource.items), selectinload(Resource.department)).order_by(Resource.code)
+                select(Resource)
+                .options(selectinload(Resource.items), selectinload(Resource.department))
+                .order_by(Resource.code)
             ).all()
             return [resource_dict(r) for r in rows]
 
@@ -275,7 +300,9 @@ class Catalog:
         """
         if page < 1 or not 1 <= size <= 200:
             raise InvalidInput(
-                "catalog.bad_paging", "分页参数无效（page≥1，1≤size≤200）", "Bad paging (page>=1, 1<=size<=200)"
+                "catalog.bad_paging",
+                "分页参数无效（page≥1，1≤size≤200）",
+                "Bad paging (page>=1, 1<=size<=200)",
             )
         terms = [t for t in q.lower().split() if t]
         with self._session() as s:
@@ -288,18 +315,29 @@ class Catalog:
             if update_cycle:
                 filters.append(Resource.update_cycle == update_cycle)
             if format:
-                filters.append(or_(Resource.format == format, Resource.format.like(f"{_escape(format)}/%", escape="\\")))
-            text_filters = [Resource.search_text.like(f"%{_escape(t)}%", escape="\\") for t in terms]
+                filters.append(
+                    or_(
+                        Resource.format == format,
+                        Resource.format.like(f"{_escape(format)}/%", escape="\\"),
+                    )
+                )
+            text_filters = [
+                Resource.search_text.like(f"%{_escape(t)}%", escape="\\") for t in terms
+            ]
             ids = self._matching_ids(s, filters + text_filters, terms)
             if not ids and terms:
                 ids = self._bigram_ids(s, filters, terms)
             total = len(ids)
             page_ids = ids[(page - 1) * size : page * size]
-            rows = s.scalars(
-                select(Resource)
-                .options(selectinload(Resource.department))
-                .where(Resource.id.in_(page_ids))
-            ).all() if page_ids else []
+            rows = (
+                s.scalars(
+                    select(Resource)
+                    .options(selectinload(Resource.department))
+                    .where(Resource.id.in_(page_ids))
+                ).all()
+                if page_ids
+                else []
+            )
             by_id = {r.id: r for r in rows}
             items = [resource_dict(by_id[i], items=False) for i in page_ids if i in by_id]
             facets = self._facets(s, ids)
@@ -325,7 +363,9 @@ class Catalog:
         if not grams:
             return []
         conds = [Resource.search_text.like(f"%{_escape(g)}%", escape="\\") for g in grams]
-        rows = s.execute(select(Resource.id, Resource.search_text, Resource.code).where(*filters, or_(*conds))).all()
+        rows = s.execute(
+            select(Resource.id, Resource.search_text, Resource.code).where(*filters, or_(*conds))
+        ).all()
         need = max(1, (len(grams) * 2 + 2) // 3)  # at least two thirds of the bigrams
         scored = [(sum(g in r.search_text for g in grams), r.code, r.id) for r in rows]
         return [i for score, _, i in sorted(scored, key=lambda x: (-x[0], x[1])) if score >= need]
@@ -343,16 +383,24 @@ class Catalog:
                 ("update_cycle", Resource.update_cycle),
                 ("format", Resource.format),
             ):
-                for value, n in s.execute(select(col, func.count()).where(Resource.id.in_(chunk)).group_by(col)):
+                for value, n in s.execute(
+                    select(col, func.count()).where(Resource.id.in_(chunk)).group_by(col)
+                ):
                     counts[name][value] = counts[name].get(value, 0) + n
-        deps = {d.id: d for d in s.scalars(select(Department).where(Department.id.in_(list(counts["department"]))))}
+        deps = {
+            d.id: d
+            for d in s.scalars(
+                select(Department).where(Department.id.in_(list(counts["department"])))
+            )
+        }
         facets["department"] = [
             {"value": deps[k].code, "label": deps[k].name, "count": v}
             for k, v in sorted(counts["department"].items(), key=lambda kv: -kv[1])
         ]
         for name in FACETS[1:]:
             facets[name] = [
-                {"value": k, "label": k, "count": v} for k, v in sorted(counts[name].items(), key=lambda kv: -kv[1])
+                {"value": k, "label": k, "count": v}
+                for k, v in sorted(counts[name].items(), key=lambda kv: -kv[1])
             ]
         return facets
 
@@ -364,7 +412,9 @@ def _escape(text: str) -> str:
 def _check_compatible_items(s: Session, res: Resource, spec: ResourceSpec) -> None:
     """Once data is loaded, an item may not change its type (the lake keeps every version)."""
     has_runs = s.scalar(
-        select(func.count()).select_from(IngestRun).where(IngestRun.resource_id == res.id, IngestRun.status == "succeeded")
+        select(func.count())
+        .select_from(IngestRun)
+        .where(IngestRun.resource_id == res.id, IngestRun.status == "succeeded")
     )
     if not has_runs:
         return
@@ -384,9 +434,17 @@ def _find_department(s: Session, ref: str | int) -> Department:
     if ref_text.isdigit():
         dep = s.get(Department, int(ref_text))
     if dep is None:
-        dep = s.scalar(select(Department).where(or_(Department.code == ref_text.upper(), Department.name == ref_text)))
+        dep = s.scalar(
+            select(Department).where(
+                or_(Department.code == ref_text.upper(), Department.name == ref_text)
+            )
+        )
     if dep is None:
-        raise NotFound("catalog.department_not_found", f"部门 {ref_text} 不存在", f"Department {ref_text} not found")
+        raise NotFound(
+            "catalog.department_not_found",
+            f"部门 {ref_text} 不存在",
+            f"Department {ref_text} not found",
+        )
     return dep
 
 
@@ -407,7 +465,11 @@ def _find_resource(s: Session, ref: str | int) -> Resource:
             )
         res = found[0] if found else None
     if res is None:
-        raise NotFound("catalog.resource_not_found", f"资源 {ref_text} 不存在", f"Resource {ref_text} not found")
+        raise NotFound(
+            "catalog.resource_not_found",
+            f"资源 {ref_text} 不存在",
+            f"Resource {ref_text} not found",
+        )
     return res
 
 

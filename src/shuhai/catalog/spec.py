@@ -163,14 +163,20 @@ def validate_item(problems: _Problems, index: int, data: dict[str, Any]) -> Item
     name = _text(data, "name")
     if not name:
         problems.add(f"{prefix}.name", "信息项名称必填", "info item name is required")
-    elif len(name) > 100 or any(ch in FORBIDDEN_IN_COLUMN_NAMES for ch in name) or not name.isprintable():
+    elif (
+        len(name) > 100
+        or any(ch in FORBIDDEN_IN_COLUMN_NAMES for ch in name)
+        or not name.isprintable()
+    ):
         problems.add(
             f"{prefix}.name",
             f"信息项名称“{name}”含有不允许的字符（空格、标点或控制字符）或过长",
             f"info item name {name!r} has spaces, punctuation or control characters, or is too long",
         )
     elif name.startswith("_"):
-        problems.add(f"{prefix}.name", "信息项名称不能以下划线开头", "info item names cannot start with _")
+        problems.add(
+            f"{prefix}.name", "信息项名称不能以下划线开头", "info item names cannot start with _"
+        )
     raw_type = _text(data, "data_type", "C")
     data_type = DATA_TYPE_ALIASES.get(raw_type) or DATA_TYPE_ALIASES.get(raw_type.lower())
     if data_type is None:
@@ -214,7 +220,9 @@ def validate_resource(data: dict[str, Any]) -> ResourceSpec:
     if not name:
         problems.add("name", "资源名称必填", "resource name is required")
     elif len(name) > 200:
-        problems.add("name", "资源名称过长（最多 200 字）", "resource name is longer than 200 characters")
+        problems.add(
+            "name", "资源名称过长（最多 200 字）", "resource name is longer than 200 characters"
+        )
     department = _text(data, "department").upper()
     if not department:
         problems.add("department", "提供方代码必填", "provider (department) code is required")
@@ -226,44 +234,72 @@ def validate_resource(data: dict[str, Any]) -> ResourceSpec:
             f"classification category must be 1, 2 or 3, not {category!r}",
         )
     if not re.fullmatch(r"\d{2}", item):
-        problems.add("item", f"分类“项”应为 2 位数字：{item!r}", f"classification item must be 2 digits: {item!r}")
+        problems.add(
+            "item",
+            f"分类“项”应为 2 位数字：{item!r}",
+            f"classification item must be 2 digits: {item!r}",
+        )
     if not re.fullmatch(r"\d{3}", subitem):
         problems.add(
-            "subitem", f"分类“目”应为 3 位数字：{subitem!r}", f"classification subitem must be 3 digits: {subitem!r}"
+            "subitem",
+            f"分类“目”应为 3 位数字：{subitem!r}",
+            f"classification subitem must be 3 digits: {subitem!r}",
         )
     if detail and not re.fullmatch(r"\d{1,12}", detail):
-        problems.add("detail", f"分类“细目”应为数字：{detail!r}", f"classification detail must be digits: {detail!r}")
+        problems.add(
+            "detail",
+            f"分类“细目”应为数字：{detail!r}",
+            f"classification detail must be digits: {detail!r}",
+        )
 
     raw_format = _text(data, "format", "数据库")
     head, _, sub = raw_format.partition("/")
     fmt = _choice(problems, "format", "资源格式", head.strip(), FORMATS)
     fmt = f"{fmt}/{sub.strip()}" if sub.strip() else fmt
 
-    share_type = _choice(problems, "share_type", "共享类型", _text(data, "share_type", "无条件共享"), SHARE_TYPES)
+    share_type = _choice(
+        problems, "share_type", "共享类型", _text(data, "share_type", "无条件共享"), SHARE_TYPES
+    )
     share_condition = _text(data, "share_condition")
     if share_type == CONDITIONAL and not share_condition:
-        problems.add("share_condition", "有条件共享必须写明共享条件", "conditional sharing needs its conditions")
+        problems.add(
+            "share_condition",
+            "有条件共享必须写明共享条件",
+            "conditional sharing needs its conditions",
+        )
     if share_type == NOT_SHARED and not share_condition:
         problems.add(
             "share_condition",
             "不予共享必须写明法律、行政法规或政策依据",
             "not-shared resources need their legal basis in share_condition",
         )
-    open_type = _choice(problems, "open_type", "开放属性", _text(data, "open_type", "不予开放"), OPEN_TYPES)
-    update_cycle = _choice(problems, "update_cycle", "更新周期", _text(data, "update_cycle", "不定期"), UPDATE_CYCLES)
+    open_type = _choice(
+        problems, "open_type", "开放属性", _text(data, "open_type", "不予开放"), OPEN_TYPES
+    )
+    update_cycle = _choice(
+        problems, "update_cycle", "更新周期", _text(data, "update_cycle", "不定期"), UPDATE_CYCLES
+    )
     publish_date = _parse_date(problems, "publish_date", data.get("publish_date"))
 
     raw_items = data.get("items") or []
     if not isinstance(raw_items, list):
         problems.add("items", "信息项应为列表", "items must be a list")
         raw_items = []
-    items = [validate_item(problems, i, dict(it)) for i, it in enumerate(raw_items) if isinstance(it, dict)]
+    items = [
+        validate_item(problems, i, dict(it))
+        for i, it in enumerate(raw_items)
+        if isinstance(it, dict)
+    ]
     if not items:
         problems.add("items", "至少需要一个信息项", "at least one info item is required")
     seen: set[str] = set()
     for i, it in enumerate(items):
         if it.name and it.name in seen:
-            problems.add(f"items[{i}].name", f"信息项名称重复：{it.name}", f"duplicate info item name: {it.name}")
+            problems.add(
+                f"items[{i}].name",
+                f"信息项名称重复：{it.name}",
+                f"duplicate info item name: {it.name}",
+            )
         seen.add(it.name)
 
     related = data.get("related_codes") or []
@@ -271,18 +307,28 @@ def validate_resource(data: dict[str, Any]) -> ResourceSpec:
         related = [c for c in re.split(r"[,，;；\s]+", related) if c]
     for code in related:
         if not RESOURCE_CODE_RE.match(str(code)):
-            problems.add("related_codes", f"关联资源代码格式错误：{code}", f"malformed related resource code: {code}")
+            problems.add(
+                "related_codes",
+                f"关联资源代码格式错误：{code}",
+                f"malformed related resource code: {code}",
+            )
     keys = data.get("key_columns") or []
     if isinstance(keys, str):
         keys = [k for k in re.split(r"[,，;；\s]+", keys) if k]
     for key in keys:
         if key not in seen:
-            problems.add("key_columns", f"主键“{key}”不是信息项", f"key column {key!r} is not an info item")
+            problems.add(
+                "key_columns", f"主键“{key}”不是信息项", f"key column {key!r} is not an info item"
+            )
     code = _text(data, "code") or None
     if code and not RESOURCE_CODE_RE.match(code):
         problems.add("code", f"资源代码格式错误：{code}", f"malformed resource code: {code}")
 
-    problems.raise_if_any("catalog.invalid_resource", f"资源“{name}”的目录要素有误", f"Resource {name!r} has invalid catalog elements")
+    problems.raise_if_any(
+        "catalog.invalid_resource",
+        f"资源“{name}”的目录要素有误",
+        f"Resource {name!r} has invalid catalog elements",
+    )
     return ResourceSpec(
         name=name,
         department=department,
@@ -315,11 +361,23 @@ def validate_department(data: dict[str, Any]) -> DepartmentSpec:
     if not name:
         problems.add("name", "部门名称必填", "department name is required")
     if not PROVIDER_CODE_RE.match(code):
-        problems.add("code", f"提供方代码应为字母或数字：{code!r}", f"provider code must be letters and digits: {code!r}")
+        problems.add(
+            "code",
+            f"提供方代码应为字母或数字：{code!r}",
+            f"provider code must be letters and digits: {code!r}",
+        )
     if uscc and not USCC_RE.match(uscc):
-        problems.add("uscc", f"统一社会信用代码格式错误：{uscc}", f"malformed unified social credit code: {uscc}")
+        problems.add(
+            "uscc",
+            f"统一社会信用代码格式错误：{uscc}",
+            f"malformed unified social credit code: {uscc}",
+        )
     elif uscc and not uscc_checksum_ok(uscc):
-        problems.add("uscc", f"统一社会信用代码校验位错误：{uscc}", f"wrong check character in credit code: {uscc}")
+        problems.add(
+            "uscc",
+            f"统一社会信用代码校验位错误：{uscc}",
+            f"wrong check character in credit code: {uscc}",
+        )
     problems.raise_if_any("catalog.invalid_department", "部门信息有误", "Invalid department")
     return DepartmentSpec(name=name, code=code, uscc=uscc)
 

@@ -58,9 +58,7 @@ def export_json(catalog: Catalog) -> dict[str, Any]:
     """The whole catalog as one JSON document (``shuhai catalog export x.json``)."""
     return {
         "format": "shuhai-catalog/1",
-        "departments": [
-            {k: d[k] for k in ("name", "code", "uscc")} for d in catalog.departments()
-        ],
+        "departments": [{k: d[k] for k in ("name", "code", "uscc")} for d in catalog.departments()],
         "resources": [_flat_resource(r) for r in catalog.all()],
     }
 
@@ -109,7 +107,10 @@ def import_data(catalog: Catalog, data: dict[str, Any], *, update: bool = True) 
         try:
             specs.append(validate_resource(r))
         except ShuhaiError as exc:
-            problems += [{"sheet": "资源", "row": r.get("_row", i + 1), "resource": r.get("name"), **e} for e in exc.details]
+            problems += [
+                {"sheet": "资源", "row": r.get("_row", i + 1), "resource": r.get("name"), **e}
+                for e in exc.details
+            ]
     if problems:
         raise InvalidInput(
             "catalog.import_invalid",
@@ -143,9 +144,13 @@ def import_json(catalog: Catalog, path: Path) -> dict[str, int]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("catalog.bad_json", f"目录 JSON 无法读取：{exc}", f"Cannot read catalog JSON: {exc}") from exc
+        raise InvalidInput(
+            "catalog.bad_json", f"目录 JSON 无法读取：{exc}", f"Cannot read catalog JSON: {exc}"
+        ) from exc
     if not isinstance(data, dict):
-        raise InvalidInput("catalog.bad_json", "目录 JSON 顶层应为对象", "Catalog JSON must be an object")
+        raise InvalidInput(
+            "catalog.bad_json", "目录 JSON 顶层应为对象", "Catalog JSON must be an object"
+        )
     return import_data(catalog, data)
 
 
@@ -156,7 +161,9 @@ def export_xlsx(catalog: Catalog, path: Path) -> Path:
     head_font = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="1F4E79")
 
-    def sheet(title: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]], first: bool = False) -> Any:
+    def sheet(
+        title: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]], first: bool = False
+    ) -> Any:
         ws = wb.active if first else wb.create_sheet()
         ws.title = title
         ws.append([zh for _, zh in columns])
@@ -171,9 +178,11 @@ def export_xlsx(catalog: Catalog, path: Path) -> Path:
 
     sheet("部门", DEPARTMENT_COLUMNS, data["departments"], first=True)
     ws = sheet("资源", RESOURCE_COLUMNS, data["resources"])
-    for key, choices in (("share_type", ["无条件共享", "有条件共享", "不予共享"]),
-                         ("open_type", ["无条件开放", "有条件开放", "不予开放"]),
-                         ("update_cycle", sorted(set(UPDATE_CYCLES.values())))):
+    for key, choices in (
+        ("share_type", ["无条件共享", "有条件共享", "不予共享"]),
+        ("open_type", ["无条件开放", "有条件开放", "不予开放"]),
+        ("update_cycle", sorted(set(UPDATE_CYCLES.values()))),
+    ):
         col = [k for k, _ in RESOURCE_COLUMNS].index(key) + 1
         letter = ws.cell(1, col).column_letter
         dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
@@ -206,7 +215,11 @@ def import_xlsx(catalog: Catalog, path: Path) -> dict[str, int]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - calamine raises several types for damaged files
-        raise InvalidInput("catalog.bad_xlsx", f"目录 XLSX 文件已损坏或不是 XLSX：{exc}", f"Catalog XLSX is damaged or not XLSX: {exc}") from exc
+        raise InvalidInput(
+            "catalog.bad_xlsx",
+            f"目录 XLSX 文件已损坏或不是 XLSX：{exc}",
+            f"Catalog XLSX is damaged or not XLSX: {exc}",
+        ) from exc
     names = wb.sheet_names
     missing = [n for n in ("资源", "信息项") if n not in names]
     if missing:
@@ -228,7 +241,10 @@ def import_xlsx(catalog: Catalog, path: Path) -> dict[str, int]:
         for n, raw in enumerate(data[1:], start=2):
             if all(v in ("", None) for v in raw):
                 continue
-            row = {key: raw[index[zh]] if zh in index and index[zh] < len(raw) else "" for key, zh in columns}
+            row = {
+                key: raw[index[zh]] if zh in index and index[zh] < len(raw) else ""
+                for key, zh in columns
+            }
             row["_row"] = n
             out.append(row)
         return out

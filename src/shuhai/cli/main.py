@@ -18,7 +18,11 @@ from shuhai.config import Config
 from shuhai.errors import ShuhaiError
 from shuhai.platform import open_home
 
-app = typer.Typer(help="数海 Shuhai — 政务数据平台 / government data platform", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="数海 Shuhai — 政务数据平台 / government data platform",
+    no_args_is_help=True,
+    add_completion=False,
+)
 department_app = typer.Typer(help="部门 / Departments", no_args_is_help=True)
 catalog_app = typer.Typer(help="资源目录 / Resource catalog", no_args_is_help=True)
 config_app = typer.Typer(help="配置 / Settings", no_args_is_help=True)
@@ -39,11 +43,17 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ShuhaiError as exc:
-            err_console.print(f"[bold red]错误 / Error[/]: {exc.message}  [dim]({exc.code})[/]", highlight=False)
+            err_console.print(
+                f"[bold red]错误 / Error[/]: {exc.message}  [dim]({exc.code})[/]", highlight=False
+            )
             for detail in exc.details[:50]:
-                err_console.print("  - " + ", ".join(f"{k}: {v}" for k, v in detail.items()), highlight=False)
+                err_console.print(
+                    "  - " + ", ".join(f"{k}: {v}" for k, v in detail.items()), highlight=False
+                )
             if len(exc.details) > 50:
-                err_console.print(f"  … {len(exc.details) - 50} more / 另有 {len(exc.details) - 50} 处")
+                err_console.print(
+                    f"  … {len(exc.details) - 50} more / 另有 {len(exc.details) - 50} 处"
+                )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -86,7 +96,9 @@ def config_show() -> None:
 
 @department_app.command("add")
 @friendly
-def department_add(name: str, code: str, uscc: str = typer.Option(None, help="统一社会信用代码")) -> None:
+def department_add(
+    name: str, code: str, uscc: str = typer.Option(None, help="统一社会信用代码")
+) -> None:
     """登记部门 / Register a department.  Example: shuhai department add 市公安局 GA"""
     dep = cat.Catalog(_config()).add_department({"name": name, "code": code, "uscc": uscc})
     console.print(f"已登记 / Registered: {dep['name']} ({dep['code']})")
@@ -96,12 +108,16 @@ def department_add(name: str, code: str, uscc: str = typer.Option(None, help="�
 @friendly
 def department_list() -> None:
     """列出部门 / List departments.  Example: shuhai department list"""
-    console.print(_table(cat.Catalog(_config()).departments(), ["code", "name", "uscc", "resources"]))
+    console.print(
+        _table(cat.Catalog(_config()).departments(), ["code", "name", "uscc", "resources"])
+    )
 
 
 @catalog_app.command("register")
 @friendly
-def catalog_register(path: Path, update: bool = typer.Option(False, help="已存在时更新 / update if it exists")) -> None:
+def catalog_register(
+    path: Path, update: bool = typer.Option(False, help="已存在时更新 / update if it exists")
+) -> None:
     """登记资源（JSON 或 YAML 文件）/ Register a resource from JSON or YAML.
 
     Example: shuhai catalog register persons.yaml
@@ -123,10 +139,22 @@ def catalog_list(
 ) -> None:
     """检索资源目录 / Search the catalog.  Example: shuhai catalog list 营业执照"""
     result = cat.Catalog(_config()).search(
-        q, department=department, share_type=share_type, update_cycle=update_cycle, format=format, page=page, size=size
+        q,
+        department=department,
+        share_type=share_type,
+        update_cycle=update_cycle,
+        format=format,
+        page=page,
+        size=size,
     )
     rows = [dict(r, department=r["department"]["name"]) for r in result.items]
-    console.print(_table(rows, ["id", "code", "name", "department", "share_type", "update_cycle"], title=f"共 {result.total} 条 / {result.total} found"))
+    console.print(
+        _table(
+            rows,
+            ["id", "code", "name", "department", "share_type", "update_cycle"],
+            title=f"共 {result.total} 条 / {result.total} found",
+        )
+    )
 
 
 @catalog_app.command("show")
@@ -144,8 +172,14 @@ def catalog_import(path: Path) -> None:
     Example: shuhai catalog import 目录.xlsx
     """
     catalog = cat.Catalog(_config())
-    counts = cat.import_xlsx(catalog, path) if path.suffix.lower() in (".xlsx", ".xlsm") else cat.import_json(catalog, path)
-    console.print(f"已导入 / Imported: {counts['departments']} 个部门 departments, {counts['resources']} 个资源 resources")
+    counts = (
+        cat.import_xlsx(catalog, path)
+        if path.suffix.lower() in (".xlsx", ".xlsm")
+        else cat.import_json(catalog, path)
+    )
+    console.print(
+        f"已导入 / Imported: {counts['departments']} 个部门 departments, {counts['resources']} 个资源 resources"
+    )
 
 
 @catalog_app.command("export")
@@ -157,7 +191,9 @@ def catalog_export(path: Path) -> None:
     """
     catalog = cat.Catalog(_config())
     if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(cat.export_json(catalog), ensure_ascii=False, indent=2), encoding="utf-8")
+        path.write_text(
+            json.dumps(cat.export_json(catalog), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
     else:
         cat.export_xlsx(catalog, path)
     console.print(f"已导出 / Exported: {path}")
@@ -184,15 +220,34 @@ def ingest(
     from shuhai.ingest import ingest as run_ingest
 
     cfg = _config()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("导入中 / ingesting…", total=None)
 
         def progress(rows: int, bad: int) -> None:
-            bar.update(task, description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows read, {bad:,} quarantined")
+            bar.update(
+                task,
+                description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows read, {bad:,} quarantined",
+            )
 
         run = run_ingest(
-            cfg, resource, source, mode=mode, key=key or None, format=format, encoding=encoding,
-            sheet=sheet, header_row=header_row, table=table, query=query, progress=progress,
+            cfg,
+            resource,
+            source,
+            mode=mode,
+            key=key or None,
+            format=format,
+            encoding=encoding,
+            sheet=sheet,
+            header_row=header_row,
+            table=table,
+            query=query,
+            progress=progress,
         )
     _print_run(run)
 
@@ -206,7 +261,13 @@ def _print_run(run: dict[str, Any]) -> None:
     for w in run["warnings"]:
         console.print(f"[yellow]提示 / Note[/]: {w}")
     if run["quarantine"]:
-        console.print(_table(run["quarantine"], ["column", "reason", "count"], title="隔离原因 / Quarantine reasons"))
+        console.print(
+            _table(
+                run["quarantine"],
+                ["column", "reason", "count"],
+                title="隔离原因 / Quarantine reasons",
+            )
+        )
 
 
 @app.command()
@@ -215,8 +276,27 @@ def runs(resource: str = typer.Argument(None), limit: int = 30) -> None:
     """导入记录 / Ingest runs.  Example: shuhai runs 101001/GA-00001"""
     from shuhai.ingest import list_runs
 
-    rows = list_runs(_config(), resource, limit=limit)
-    console.print(_table(rows, ["id", "resource_id", "status", "mode", "rows_in", "rows_loaded", "rows_quarantined", "lake_version", "duration_ms", "source"]))
+    rows = [
+        dict(r, source=Path(r["source"]).name if "://" not in r["source"] else r["source"])
+        for r in list_runs(_config(), resource, limit=limit)
+    ]
+    console.print(
+        _table(
+            rows,
+            [
+                "id",
+                "resource_id",
+                "status",
+                "mode",
+                "rows_in",
+                "rows_loaded",
+                "rows_quarantined",
+                "lake_version",
+                "duration_ms",
+                "source",
+            ],
+        )
+    )
 
 
 @app.command()
@@ -228,7 +308,10 @@ def quarantine(run_id: int, limit: int = 20, offset: int = 0) -> None:
     page = quarantine_rows(_config(), run_id, limit=limit, offset=offset)
     console.print(f"共 {page['total']} 行 / {page['total']} rows")
     for row in page["rows"]:
-        console.print(f"[bold]第 {row.get('_line')} 行[/] {row.get('_reasons')}  [dim]{ {k: v for k, v in row.items() if not k.startswith('_')} or row.get('_raw')}[/]", highlight=False)
+        console.print(
+            f"[bold]第 {row.get('_line')} 行[/] {row.get('_reasons')}  [dim]{ {k: v for k, v in row.items() if not k.startswith('_')} or row.get('_raw') }[/]",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -237,17 +320,38 @@ def versions(resource: str) -> None:
     """列出资源的所有版本及其导入 / Versions of a resource with their runs.  Example: shuhai versions 1"""
     from shuhai.lake.service import list_versions
 
-    console.print(_table(list_versions(_config(), resource), ["version", "timestamp", "operation", "run_id", "rows", "source", "sha256"]))
+    rows = [
+        dict(
+            v,
+            timestamp=v["timestamp"][:19],
+            source=Path(str(v["source"] or "")).name or v["source"],
+            sha256=(v["sha256"] or "")[:12],
+        )
+        for v in list_versions(_config(), resource)
+    ]
+    console.print(
+        _table(rows, ["version", "timestamp", "operation", "run_id", "rows", "source", "sha256"])
+    )
 
 
 @app.command()
 @friendly
-def read(resource: str, version: int = typer.Option(None, help="版本（时间旅行）/ version"), limit: int = 20) -> None:
+def read(
+    resource: str,
+    version: int = typer.Option(None, help="版本（时间旅行）/ version"),
+    limit: int = 20,
+) -> None:
     """读取某个版本的数据 / Read a version (time travel).  Example: shuhai read 1 --version 0"""
     from shuhai.lake.service import preview
 
     data = preview(_config(), resource, version=version, limit=limit)
-    console.print(_table(data["rows"], data["columns"], title=f"版本 version {data['version']} · 共 {data['total']:,} 行"))
+    console.print(
+        _table(
+            data["rows"],
+            data["columns"],
+            title=f"版本 version {data['version']} · 共 {data['total']:,} 行",
+        )
+    )
 
 
 @app.command()
@@ -274,14 +378,28 @@ def demo(
     from shuhai.demo import build_demo
 
     cfg = _config()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("生成演示城市 / generating…", total=None)
-        summary = build_demo(cfg, persons=persons, seed=seed, output=output, progress=lambda msg: bar.update(task, description=msg))
+        summary = build_demo(
+            cfg,
+            persons=persons,
+            seed=seed,
+            output=output,
+            progress=lambda msg: bar.update(task, description=msg),
+        )
     console.print(
         f"演示城市已就绪 / Demo city ready: {summary['departments']} 个部门, {summary['resources']} 个资源, "
         f"{summary['rows_loaded']:,} 行入湖, {summary['rows_quarantined']:,} 行隔离 · {summary['seconds']:.1f}s"
     )
-    console.print(f"源文件 / sources: {summary['output']}  · 真值 / ground truth: {summary['ground_truth']}")
+    console.print(
+        f"源文件 / sources: {summary['output']}  · 真值 / ground truth: {summary['ground_truth']}"
+    )
 
 
 @app.command()
@@ -292,7 +410,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     _config()
     console.print(f"门户 / Portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
-    uvicorn.run("shuhai.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "shuhai.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def main() -> None:

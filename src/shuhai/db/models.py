@@ -6,7 +6,7 @@ The lake holds the data; these tables hold what describes it. Alembic migrations
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -143,7 +143,9 @@ class QuarantineSummary(Base):
     __tablename__ = "quarantine_summary"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True
+    )
     column: Mapped[str] = mapped_column(String(100))
     reason_code: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)

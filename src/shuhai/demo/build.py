@@ -25,7 +25,14 @@ from shuhai.demo.writers import as_text, write_csv, write_jsonl, write_sqlite, w
 from shuhai.ingest import ingest
 from shuhai.platform import DEMO_MARKER, open_home
 
-EXT = {"csv": ".csv", "csv-bom": ".csv", "gbk": ".csv", "xlsx": ".xlsx", "sqlite": ".db", "jsonl": ".jsonl"}
+EXT = {
+    "csv": ".csv",
+    "csv-bom": ".csv",
+    "gbk": ".csv",
+    "xlsx": ".xlsx",
+    "sqlite": ".db",
+    "jsonl": ".jsonl",
+}
 
 
 def _write(table: Table, index: int, text: pl.DataFrame, flaws: Any, out: Path) -> dict[str, Any]:
@@ -39,7 +46,13 @@ def _write(table: Table, index: int, text: pl.DataFrame, flaws: Any, out: Path) 
         return {"source": f"sqlite:///{path}", "table": name, "format": "sql", "encoding": None}
     path = dept_dir / f"{index:02d}_{table.name}{EXT[table.source]}"
     if table.source in ("csv", "csv-bom", "gbk"):
-        encoding = write_csv(visible, path, encoding="gbk" if table.source == "gbk" else "utf-8", bom=table.source == "csv-bom", ragged=flaws.ragged_lines)
+        encoding = write_csv(
+            visible,
+            path,
+            encoding="gbk" if table.source == "gbk" else "utf-8",
+            bom=table.source == "csv-bom",
+            ragged=flaws.ragged_lines,
+        )
         return {"source": str(path), "format": "csv", "encoding": encoding}
     if table.source == "xlsx":
         write_xlsx(visible, path, table.items, flaws.excel_numbers)
@@ -82,42 +95,98 @@ def build_demo(
         flaws = inject(text, table, rng)
         extra = []
         if table.name == "参保人员信息":
-            extra = conflict_addresses(flaws.frame, "联系地址", rng, city.streets)
+            districts = dict(zip(city.districts["code"], city.districts["name"], strict=True))
+            extra = conflict_addresses(flaws.frame, "联系地址", rng, city.streets, districts)
         if table.name == "常住人口基本信息":
             police_people = flaws.frame
-            flaws.ragged_lines = ["350102199901010000,多余字段,1,汉族,1999-01-01,福建省福州市鼓楼区,13800000000,额外", "不完整的行,2"]
+            flaws.ragged_lines = [
+                "350102199901010000,多余字段,1,汉族,1999-01-01,福建省福州市鼓楼区,13800000000,额外",
+                "不完整的行,2",
+            ]
             n = flaws.frame.height
             extra = [
-                {"row": n + 1, "column": "*", "flaw": "ragged_row", "value": flaws.ragged_lines[0], "original": None},
-                {"row": n + 2, "column": "*", "flaw": "ragged_row", "value": flaws.ragged_lines[1], "original": None},
+                {
+                    "row": n + 1,
+                    "column": "*",
+                    "flaw": "ragged_row",
+                    "value": flaws.ragged_lines[0],
+                    "original": None,
+                },
+                {
+                    "row": n + 2,
+                    "column": "*",
+                    "flaw": "ragged_row",
+                    "value": flaws.ragged_lines[1],
+                    "original": None,
+                },
             ]
         res = catalog.register(table.catalog_entry(), update=True)
         where = _write(table, index, flaws.frame, flaws, out)
         hidden = [c for c in flaws.frame.columns if c.startswith("__")]
         if hidden:
             records.append(
-                flaws.frame.select(hidden).with_row_index("row", offset=1).with_columns(pl.lit(res["code"]).alias("resource"))
+                flaws.frame.select(hidden)
+                .with_row_index("row", offset=1)
+                .with_columns(pl.lit(res["code"]).alias("resource"))
                 .select("resource", "row", *[pl.col(h).alias(h.strip("_")) for h in hidden])
             )
         for t in flaws.truth + extra:
-            truth.append({"resource": res["code"], "resource_name": table.name, "file": where["source"], **t})
-        manifest.append({"resource": res["code"], "resource_id": res["id"], "name": table.name, "department": table.dept, **where})
+            relative = where["source"].replace(f"sqlite:///{out}/", "").replace(f"{out}/", "")
+            truth.append(
+                {"resource": res["code"], "resource_name": table.name, "file": relative, **t}
+            )
+        manifest.append(
+            {
+                "resource": res["code"],
+                "resource_id": res["id"],
+                "name": table.name,
+                "department": table.dept,
+                **where,
+            }
+        )
     say("写入真值 / writing ground truth…")
-    pl.DataFrame(truth, schema={"resource": pl.String, "resource_name": pl.String, "file": pl.String, "row": pl.Int64,
-                                "column": pl.String, "flaw": pl.String, "value": pl.String, "original": pl.String},
-                 strict=False).write_csv(out / "ground_truth.csv")
+    pl.DataFrame(
+        truth,
+        schema={
+            "resource": pl.String,
+            "resource_name": pl.String,
+            "file": pl.String,
+            "row": pl.Int64,
+            "column": pl.String,
+            "flaw": pl.String,
+            "value": pl.String,
+            "original": pl.String,
+        },
+        strict=False,
+    ).write_csv(out / "ground_truth.csv")
     if records:
         pl.concat(records, how="diagonal_relaxed").write_parquet(out / "truth_records.parquet")
-    updates = _monthly_update(police_people, city, rng, out, manifest) if police_people is not None else []
-    (out / "manifest.json").write_text(json.dumps({"seed": seed, "persons": persons, "tables": manifest, "updates": updates}, ensure_ascii=False, indent=2), encoding="utf-8")
+    updates = (
+        _monthly_update(police_people, city, rng, out, manifest)
+        if police_people is not None
+        else []
+    )
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {"seed": seed, "persons": persons, "tables": manifest, "updates": updates},
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     export_xlsx(catalog, out / "资源目录.xlsx")
     totals = {"rows_loaded": 0, "rows_quarantined": 0, "runs": 0}
     if load:
         for entry in manifest + updates:
             say(f"导入 {entry['name']} / loading…")
             run = ingest(
-                config, entry["resource"], entry["source"], mode=entry.get("mode", "replace"), key=entry.get("key"),
-                format=entry["format"], table=entry.get("table"),
+                config,
+                entry["resource"],
+                entry["source"],
+                mode=entry.get("mode", "replace"),
+                key=entry.get("key"),
+                format=entry["format"],
+                table=entry.get("table"),
             )
             totals["rows_loaded"] += run["rows_loaded"]
             totals["rows_quarantined"] += run["rows_quarantined"]
@@ -133,17 +202,43 @@ def build_demo(
     }
 
 
-def _monthly_update(people: pl.DataFrame, city: Any, rng: np.random.Generator, out: Path, manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _monthly_update(
+    people: pl.DataFrame,
+    city: Any,
+    rng: np.random.Generator,
+    out: Path,
+    manifest: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     """公安's next delivery: 1% of people moved (new address), loaded as an upsert (a second version)."""
     entry = next(m for m in manifest if m["name"] == "常住人口基本信息")
-    valid = people.filter(pl.col("身份证号").is_not_null()).unique("身份证号", keep="first")
+    valid = people.filter(pl.col("身份证号").is_not_null()).unique(
+        "身份证号", keep="first", maintain_order=True
+    )
     moved = valid.sample(fraction=0.01, seed=int(rng.integers(0, 2**31)))
-    streets = city.streets.sample(n=max(1, moved.height), with_replacement=True, seed=int(rng.integers(0, 2**31)))
-    moved = moved.with_columns(("福建省福州市" + streets["name"] + pl.Series(rng.integers(1, 300, moved.height)).cast(pl.String) + "号").alias("户籍地址"))
+    streets = city.streets.sample(
+        n=max(1, moved.height), with_replacement=True, seed=int(rng.integers(0, 2**31))
+    )
+    names = dict(zip(city.districts["code"], city.districts["name"], strict=True))
+    district = streets["district"].replace_strict(names, default="")
+    house = pl.Series(rng.integers(1, 300, moved.height)).cast(pl.String)
+    moved = moved.with_columns(
+        ("福建省福州市" + district + streets["name"] + house + "号").alias("户籍地址")
+    )
     path = out / "GA" / "01_常住人口基本信息_月度更新.csv"
     write_csv(moved.select([c for c in moved.columns if not c.startswith("__")]), path)
-    return [{"resource": entry["resource"], "resource_id": entry["resource_id"], "name": "常住人口基本信息（月度更新）", "department": "GA",
-             "source": str(path), "format": "csv", "encoding": "utf-8", "mode": "upsert", "key": ["身份证号"]}]
+    return [
+        {
+            "resource": entry["resource"],
+            "resource_id": entry["resource_id"],
+            "name": "常住人口基本信息（月度更新）",
+            "department": "GA",
+            "source": str(path),
+            "format": "csv",
+            "encoding": "utf-8",
+            "mode": "upsert",
+            "key": ["身份证号"],
+        }
+    ]
 
 
 __all__ = ["build_demo"]

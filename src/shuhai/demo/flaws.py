@@ -13,7 +13,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-LOOKALIKE = {"张": "章", "玲": "琳", "王": "汪", "李": "里", "陈": "程", "林": "琳", "刘": "柳", "杨": "扬", "黄": "王", "伟": "玮", "芳": "方", "静": "靜"}
+LOOKALIKE = {
+    "张": "章",
+    "玲": "琳",
+    "王": "汪",
+    "李": "里",
+    "陈": "程",
+    "林": "琳",
+    "刘": "柳",
+    "杨": "扬",
+    "黄": "王",
+    "伟": "玮",
+    "芳": "方",
+    "静": "靜",
+}
 ID_CHECKS = list("0123456789X")
 
 
@@ -39,7 +52,9 @@ def _pick(rng: np.random.Generator, n: int, rate: float, taken: set[int]) -> lis
     return sorted(int(r) for r in rows)
 
 
-def inject(frame: pl.DataFrame, table: Any, rng: np.random.Generator, *, rate: float = 0.005) -> Flaws:
+def inject(
+    frame: pl.DataFrame, table: Any, rng: np.random.Generator, *, rate: float = 0.005
+) -> Flaws:
     """Inject flaws into ``frame`` (all text columns); rows keep their positions."""
     data = {c: frame[c].to_list() for c in frame.columns}
     n = frame.height
@@ -49,7 +64,9 @@ def inject(frame: pl.DataFrame, table: Any, rng: np.random.Generator, *, rate: f
     required = {it["name"] for it in table.items if it["required"]}
 
     def record(row: int, column: str, flaw: str, value: Any, original: Any) -> None:
-        out.truth.append({"row": row + 1, "column": column, "flaw": flaw, "value": value, "original": original})
+        out.truth.append(
+            {"row": row + 1, "column": column, "flaw": flaw, "value": value, "original": original}
+        )
 
     for col in frame.columns:
         if col.startswith("__"):
@@ -113,23 +130,48 @@ def inject(frame: pl.DataFrame, table: Any, rng: np.random.Generator, *, rate: f
     dup_rows = _pick(rng, n, rate / 2, set())
     if dup_rows:
         for i, r in enumerate(dup_rows):
-            out.truth.append({"row": n + i + 1, "column": "*", "flaw": "duplicate_row", "value": None, "original": r + 1})
+            out.truth.append(
+                {
+                    "row": n + i + 1,
+                    "column": "*",
+                    "flaw": "duplicate_row",
+                    "value": None,
+                    "original": r + 1,
+                }
+            )
         frame = pl.concat([frame, frame[dup_rows]])
     out.frame = frame
     return out
 
 
-def conflict_addresses(frame: pl.DataFrame, column: str, rng: np.random.Generator, streets: pl.DataFrame, rate: float = 0.03) -> list[dict[str, Any]]:
+def conflict_addresses(
+    frame: pl.DataFrame,
+    column: str,
+    rng: np.random.Generator,
+    streets: pl.DataFrame,
+    districts: dict[str, str],
+    rate: float = 0.03,
+) -> list[dict[str, Any]]:
     """Give some people a different (older) address than 公安 holds: cross-department conflicts."""
     truth = []
     values = frame[column].to_list()
     rows = _pick(rng, frame.height, rate, set())
-    pick = streets.sample(n=max(1, len(rows)), with_replacement=True, seed=int(rng.integers(0, 2**31)))
+    pick = streets.sample(
+        n=max(1, len(rows)), with_replacement=True, seed=int(rng.integers(0, 2**31))
+    )
     for k, r in enumerate(rows):
         old = values[r]
-        new = f"福建省福州市{pick['name'][k]}{int(rng.integers(1, 300))}号"
+        new = f"福建省福州市{districts.get(pick['district'][k], '')}{pick['name'][k]}{int(rng.integers(1, 300))}号"
         values[r] = new
-        truth.append({"row": r + 1, "column": column, "flaw": "address_conflict", "value": new, "original": old})
+        truth.append(
+            {
+                "row": r + 1,
+                "column": column,
+                "flaw": "address_conflict",
+                "value": new,
+                "original": old,
+            }
+        )
     frame.replace_column(frame.columns.index(column), pl.Series(column, values))
     return truth
 

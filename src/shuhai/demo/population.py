@@ -21,7 +21,20 @@ ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2])
 ETHNIC = ["汉族", "畲族", "回族", "满族", "壮族", "苗族", "土家族", "蒙古族"]
 ETHNIC_P = [0.955, 0.02, 0.008, 0.005, 0.004, 0.003, 0.003, 0.002]
 BRAND = list("福闽榕鑫华兴源恒泰盛达永丰宏远瑞祥嘉和海峡万通安康新创智汇锦绣晨光")
-INDUSTRY = ["科技", "贸易", "建设工程", "餐饮管理", "物流", "电子商务", "医药", "食品", "文化传媒", "机械制造", "房地产开发", "信息技术"]
+INDUSTRY = [
+    "科技",
+    "贸易",
+    "建设工程",
+    "餐饮管理",
+    "物流",
+    "电子商务",
+    "医药",
+    "食品",
+    "文化传媒",
+    "机械制造",
+    "房地产开发",
+    "信息技术",
+]
 INDUSTRY_CODE = ["I65", "F51", "E48", "H62", "G58", "F52", "C27", "C14", "R86", "C34", "K70", "I64"]
 
 
@@ -31,8 +44,13 @@ def _data_file(*parts: str) -> str:
 
 def fuzhou_divisions() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(districts, streets) of 福州市 from the shipped NBS list."""
-    div = pl.read_csv(_data_file("divisions", "divisions.csv"), schema_overrides={"code": pl.String, "parent_code": pl.String, "code12": pl.String})
-    districts = div.filter((pl.col("level") == 3) & pl.col("code").str.starts_with("3501")).select("code", "name")
+    div = pl.read_csv(
+        _data_file("divisions", "divisions.csv"),
+        schema_overrides={"code": pl.String, "parent_code": pl.String, "code12": pl.String},
+    )
+    districts = div.filter((pl.col("level") == 3) & pl.col("code").str.starts_with("3501")).select(
+        "code", "name"
+    )
     streets = div.filter((pl.col("level") == 4) & pl.col("code").str.starts_with("3501")).select(
         pl.col("code"), pl.col("name"), pl.col("parent_code").alias("district")
     )
@@ -76,17 +94,25 @@ class City:
 
 
 def _names(rng: np.random.Generator, sex: np.ndarray) -> pl.Series:
-    sur = pl.read_csv(_data_file("names", "surnames.csv"), schema_overrides={"percent": pl.Float64}).unique("surname", keep="first")
+    sur = pl.read_csv(
+        _data_file("names", "surnames.csv"), schema_overrides={"percent": pl.Float64}
+    ).unique("surname", keep="first", maintain_order=True)
     given = pl.read_csv(_data_file("names", "given_names.csv"))
     p = sur["percent"].to_numpy()
     surnames = sur["surname"].to_numpy()[rng.choice(sur.height, size=sex.size, p=p / p.sum())]
     male = given.filter(pl.col("gender") == "male")["given_name"].to_numpy()
     female = given.filter(pl.col("gender") == "female")["given_name"].to_numpy()
-    first = np.where(sex == "1", male[rng.integers(0, male.size, sex.size)], female[rng.integers(0, female.size, sex.size)])
+    first = np.where(
+        sex == "1",
+        male[rng.integers(0, male.size, sex.size)],
+        female[rng.integers(0, female.size, sex.size)],
+    )
     return pl.Series(surnames) + pl.Series(first)
 
 
-def _addresses(rng: np.random.Generator, n: int, districts: pl.DataFrame, streets: pl.DataFrame) -> pl.DataFrame:
+def _addresses(
+    rng: np.random.Generator, n: int, districts: pl.DataFrame, streets: pl.DataFrame
+) -> pl.DataFrame:
     pick = streets.sample(n=n, with_replacement=True, seed=int(rng.integers(0, 2**31)))
     names = dict(zip(districts["code"], districts["name"], strict=True))
     return pl.DataFrame(
@@ -112,14 +138,18 @@ def make_city(persons: int, seed: int) -> City:
     home = _addresses(rng, n, districts, streets)
     births = pl.Series(birth).dt.strftime("%Y%m%d")
     seq = rng.integers(0, 500, n) * 2 + (sex == "1")
-    for _ in range(50):  # unique ID bodies: region + birth + sequence (odd for men); re-draw clashes
+    for _ in range(
+        50
+    ):  # unique ID bodies: region + birth + sequence (odd for men); re-draw clashes
         bodies = home["district_code"] + births + pl.Series(seq).cast(pl.String).str.zfill(3)
         dup = bodies.is_duplicated().to_numpy()
         if not dup.any():
             break
         seq = np.where(dup, rng.integers(0, 500, n) * 2 + (sex == "1"), seq)
     ids = bodies + id_check_chars(bodies)
-    phones = pl.Series(rng.choice(["13", "15", "18", "17", "19"], n)) + pl.Series(rng.integers(0, 10**9, n)).cast(pl.String).str.zfill(9)
+    phones = pl.Series(rng.choice(["13", "15", "18", "17", "19"], n)) + pl.Series(
+        rng.integers(0, 10**9, n)
+    ).cast(pl.String).str.zfill(9)
     people = pl.DataFrame(
         {
             "pidx": np.arange(n),
@@ -139,27 +169,44 @@ def make_city(persons: int, seed: int) -> City:
     org_body = letters[rng.integers(0, letters.size, (m, 8))]
     org_body[:, 0] = letters[rng.integers(0, 10, m)]
     org_values = np.vectorize(lambda ch: int(ch, 36))(org_body)
-    org_codes = ["".join(row) + c for row, c in zip(org_body, org_code_check(org_values), strict=True)]
+    org_codes = [
+        "".join(row) + c for row, c in zip(org_body, org_code_check(org_values), strict=True)
+    ]
     bodies17 = [a + d + o for a, d, o in zip(reg_auth, district_of, org_codes, strict=True)]
     uscc = [b + c for b, c in zip(bodies17, uscc_check_chars(bodies17), strict=True)]
     industry = rng.integers(0, len(INDUSTRY), m)
-    brand = pl.Series(np.array(BRAND)[rng.integers(0, len(BRAND), m)]) + pl.Series(np.array(BRAND)[rng.integers(0, len(BRAND), m)])
+    brand = pl.Series(np.array(BRAND)[rng.integers(0, len(BRAND), m)]) + pl.Series(
+        np.array(BRAND)[rng.integers(0, len(BRAND), m)]
+    )
     adults = people.filter(pl.col("birth") < pl.date(2000, 1, 1))["pidx"].to_numpy()
     addr = _addresses(rng, m, districts, streets)
     ents = pl.DataFrame(
         {
             "eidx": np.arange(m),
             "uscc": uscc,
-            "name": "福州" + brand + pl.Series(np.array(INDUSTRY)[industry]) + pl.Series(np.where(reg_auth == "91", "有限公司", "经营部")),
+            "name": "福州"
+            + brand
+            + pl.Series(np.array(INDUSTRY)[industry])
+            + pl.Series(np.where(reg_auth == "91", "有限公司", "经营部")),
             "industry": np.array(INDUSTRY)[industry],
             "industry_code": np.array(INDUSTRY_CODE)[industry],
             "legal_pidx": adults[rng.integers(0, adults.size, m)],
             "capital": (rng.lognormal(5, 1.2, m) * 10).round(2),
-            "founded": pl.Series(np.datetime64("1995-01-01") + rng.integers(0, 28 * 365, m).astype("timedelta64[D]")).cast(pl.Date),
+            "founded": pl.Series(
+                np.datetime64("1995-01-01") + rng.integers(0, 28 * 365, m).astype("timedelta64[D]")
+            ).cast(pl.Date),
             "kind": np.where(reg_auth == "91", "有限责任公司", "个体工商户"),
         }
     ).hstack(addr.select("district_code", "address"))
-    ents = ents.join(people.select(pl.col("pidx").alias("legal_pidx"), pl.col("name").alias("legal_name"), pl.col("id").alias("legal_id")), on="legal_pidx")
+    ents = ents.join(
+        people.select(
+            pl.col("pidx").alias("legal_pidx"),
+            pl.col("name").alias("legal_name"),
+            pl.col("id").alias("legal_id"),
+        ),
+        on="legal_pidx",
+        maintain_order="left",
+    )
     ents = ents.sort("eidx")
     employer = np.where(rng.random(n) < 0.55, rng.integers(0, m, n), -1)
     people = people.with_columns(pl.Series("employer", employer))

@@ -11,7 +11,12 @@ from typing import Any
 import polars as pl
 from openpyxl import Workbook
 
-DATE_STYLES = {"iso": "%Y-%m-%d", "slash": "%Y/%-m/%-d", "compact": "%Y%m%d", "chinese": "%Y年%-m月%-d日"}
+DATE_STYLES = {
+    "iso": "%Y-%m-%d",
+    "slash": "%Y/%-m/%-d",
+    "compact": "%Y%m%d",
+    "chinese": "%Y年%-m月%-d日",
+}
 
 
 def as_text(frame: pl.DataFrame, style: str) -> pl.DataFrame:
@@ -24,7 +29,14 @@ def as_text(frame: pl.DataFrame, style: str) -> pl.DataFrame:
     )
 
 
-def write_csv(frame: pl.DataFrame, path: Path, *, encoding: str = "utf-8", bom: bool = False, ragged: list[str] | None = None) -> str:
+def write_csv(
+    frame: pl.DataFrame,
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    bom: bool = False,
+    ragged: list[str] | None = None,
+) -> str:
     text = frame.write_csv()
     if ragged:
         text += "\n".join(ragged) + "\n"
@@ -37,7 +49,12 @@ def write_csv(frame: pl.DataFrame, path: Path, *, encoding: str = "utf-8", bom: 
     return encoding
 
 
-def write_xlsx(frame: pl.DataFrame, path: Path, items: list[dict[str, Any]], excel_numbers: set[tuple[int, str]]) -> None:
+def write_xlsx(
+    frame: pl.DataFrame,
+    path: Path,
+    items: list[dict[str, Any]],
+    excel_numbers: set[tuple[int, str]],
+) -> None:
     types = {it["name"]: it["data_type"] for it in items}
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("数据")
@@ -57,7 +74,11 @@ def write_xlsx(frame: pl.DataFrame, path: Path, items: list[dict[str, Any]], exc
                     out.append(value)
             elif types.get(c) == "D":
                 try:
-                    out.append(dt.datetime.strptime(value, "%Y/%m/%d").date() if "/" in value else dt.date.fromisoformat(value))
+                    out.append(
+                        dt.datetime.strptime(value, "%Y/%m/%d").date()
+                        if "/" in value
+                        else dt.date.fromisoformat(value)
+                    )
                 except ValueError:
                     out.append(value)
             else:

@@ -83,7 +83,11 @@ def _check(sample: bytes, codec: str, truncated: bool, declared: str) -> None:
     try:
         decoder.decode(sample, final=not truncated)
     except UnicodeDecodeError as exc:
-        hint = "gb18030" if codec.startswith("utf") and _decodes(sample, "gb18030", truncated) else None
+        hint = (
+            "gb18030"
+            if codec.startswith("utf") and _decodes(sample, "gb18030", truncated)
+            else None
+        )
         zh_hint = f"；看起来是 {hint.upper()}（GBK）编码" if hint else ""
         en_hint = f"; it looks like {hint.upper()} (GBK)" if hint else ""
         raise RejectedFile(

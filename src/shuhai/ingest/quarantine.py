@@ -31,7 +31,11 @@ class QuarantineWriter:
         self.header = header
         self.schema = pa.schema(
             [pa.field(h, pa.string()) for h in header]
-            + [pa.field(LINE_COLUMN, pa.int64()), pa.field("_reasons", pa.string()), pa.field("_raw", pa.string())]
+            + [
+                pa.field(LINE_COLUMN, pa.int64()),
+                pa.field("_reasons", pa.string()),
+                pa.field("_raw", pa.string()),
+            ]
         )
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
@@ -67,7 +71,9 @@ class QuarantineWriter:
 def read_quarantine(path: Path, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """One page of a run's quarantined rows, ordered by line."""
     if not path.exists():
-        raise NotFound("ingest.no_quarantine", "该导入没有隔离数据", "This run has no quarantined rows")
+        raise NotFound(
+            "ingest.no_quarantine", "该导入没有隔离数据", "This run has no quarantined rows"
+        )
     con = duckdb.connect(":memory:")
     try:
         total = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
@@ -78,7 +84,10 @@ def read_quarantine(path: Path, *, limit: int = 100, offset: int = 0) -> dict[st
     finally:
         con.close()
     rows = page.to_pylist()
-    return {"total": int(total), "rows": [{k: v for k, v in r.items() if v is not None or k in ("_line",)} for r in rows]}
+    return {
+        "total": int(total),
+        "rows": [{k: v for k, v in r.items() if v is not None or k in ("_line",)} for r in rows],
+    }
 
 
 __all__ = ["QuarantineWriter", "quarantine_path", "read_quarantine"]

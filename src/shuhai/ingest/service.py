@@ -15,14 +15,14 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import polars as pl
+import pyarrow as pa
 from sqlalchemy import select
 
 from shuhai.catalog.service import find_resource, resource_dict
@@ -88,7 +88,11 @@ def ingest(
 ) -> dict[str, Any]:
     """Load ``source`` into ``resource``; return the run record (raises on a rejected source)."""
     if mode not in MODES:
-        raise InvalidInput("ingest.bad_mode", f"导入方式应为 {'/'.join(MODES)}", f"Mode must be one of {', '.join(MODES)}")
+        raise InvalidInput(
+            "ingest.bad_mode",
+            f"导入方式应为 {'/'.join(MODES)}",
+            f"Mode must be one of {', '.join(MODES)}",
+        )
     config.ensure_dirs()
     started = time.perf_counter()
     with session_scope(config.database_url) as s:
@@ -99,15 +103,23 @@ def ingest(
             names = {it["name"] for it in spec["items"]}
             if not keys:
                 raise InvalidInput(
-                    "ingest.no_key", "按主键更新（upsert）需要 --key 或资源的主键信息项", "Upsert needs --key or the resource's key columns"
+                    "ingest.no_key",
+                    "按主键更新（upsert）需要 --key 或资源的主键信息项",
+                    "Upsert needs --key or the resource's key columns",
                 )
             unknown = [k for k in keys if k not in names]
             if unknown:
-                raise InvalidInput("ingest.bad_key", f"主键不是信息项：{'、'.join(unknown)}", f"Key columns are not info items: {', '.join(unknown)}")
+                raise InvalidInput(
+                    "ingest.bad_key",
+                    f"主键不是信息项：{'、'.join(unknown)}",
+                    f"Key columns are not info items: {', '.join(unknown)}",
+                )
         kind = format or ("sql" if table or query else None)
         run = IngestRun(
             resource_id=res.id,
-            source=public_url(source) if (kind == "sql" or "://" in source) else str(Path(source).resolve()),
+            source=public_url(source)
+            if (kind == "sql" or "://" in source)
+            else str(Path(source).resolve()),
             source_kind=kind or "file",
             mode=mode,
             status="running",
@@ -134,7 +146,12 @@ def ingest(
             block_bytes=config.block_bytes,
             batch_rows=config.batch_rows,
         )
-        plan = make_plan(spec["items"], stream.columns, max_cell_bytes=config.max_cell_bytes, required_extra=tuple(keys) if mode == "upsert" else ())
+        plan = make_plan(
+            spec["items"],
+            stream.columns,
+            max_cell_bytes=config.max_cell_bytes,
+            required_extra=tuple(keys) if mode == "upsert" else (),
+        )
         typer = Typer(plan, stream.columns, run_id)
         writer = QuarantineWriter(qpath, stream.columns)
         failure: list[BaseException] = []
@@ -150,13 +167,19 @@ def ingest(
                         writer.write(out.bad)
                         totals["bad"] += out.bad.num_rows
                     if progress:
-                        progress(totals["in"] + len(stream.rejects), totals["bad"] + len(stream.rejects))
+                        progress(
+                            totals["in"] + len(stream.rejects), totals["bad"] + len(stream.rejects)
+                        )
                     if out.good is not None:
                         totals["good"] += out.good.height
                         yield out.good
                 _finish_rejects(stream, writer, counts, totals)
                 if totals["in"] == 0:
-                    raise RejectedFile("ingest.no_rows", "文件只有表头，没有数据行", "The source has a header but no data rows")
+                    raise RejectedFile(
+                        "ingest.no_rows",
+                        "文件只有表头，没有数据行",
+                        "The source has a header but no data rows",
+                    )
                 if totals["good"] == 0:
                     raise _NothingLoaded()
             except BaseException as exc:
@@ -166,7 +189,18 @@ def ingest(
         frames = prefetch(typed_frames(), depth=2)
         try:
             if mode == "upsert":
-                version = _upsert(config, lake, frames, plan.schema, keys, run_id, writer, counts, totals, stream.columns)
+                version = _upsert(
+                    config,
+                    lake,
+                    frames,
+                    plan.schema,
+                    keys,
+                    run_id,
+                    writer,
+                    counts,
+                    totals,
+                    stream.columns,
+                )
             else:
                 version = lake.write_frames(frames, schema=plan.schema, mode=mode, run_id=run_id)
         except Exception as exc:
@@ -189,8 +223,20 @@ def ingest(
         if writer:
             writer.close()
         log.exception("ingest run %s failed", run_id)
-        _fail(config, run_id, stream, "failed", "ingest.failed", str(exc)[:2000], totals, counts, started)
-        raise ShuhaiError("ingest.failed", f"导入失败：{exc}", f"Ingest failed: {exc}", status=500) from exc
+        _fail(
+            config,
+            run_id,
+            stream,
+            "failed",
+            "ingest.failed",
+            str(exc)[:2000],
+            totals,
+            counts,
+            started,
+        )
+        raise ShuhaiError(
+            "ingest.failed", f"导入失败：{exc}", f"Ingest failed: {exc}", status=500
+        ) from exc
     return get_run(config, run_id)
 
 
@@ -235,7 +281,12 @@ def prefetch(batches: Iterator[pa.RecordBatch], depth: int) -> Iterator[pa.Recor
         worker.join(timeout=30)
 
 
-def _finish_rejects(stream: Any, writer: QuarantineWriter, counts: dict[tuple[str, str], int], totals: dict[str, int]) -> None:
+def _finish_rejects(
+    stream: Any,
+    writer: QuarantineWriter,
+    counts: dict[tuple[str, str], int],
+    totals: dict[str, int],
+) -> None:
     if stream.rejects:
         writer.write_rejects(stream.rejects)
         for r in stream.rejects:
@@ -273,15 +324,28 @@ def _upsert(
             )
             dup = con.sql("SELECT * EXCLUDE (__rn) FROM ranked WHERE __rn > 1").to_arrow_table()
             if dup.num_rows:
-                text = {h: (dup.column(h).cast(pa.string()) if h in dup.column_names else pa.nulls(dup.num_rows, pa.string())) for h in header}
+                text = {
+                    h: (
+                        dup.column(h).cast(pa.string())
+                        if h in dup.column_names
+                        else pa.nulls(dup.num_rows, pa.string())
+                    )
+                    for h in header
+                }
                 text[LINE_COLUMN] = dup.column(LINE_COLUMN)
-                text["_reasons"] = pa.array([reason_text("duplicate_key", ",".join(keys))] * dup.num_rows, pa.string())
+                text["_reasons"] = pa.array(
+                    [reason_text("duplicate_key", ",".join(keys))] * dup.num_rows, pa.string()
+                )
                 writer.write(pa.table(text))
                 counts[(",".join(keys), "duplicate_key")] = dup.num_rows
                 totals["good"] -= dup.num_rows
                 totals["bad"] += dup.num_rows
-            source = con.sql("SELECT * EXCLUDE (__rn) FROM ranked WHERE __rn = 1").to_arrow_reader(config.batch_rows)
-            schema_reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) for b in source))
+            source = con.sql("SELECT * EXCLUDE (__rn) FROM ranked WHERE __rn = 1").to_arrow_reader(
+                config.batch_rows
+            )
+            schema_reader = pa.RecordBatchReader.from_batches(
+                schema, (b.cast(schema) for b in source)
+            )
             return lake.write(schema_reader, mode="upsert", run_id=run_id, key_columns=keys)
         finally:
             con.close()
@@ -291,23 +355,38 @@ def _upsert(
 
 def _summary_rows(run_id: int, counts: dict[tuple[str, str], int]) -> list[QuarantineSummary]:
     return [
-        QuarantineSummary(run_id=run_id, column=col, reason_code=code, reason=reason_text(code), count=n)
+        QuarantineSummary(
+            run_id=run_id, column=col, reason_code=code, reason=reason_text(code), count=n
+        )
         for (col, code), n in sorted(counts.items())
     ]
 
 
-def _finish(config: Config, run_id: int, stream: Any, status: str, totals: dict[str, int], counts: dict[tuple[str, str], int],
-            version: int | None, started: float, warnings: list[str]) -> None:
+def _finish(
+    config: Config,
+    run_id: int,
+    stream: Any,
+    status: str,
+    totals: dict[str, int],
+    counts: dict[tuple[str, str], int],
+    version: int | None,
+    started: float,
+    warnings: list[str],
+) -> None:
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
         assert run is not None
         run.status = status
-        run.rows_in, run.rows_loaded, run.rows_quarantined = totals["in"], totals["good"], totals["bad"]
+        run.rows_in, run.rows_loaded, run.rows_quarantined = (
+            totals["in"],
+            totals["good"],
+            totals["bad"],
+        )
         run.lake_version = version
         run.source_sha256 = stream.sha256 if stream else None
         run.encoding = stream.encoding if stream else None
         run.source_kind = stream.kind if stream else run.source_kind
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.options = {**(run.options or {}), "warnings": warnings}
         s.add_all(_summary_rows(run_id, counts))
@@ -317,11 +396,26 @@ def _finish(config: Config, run_id: int, stream: Any, status: str, totals: dict[
             res.lake_version = version
             res.row_count = LakeTable(config.lake_dir, run.resource_id).count(version)
     if totals["in"] != totals["good"] + totals["bad"]:  # the invariant; never expected to trip
-        log.error("run %s: rows_in %s != loaded %s + quarantined %s", run_id, totals["in"], totals["good"], totals["bad"])
+        log.error(
+            "run %s: rows_in %s != loaded %s + quarantined %s",
+            run_id,
+            totals["in"],
+            totals["good"],
+            totals["bad"],
+        )
 
 
-def _fail(config: Config, run_id: int, stream: Any, status: str, code: str, message: str, totals: dict[str, int],
-          counts: dict[tuple[str, str], int], started: float) -> None:
+def _fail(
+    config: Config,
+    run_id: int,
+    stream: Any,
+    status: str,
+    code: str,
+    message: str,
+    totals: dict[str, int],
+    counts: dict[tuple[str, str], int],
+    started: float,
+) -> None:
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
         assert run is not None
@@ -330,7 +424,7 @@ def _fail(config: Config, run_id: int, stream: Any, status: str, code: str, mess
         run.rows_in, run.rows_loaded, run.rows_quarantined = 0, 0, 0
         run.source_sha256 = stream.sha256 if stream else None
         run.encoding = stream.encoding if stream else None
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
     qpath = quarantine_path(config.quarantine_dir, _resource_of(config, run_id), run_id)
     qpath.unlink(missing_ok=True)
@@ -345,11 +439,17 @@ def get_run(config: Config, run_id: int) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
         if run is None:
-            raise NotFound("ingest.run_not_found", f"导入记录 {run_id} 不存在", f"Ingest run {run_id} not found")
+            raise NotFound(
+                "ingest.run_not_found",
+                f"导入记录 {run_id} 不存在",
+                f"Ingest run {run_id} not found",
+            )
         return run_dict(run)
 
 
-def list_runs(config: Config, resource: str | int | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
+def list_runs(
+    config: Config, resource: str | int | None = None, *, limit: int = 100
+) -> list[dict[str, Any]]:
     with session_scope(config.database_url) as s:
         stmt = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
         if resource is not None:
@@ -357,11 +457,17 @@ def list_runs(config: Config, resource: str | int | None = None, *, limit: int =
         return [run_dict(r) for r in s.scalars(stmt)]
 
 
-def quarantine_rows(config: Config, run_id: int, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def quarantine_rows(
+    config: Config, run_id: int, *, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
     from shuhai.ingest.quarantine import read_quarantine
 
     run = get_run(config, run_id)
-    return read_quarantine(quarantine_path(config.quarantine_dir, run["resource_id"], run_id), limit=limit, offset=offset)
+    return read_quarantine(
+        quarantine_path(config.quarantine_dir, run["resource_id"], run_id),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def platform_stats(config: Config) -> dict[str, Any]:
@@ -375,11 +481,16 @@ def platform_stats(config: Config) -> dict[str, Any]:
         return {
             "departments": s.scalar(select(func.count()).select_from(Department)) or 0,
             "resources": s.scalar(select(func.count()).select_from(Resource)) or 0,
-            "resources_loaded": s.scalar(select(func.count()).select_from(Resource).where(Resource.lake_version.is_not(None))) or 0,
+            "resources_loaded": s.scalar(
+                select(func.count()).select_from(Resource).where(Resource.lake_version.is_not(None))
+            )
+            or 0,
             "rows": int(s.scalar(select(func.coalesce(func.sum(Resource.row_count), 0))) or 0),
             "versions": s.scalar(select(func.count()).select_from(runs_ok)) or 0,
             "runs": s.scalar(select(func.count()).select_from(IngestRun)) or 0,
-            "rows_quarantined": int(s.scalar(select(func.coalesce(func.sum(IngestRun.rows_quarantined), 0))) or 0),
+            "rows_quarantined": int(
+                s.scalar(select(func.coalesce(func.sum(IngestRun.rows_quarantined), 0))) or 0
+            ),
         }
 
 
@@ -394,9 +505,24 @@ def quarantine_summary(config: Config, resource: str | int) -> list[dict[str, An
             .order_by(IngestRun.id.desc(), QuarantineSummary.count.desc())
         ).all()
         return [
-            {"run_id": run_id, "column": q.column, "reason_code": q.reason_code, "reason": q.reason, "count": q.count}
+            {
+                "run_id": run_id,
+                "column": q.column,
+                "reason_code": q.reason_code,
+                "reason": q.reason,
+                "count": q.count,
+            }
             for q, run_id in rows
         ]
 
 
-__all__ = ["MODES", "get_run", "ingest", "list_runs", "platform_stats", "quarantine_rows", "quarantine_summary", "run_dict"]
+__all__ = [
+    "MODES",
+    "get_run",
+    "ingest",
+    "list_runs",
+    "platform_stats",
+    "quarantine_rows",
+    "quarantine_summary",
+    "run_dict",
+]

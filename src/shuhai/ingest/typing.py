@@ -27,7 +27,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "too_long": ("超过信息项长度", "longer than the item's length"),
     "cell_too_large": ("单元格过大", "cell is too large"),
     "nul_byte": ("含有 NUL 控制字符", "contains a NUL byte"),
-    "precision_loss": ("数值被 Excel 转成科学计数法，精度已丢失", "Excel turned the value into scientific notation; digits were lost"),
+    "precision_loss": (
+        "数值被 Excel 转成科学计数法，精度已丢失",
+        "Excel turned the value into scientific notation; digits were lost",
+    ),
     "bad_number": ("不是有效数字", "not a valid number"),
     "not_integer": ("应为整数", "must be an integer"),
     "bad_money": ("不是有效金额", "not a valid amount"),
@@ -36,7 +39,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_bool": ("不是有效逻辑值（是/否）", "not a valid boolean (是/否)"),
     "ragged_row": ("字段数不对", "wrong number of fields"),
     "bad_json": ("不是有效的 JSON 对象", "not a valid JSON object"),
-    "duplicate_key": ("同一文件中主键重复，已被后出现的行取代", "duplicate key in the source; a later row supersedes it"),
+    "duplicate_key": (
+        "同一文件中主键重复，已被后出现的行取代",
+        "duplicate key in the source; a later row supersedes it",
+    ),
 }
 
 DATETIME_FORMATS = (
@@ -74,7 +80,13 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-def make_plan(items: list[dict[str, Any]], header: list[str], *, max_cell_bytes: int, required_extra: tuple[str, ...] = ()) -> Plan:
+def make_plan(
+    items: list[dict[str, Any]],
+    header: list[str],
+    *,
+    max_cell_bytes: int,
+    required_extra: tuple[str, ...] = (),
+) -> Plan:
     """Match the source header to info items; a missing required column rejects the file."""
     norm = {h.strip().lower(): h for h in header}
     source_of: dict[str, str | None] = {}
@@ -83,7 +95,11 @@ def make_plan(items: list[dict[str, Any]], header: list[str], *, max_cell_bytes:
         col = norm.get(it["name"].strip().lower())
         source_of[it["name"]] = col
         if col is None:
-            (missing_required if it["required"] or it["name"] in required_extra else missing_optional).append(it["name"])
+            (
+                missing_required
+                if it["required"] or it["name"] in required_extra
+                else missing_optional
+            ).append(it["name"])
     if missing_required or all(v is None for v in source_of.values()):
         names = missing_required or [it["name"] for it in items]
         raise RejectedFile(
@@ -94,10 +110,14 @@ def make_plan(items: list[dict[str, Any]], header: list[str], *, max_cell_bytes:
         )
     warnings = []
     if missing_optional:
-        warnings.append(f"缺少可选列，按空值导入 / optional columns missing, loaded as null: {', '.join(missing_optional)}")
+        warnings.append(
+            f"缺少可选列，按空值导入 / optional columns missing, loaded as null: {', '.join(missing_optional)}"
+        )
     extra = [h for h in header if h not in set(source_of.values())]
     if extra:
-        warnings.append(f"忽略目录外的列 / ignored columns not in the catalog: {', '.join(extra[:20])}")
+        warnings.append(
+            f"忽略目录外的列 / ignored columns not in the catalog: {', '.join(extra[:20])}"
+        )
     items = [dict(it, required=it["required"] or it["name"] in required_extra) for it in items]
     return Plan(items, source_of, table_schema(items), max_cell_bytes, warnings)
 
@@ -129,7 +149,9 @@ def _date_parse(t: pl.Expr) -> pl.Expr:
     )
     parsed = canonical.str.strptime(pl.Date, "%Y-%m-%d", strict=False, exact=True)
     days = t.cast(pl.Int64, strict=False)  # Excel serial day numbers (up to 5 digits)
-    from_serial = pl.when((days >= 1) & (days <= 99999)).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
+    from_serial = pl.when((days >= 1) & (days <= 99999)).then(
+        pl.lit(EXCEL_EPOCH) + pl.duration(days=days)
+    )
     return pl.coalesce(pl.when(t.str.len_bytes() > 5).then(parsed), from_serial)
 
 
@@ -138,11 +160,14 @@ def _date_range(v: pl.Expr) -> pl.Expr:
 
 
 def _datetime_parse(t: pl.Expr) -> pl.Expr:
-    parsed = [t.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in DATETIME_FORMATS]
+    parsed = [
+        t.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in DATETIME_FORMATS
+    ]
     serial = t.str.contains(r"^\d{1,5}\.\d+$")
     frac = t.cast(pl.Float64, strict=False)
     from_serial = pl.when(serial).then(
-        pl.lit(EXCEL_EPOCH).cast(pl.Datetime("us")) + pl.duration(microseconds=(frac * 86_400_000_000).round(0).cast(pl.Int64))
+        pl.lit(EXCEL_EPOCH).cast(pl.Datetime("us"))
+        + pl.duration(microseconds=(frac * 86_400_000_000).round(0).cast(pl.Int64))
     )
     return pl.coalesce(*parsed, from_serial, _date_range(_date_parse(t)).cast(pl.Datetime("us")))
 
@@ -166,7 +191,9 @@ class ItemTyping:
     dtype: pl.DataType
 
 
-def _typed(item: dict[str, Any], source: str | None, max_cell: int, i: int, hint: str | None) -> ItemTyping:
+def _typed(
+    item: dict[str, Any], source: str | None, max_cell: int, i: int, hint: str | None
+) -> ItemTyping:
     """Expressions for one item: text, fast value, slow value and failure conditions."""
     kind = item["data_type"]
     tn, vn = f"__t{i}", f"__v{i}"
@@ -198,20 +225,34 @@ def _typed(item: dict[str, Any], source: str | None, max_cell: int, i: int, hint
     if kind == "Y":
         dtype = pl.Decimal(18, 2)
         fails.append(("bad_money", present & v.is_null()))
-        return ItemTyping(text, t.cast(dtype, strict=False).alias(vn), _number_text(t).cast(dtype, strict=False), fails, dtype)
+        return ItemTyping(
+            text,
+            t.cast(dtype, strict=False).alias(vn),
+            _number_text(t).cast(dtype, strict=False),
+            fails,
+            dtype,
+        )
     if kind == "D":
         fast = _date_range(_strptime_date(t, hint or DATE_HINTS[0]))
         fails.append(("bad_date", present & v.is_null()))
-        return ItemTyping(text, fast.alias(vn), _date_range(_date_parse(_half(t))), fails, pl.Date())
+        return ItemTyping(
+            text, fast.alias(vn), _date_range(_date_parse(_half(t))), fails, pl.Date()
+        )
     if kind == "T":
         dtype = pl.Datetime("us")
         fast = t.str.strptime(dtype, hint or DATETIME_HINTS[0], strict=False, exact=True)
         fails.append(("bad_datetime", present & v.is_null()))
         return ItemTyping(text, fast.alias(vn), _datetime_parse(_half(t)), fails, dtype)
     if kind == "L":
+
         def boolean(expr: pl.Expr) -> pl.Expr:
             lowered = expr.str.to_lowercase()
-            return pl.when(lowered.is_in(TRUE_WORDS)).then(True).when(lowered.is_in(FALSE_WORDS)).then(False)
+            return (
+                pl.when(lowered.is_in(TRUE_WORDS))
+                .then(True)
+                .when(lowered.is_in(FALSE_WORDS))
+                .then(False)
+            )
 
         fails.append(("bad_bool", present & v.is_null()))
         return ItemTyping(text, boolean(t).alias(vn), boolean(_half(t)), fails, pl.Boolean())
@@ -234,7 +275,9 @@ def learn_hint(values: pl.Series, kind: str) -> str | None:
     scores = {}
     for fmt in candidates:
         parsed = frame.select(
-            _strptime_date(pl.col("t"), fmt) if kind == "D" else pl.col("t").str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+            _strptime_date(pl.col("t"), fmt)
+            if kind == "D"
+            else pl.col("t").str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
         ).to_series()
         scores[fmt] = parsed.is_not_null().sum()
     best = max(candidates, key=lambda f: scores[f])
@@ -288,9 +331,12 @@ class Typer:
             if it.slow is not None
         ]
         reason_parts = [
-            pl.when(pl.col(name)).then(pl.lit(reason_text(code, item))) for name, item, code in self.flag_names
+            pl.when(pl.col(name)).then(pl.lit(reason_text(code, item)))
+            for name, item, code in self.flag_names
         ]
-        self.reasons = pl.concat_str(reason_parts, separator="; ", ignore_nulls=True).alias("_reasons")
+        self.reasons = pl.concat_str(reason_parts, separator="; ", ignore_nulls=True).alias(
+            "_reasons"
+        )
 
     def apply(self, batch: pa.RecordBatch | pa.Table, lines: pa.Array) -> TypedBatch:
         frame = pl.from_arrow(batch)
@@ -312,7 +358,9 @@ class Typer:
                 typed = pl.concat([typed.filter(~mask), slow_rows], how="vertical")
         flag_cols = [n for n, _, _ in self.flag_names]
         bad_flag = pl.any_horizontal(flag_cols) if flag_cols else pl.lit(False)
-        typed = typed.lazy().with_columns(self.flags).with_columns(bad_flag.alias("__bad")).collect()
+        typed = (
+            typed.lazy().with_columns(self.flags).with_columns(bad_flag.alias("__bad")).collect()
+        )
         n_bad = int(typed["__bad"].sum())
         counts: dict[tuple[str, str], int] = {}
         bad_table = None
@@ -322,7 +370,9 @@ class Typer:
                 if total:
                     counts[(item, code)] = counts.get((item, code), 0) + int(total)
             bad = typed.filter(pl.col("__bad"))
-            bad_table = bad.select(*[pl.col(c) for c in self.header], pl.col(LINE_COLUMN), self.reasons).to_arrow()
+            bad_table = bad.select(
+                *[pl.col(c) for c in self.header], pl.col(LINE_COLUMN), self.reasons
+            ).to_arrow()
         out = typed.select(
             *[pl.col(f"__v{i}").alias(it["name"]) for i, it in enumerate(self.plan.items)],
             pl.lit(self.run_id, pl.Int64).alias(RUN_COLUMN),

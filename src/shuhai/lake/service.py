@@ -79,7 +79,11 @@ def preview(
 ) -> dict[str, Any]:
     """A page of rows of one version (latest by default), with the total row count."""
     if not 1 <= limit <= MAX_ROWS or offset < 0:
-        raise InvalidInput("lake.bad_paging", f"limit 应在 1–{MAX_ROWS}，offset ≥ 0", f"limit must be 1–{MAX_ROWS}, offset >= 0")
+        raise InvalidInput(
+            "lake.bad_paging",
+            f"limit 应在 1–{MAX_ROWS}，offset ≥ 0",
+            f"limit must be 1–{MAX_ROWS}, offset >= 0",
+        )
     table = table_for(config, resource)
     latest = table.latest_version()
     use = latest if version is None else version
@@ -102,7 +106,9 @@ def sql_query(
 ) -> dict[str, Any]:
     """DuckDB SQL over one version (table ``t``); at most ``limit`` rows come back."""
     if not 1 <= limit <= MAX_ROWS:
-        raise InvalidInput("lake.bad_limit", f"limit 应在 1–{MAX_ROWS}", f"limit must be 1–{MAX_ROWS}")
+        raise InvalidInput(
+            "lake.bad_limit", f"limit 应在 1–{MAX_ROWS}", f"limit must be 1–{MAX_ROWS}"
+        )
     table = table_for(config, resource)
     result = table.query(sql, version)
     return {

@@ -12,13 +12,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import polars as pl
+import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
@@ -61,7 +61,9 @@ class LakeTable:
                 dt.load_as_version(version)
             return dt
         except TableNotFoundError as exc:
-            raise NotFound("lake.no_data", "该资源还没有任何数据版本", "This resource has no data version yet") from exc
+            raise NotFound(
+                "lake.no_data", "该资源还没有任何数据版本", "This resource has no data version yet"
+            ) from exc
 
     def latest_version(self) -> int | None:
         return self._table().version() if self.exists() else None
@@ -80,7 +82,13 @@ class LakeTable:
             dt = self._table()
             predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key_columns)
             (
-                dt.merge(data, predicate=predicate, source_alias="s", target_alias="t", commit_properties=props)
+                dt.merge(
+                    data,
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=props,
+                )
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .execute()
@@ -117,7 +125,9 @@ class LakeTable:
             for frame in frames:
                 if frame.height == 0:
                     continue
-                name = f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
+                name = (
+                    f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
+                )
                 path = self.path / name
                 written.append(path)
                 frame.write_parquet(path, compression="snappy", statistics=True)
@@ -162,10 +172,12 @@ class LakeTable:
             out.append(
                 {
                     "version": h["version"],
-                    "timestamp": datetime.fromtimestamp(h["timestamp"] / 1000, tz=timezone.utc).isoformat(),
+                    "timestamp": datetime.fromtimestamp(h["timestamp"] / 1000, tz=UTC).isoformat(),
                     "operation": h.get("operation"),
                     "run_id": int(run) if run else None,
-                    "rows_added": metrics.get("num_added_rows", metrics.get("num_target_rows_inserted")),
+                    "rows_added": metrics.get(
+                        "num_added_rows", metrics.get("num_target_rows_inserted")
+                    ),
                     "rows_updated": metrics.get("num_target_rows_updated"),
                 }
             )
@@ -193,11 +205,15 @@ class LakeTable:
             unknown = [c for c in columns if c not in dataset.schema.names]
             if unknown:
                 raise InvalidInput(
-                    "lake.unknown_column", f"未知列：{'、'.join(unknown)}", f"Unknown columns: {', '.join(unknown)}"
+                    "lake.unknown_column",
+                    f"未知列：{'、'.join(unknown)}",
+                    f"Unknown columns: {', '.join(unknown)}",
                 )
         if limit is None:
             return dataset.to_table(columns=list(columns) if columns else None)
-        return dataset.head(offset + limit, columns=list(columns) if columns else None).slice(offset, limit)
+        return dataset.head(offset + limit, columns=list(columns) if columns else None).slice(
+            offset, limit
+        )
 
     def query(self, sql: str, version: int | None = None, *, name: str = "t") -> pa.Table:
         """Run DuckDB SQL over one version, visible as table ``t`` (read-only)."""
@@ -215,18 +231,34 @@ def _stats(frame: pl.DataFrame) -> str:
     maxs = frame.select(minmax_cols).max().row(0, named=True) if minmax_cols else {}
 
     def jsonable(values: dict[str, Any]) -> dict[str, Any]:
-        return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if not isinstance(v, (int, float, bool)) else v)
-                for k, v in values.items() if v is not None}
+        return {
+            k: (
+                v.isoformat()
+                if hasattr(v, "isoformat")
+                else str(v)
+                if not isinstance(v, (int, float, bool))
+                else v
+            )
+            for k, v in values.items()
+            if v is not None
+        }
 
     return json.dumps(
-        {"numRecords": frame.height, "minValues": jsonable(mins), "maxValues": jsonable(maxs), "nullCount": nulls},
+        {
+            "numRecords": frame.height,
+            "minValues": jsonable(mins),
+            "maxValues": jsonable(maxs),
+            "nullCount": nulls,
+        },
         ensure_ascii=False,
     )
 
 
 def _quote(name: str) -> str:
     if not _IDENT.match(name):
-        raise InvalidInput("lake.bad_identifier", f"列名无效：{name!r}", f"Invalid column name: {name!r}")
+        raise InvalidInput(
+            "lake.bad_identifier", f"列名无效：{name!r}", f"Invalid column name: {name!r}"
+        )
     return f'"{name}"'
 
 
@@ -240,15 +272,21 @@ def run_sql(sql: str, tables: dict[str, ds.Dataset | pa.Table]) -> pa.Table:
         try:
             statements = con.extract_statements(sql)
         except duckdb.Error as exc:
-            raise InvalidInput("lake.bad_sql", f"SQL 语法错误：{exc}", f"SQL syntax error: {exc}") from exc
+            raise InvalidInput(
+                "lake.bad_sql", f"SQL 语法错误：{exc}", f"SQL syntax error: {exc}"
+            ) from exc
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise InvalidInput(
-                "lake.bad_sql", "只允许一条 SELECT 查询", "Only a single SELECT statement is allowed"
+                "lake.bad_sql",
+                "只允许一条 SELECT 查询",
+                "Only a single SELECT statement is allowed",
             )
         try:
             return con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise InvalidInput("lake.sql_error", f"查询失败：{exc}", f"Query failed: {exc}") from exc
+            raise InvalidInput(
+                "lake.sql_error", f"查询失败：{exc}", f"Query failed: {exc}"
+            ) from exc
     finally:
         con.close()
 

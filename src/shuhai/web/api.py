@@ -34,7 +34,9 @@ class ItemIn(BaseModel):
     """信息项 / info item."""
 
     name: str
-    data_type: str = Field("C", description="C 字符型 N 数值型 Y 货币型 D 日期型 T 日期时间型 L 逻辑型 M 备注型")
+    data_type: str = Field(
+        "C", description="C 字符型 N 数值型 Y 货币型 D 日期型 T 日期时间型 L 逻辑型 M 备注型"
+    )
     length: int | None = None
     scale: int | None = None
     required: bool = False
@@ -46,7 +48,9 @@ class ResourceIn(BaseModel):
 
     name: str = Field(..., examples=["常住人口基本信息"])
     department: str = Field(..., description="提供方代码", examples=["GA"])
-    classification: str | None = Field(None, description="类项目细目, e.g. 101001", examples=["101001"])
+    classification: str | None = Field(
+        None, description="类项目细目, e.g. 101001", examples=["101001"]
+    )
     category: str | None = None
     item: str | None = None
     subitem: str | None = None
@@ -97,7 +101,13 @@ def resources(
     size: int = Query(20, ge=1, le=200),
 ) -> dict[str, Any]:
     result = Catalog(_config(request)).search(
-        q, department=department, share_type=share_type, update_cycle=update_cycle, format=format, page=page, size=size
+        q,
+        department=department,
+        share_type=share_type,
+        update_cycle=update_cycle,
+        format=format,
+        page=page,
+        size=size,
     )
     return asdict(result)
 
@@ -131,7 +141,9 @@ def data(
 
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
-def resource_runs(request: Request, rid: int, limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+def resource_runs(
+    request: Request, rid: int, limit: int = Query(100, ge=1, le=1000)
+) -> dict[str, Any]:
     return {"items": ing.list_runs(_config(request), rid, limit=limit)}
 
 
@@ -152,7 +164,10 @@ def run(request: Request, run_id: int) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}/quarantine", summary="隔离行 / quarantined rows of a run")
 def run_quarantine(
-    request: Request, run_id: int, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    request: Request,
+    run_id: int,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     return ing.quarantine_rows(_config(request), run_id, limit=limit, offset=offset)
 

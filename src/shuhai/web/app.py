@@ -29,7 +29,9 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.config = config
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["demo_mode"] = config.demo_mode
-    templates.env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else ("" if v is None else v)
+    templates.env.filters["num"] = lambda v: (
+        f"{v:,}" if isinstance(v, int) else ("" if v is None else v)
+    )
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuhai.errors import ShuhaiError
@@ -15,19 +15,31 @@ from shuhai.errors import ShuhaiError
 log = logging.getLogger(__name__)
 
 
-def error_body(code: str, zh: str, en: str, status: int, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"ok": False, "code": code, "error": f"{zh} / {en}", "errors": errors or [], "status": status}
+def error_body(
+    code: str, zh: str, en: str, status: int, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "code": code,
+        "error": f"{zh} / {en}",
+        "errors": errors or [],
+        "status": status,
+    }
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
 
 
 def _render(request: Request, body: dict[str, Any]) -> Response:
     if _wants_json(request):
         return JSONResponse(body, status_code=body["status"])
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "error.html", {"error": body}, status_code=body["status"])
+    return templates.TemplateResponse(
+        request, "error.html", {"error": body}, status_code=body["status"]
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -38,10 +50,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")), "error": e.get("msg", "")}
+            {
+                "field": ".".join(
+                    str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
+                ),
+                "error": e.get("msg", ""),
+            }
             for e in exc.errors()
         ]
-        return _render(request, error_body("request.invalid", "请求参数无效", "Invalid request parameters", 422, errors))
+        return _render(
+            request,
+            error_body(
+                "request.invalid", "请求参数无效", "Invalid request parameters", 422, errors
+            ),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -56,7 +78,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return _render(request, error_body("internal", "服务器内部错误，已记录", "Internal error; it has been logged", 500))
+        return _render(
+            request,
+            error_body(
+                "internal", "服务器内部错误，已记录", "Internal error; it has been logged", 500
+            ),
+        )
 
 
 __all__ = ["error_body", "install"]

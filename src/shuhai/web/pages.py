@@ -16,7 +16,12 @@ from shuhai.lake import service as lake
 
 router = APIRouter(include_in_schema=False)
 
-FACET_LABELS = {"department": "提供部门 Department", "share_type": "共享类型 Sharing", "update_cycle": "更新周期 Update cycle", "format": "资源格式 Format"}
+FACET_LABELS = {
+    "department": "提供部门 Department",
+    "share_type": "共享类型 Sharing",
+    "update_cycle": "更新周期 Update cycle",
+    "format": "资源格式 Format",
+}
 
 
 def _config(request: Request) -> Config:
@@ -53,7 +58,12 @@ def catalog(
     page: int = Query(1, ge=1, le=100000),
     size: int = Query(20, ge=1, le=200),
 ) -> HTMLResponse:
-    filters = {"department": department, "share_type": share_type, "update_cycle": update_cycle, "format": format}
+    filters = {
+        "department": department,
+        "share_type": share_type,
+        "update_cycle": update_cycle,
+        "format": format,
+    }
     result = Catalog(_config(request)).search(q, page=page, size=size, **filters)
     return _page(
         request,

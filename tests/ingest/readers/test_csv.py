@@ -22,7 +22,12 @@ def rows(stream) -> list[dict]:  # noqa: ANN001
 
 @pytest.mark.parametrize(
     ("encoding", "bom", "detected"),
-    [("utf-8", False, "utf-8"), ("utf-8", True, "utf-8-sig"), ("gbk", False, "gb18030"), ("gb18030", False, "gb18030")],
+    [
+        ("utf-8", False, "utf-8"),
+        ("utf-8", True, "utf-8-sig"),
+        ("gbk", False, "gb18030"),
+        ("gb18030", False, "gb18030"),
+    ],
 )
 def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bool, detected: str) -> None:
     path = tmp_path / "a.csv"
@@ -69,4 +74,7 @@ def test_ragged_rows_are_rejected_with_their_line(tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "a,b\n1,2\n3\n4,5,6\n7,8\n")
     stream = open_source(str(path))
     assert [r["a"] for r in rows(stream)] == ["1", "7"]
-    assert [(r.line, r.reason_code) for r in stream.rejects] == [(3, "ragged_row"), (4, "ragged_row")]
+    assert [(r.line, r.reason_code) for r in stream.rejects] == [
+        (3, "ragged_row"),
+        (4, "ragged_row"),
+    ]

@@ -15,29 +15,46 @@ from shuhai.ingest.readers import open_source
 from shuhai.lake.service import preview
 from tests.conftest import register_persons
 
-ROWS = [("110101199001011234", "张三", "2024-01-02", 12.5), ("110101199001011235", "李四", None, None), ("bad", "王五", "2024-13-01", 1.0)]
+ROWS = [
+    ("110101199001011234", "张三", "2024-01-02", 12.5),
+    ("110101199001011235", "李四", None, None),
+    ("bad", "王五", "2024-13-01", 1.0),
+]
 
 
 def _fill(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS persons"))
-        conn.execute(text("CREATE TABLE persons (身份证号 VARCHAR(18), 姓名 VARCHAR(50), 出生日期 VARCHAR(20), 月收入 NUMERIC(12,2))"))
+        conn.execute(
+            text(
+                "CREATE TABLE persons (身份证号 VARCHAR(18), 姓名 VARCHAR(50), 出生日期 VARCHAR(20), 月收入 NUMERIC(12,2))"
+            )
+        )
         for r in ROWS:
-            conn.execute(text("INSERT INTO persons VALUES (:a, :b, :c, :d)"), {"a": r[0], "b": r[1], "c": r[2], "d": r[3]})
+            conn.execute(
+                text("INSERT INTO persons VALUES (:a, :b, :c, :d)"),
+                {"a": r[0], "b": r[1], "c": r[2], "d": r[3]},
+            )
     engine.dispose()
 
 
 def _check_ingest(config: Config, url: str) -> None:
     res = register_persons(config)
     run = ingest(config, res["code"], url, table="persons")
-    assert (run["rows_in"], run["rows_loaded"], run["rows_quarantined"]) == (3, 2, 1)  # 2024-13-01 is no date
+    assert (run["rows_in"], run["rows_loaded"], run["rows_quarantined"]) == (
+        3,
+        2,
+        1,
+    )  # 2024-13-01 is no date
     data = preview(config, res["id"], limit=10)
     assert sorted(r["姓名"] for r in data["rows"]) == ["张三", "李四"]
     assert {r["月收入"] for r in data["rows"]} == {12.5, None}
     assert run["source_kind"] == "sql" and len(run["source_sha256"]) == 64
     assert "password" not in run["source"]
-    run2 = ingest(config, res["code"], url, query="SELECT * FROM persons WHERE 姓名 = '张三'", mode="replace")
+    run2 = ingest(
+        config, res["code"], url, query="SELECT * FROM persons WHERE 姓名 = '张三'", mode="replace"
+    )
     assert run2["rows_loaded"] == 1
 
 

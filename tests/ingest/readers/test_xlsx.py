@@ -32,8 +32,16 @@ def rows(stream) -> list[dict]:  # noqa: ANN001
 
 
 def test_sheet_header_row_and_types(tmp_path: Path) -> None:
-    path = book(tmp_path / "a.xlsx", [["身份证号", "日期", "金额"], [110105199001011234.0, dt.date(2024, 1, 2), 12.5], ["110105199001011235", "2024/1/3", 7]],
-                sheet="人员", title_rows=2)
+    path = book(
+        tmp_path / "a.xlsx",
+        [
+            ["身份证号", "日期", "金额"],
+            [110105199001011234.0, dt.date(2024, 1, 2), 12.5],
+            ["110105199001011235", "2024/1/3", 7],
+        ],
+        sheet="人员",
+        title_rows=2,
+    )
     stream = open_source(str(path), sheet="人员", header_row=3)
     got = rows(stream)
     assert stream.columns == ["身份证号", "日期", "金额"]
@@ -41,7 +49,9 @@ def test_sheet_header_row_and_types(tmp_path: Path) -> None:
     assert got[0]["身份证号"].startswith("1.10105199") and got[0]["身份证号"].endswith("e+17")
     assert (got[0]["日期"], got[0]["金额"]) == ("2024-01-02", "12.5")
     assert got[1] == {"身份证号": "110105199001011235", "日期": "2024/1/3", "金额": "7"}
-    assert list(open_source(str(path), sheet="人员", header_row=3).batches)[0].lines.to_pylist() == [4, 5]
+    assert list(open_source(str(path), sheet="人员", header_row=3).batches)[
+        0
+    ].lines.to_pylist() == [4, 5]
 
 
 def test_unknown_sheet_is_named(tmp_path: Path) -> None:
@@ -70,7 +80,10 @@ def test_a_million_declared_empty_rows_cost_nothing(tmp_path: Path) -> None:
             if info.filename == "xl/worksheets/sheet1.xml":
                 xml = data.decode()
                 xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:B1048576"/>', xml)
-                xml = xml.replace("</sheetData>", '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t></t></is></c></row></sheetData>')
+                xml = xml.replace(
+                    "</sheetData>",
+                    '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t></t></is></c></row></sheetData>',
+                )
                 data = xml.encode()
             dst.writestr(info, data)
     started = time.perf_counter()

@@ -19,17 +19,32 @@ def detect_format(source: str) -> str:
     if is_sql_url(source):
         return "sql"
     suffix = Path(source).suffix.lower()
-    return {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(suffix, "csv")
+    return {
+        ".csv": "csv",
+        ".txt": "csv",
+        ".tsv": "tsv",
+        ".xlsx": "xlsx",
+        ".xlsm": "xlsx",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+    }.get(suffix, "csv")
 
 
 def open_source(source: str, *, format: str | None = None, **options: Any) -> SourceStream:
     """Open a file path or database URL. Options: encoding, delimiter, sheet, header_row, table, query."""
     fmt = format or detect_format(source)
     if fmt not in FORMATS:
-        raise InvalidInput("ingest.bad_format", f"不支持的格式：{fmt}", f"Unsupported format: {fmt}")
+        raise InvalidInput(
+            "ingest.bad_format", f"不支持的格式：{fmt}", f"Unsupported format: {fmt}"
+        )
     if fmt == "sql":
-        return open_sql(source, table=options.get("table"), query=options.get("query"), batch_rows=options.get("batch_rows", 50_000))
+        return open_sql(
+            source,
+            table=options.get("table"),
+            query=options.get("query"),
+            batch_rows=options.get("batch_rows", 50_000),
+        )
     path = Path(source)
     if not path.is_file():
         raise InvalidInput("ingest.no_file", f"文件不存在：{source}", f"No such file: {source}")
@@ -44,8 +59,14 @@ def open_source(source: str, *, format: str | None = None, **options: Any) -> So
         with open(path, "rb") as fh:
             magic = fh.read(2)
         if magic != b"PK":
-            raise RejectedFile("ingest.bad_xlsx", "不是 XLSX 文件（不是 ZIP 格式）", "Not an XLSX file (not a ZIP archive)")
-        return open_xlsx(path, sheet=options.get("sheet"), header_row=options.get("header_row") or 1)
+            raise RejectedFile(
+                "ingest.bad_xlsx",
+                "不是 XLSX 文件（不是 ZIP 格式）",
+                "Not an XLSX file (not a ZIP archive)",
+            )
+        return open_xlsx(
+            path, sheet=options.get("sheet"), header_row=options.get("header_row") or 1
+        )
     return open_jsonl(path)
 
 

@@ -40,7 +40,11 @@ def open_csv(
     text = sample.decode(codec, errors="replace")
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
     if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",") else ","
+        delimiter = (
+            "\t"
+            if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(",")
+            else ","
+        )
     header = next(pycsv.reader(io.StringIO(first_line.rstrip("\r")), delimiter=delimiter), [])
     header = [h.strip().lstrip("\ufeff") for h in header]
     _check_header(header)
@@ -52,7 +56,12 @@ def open_csv(
 
 
 def _chunks(
-    path: Path, stream: SourceStream, header: list[str], codec: str, delimiter: str, block_bytes: int
+    path: Path,
+    stream: SourceStream,
+    header: list[str],
+    codec: str,
+    delimiter: str,
+    block_bytes: int,
 ) -> Iterator[TextBatch]:
     """Read the file in blocks cut at record boundaries and parse each block in parallel.
 
@@ -164,7 +173,9 @@ def _parse_block(
     def parse(threads: bool, handler: object) -> pa.Table:
         return pacsv.read_csv(
             pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=header, use_threads=threads, block_size=4 << 20),
+            read_options=pacsv.ReadOptions(
+                column_names=header, use_threads=threads, block_size=4 << 20
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=multiline, invalid_row_handler=handler
             ),
@@ -189,7 +200,9 @@ def _parse_block(
             )
         )
     if table.num_rows:
-        yield TextBatch(table, pa.array(range(first_line + 1, first_line + 1 + table.num_rows), pa.int64()))
+        yield TextBatch(
+            table, pa.array(range(first_line + 1, first_line + 1 + table.num_rows), pa.int64())
+        )
 
 
 _QUOTED_NEWLINE = re.compile(rb'"[^"]*\n[^"]*"')
@@ -243,7 +256,11 @@ def _parse_error(exc: BaseException) -> RejectedFile:
             "文件中有无法按所选编码解码的字节，请用 --encoding 指定正确编码",
             "The file has bytes that do not decode in the chosen encoding; give the right one with --encoding",
         )
-    return RejectedFile("ingest.parse_error", f"文件无法解析：{text[:300]}", f"The file cannot be parsed: {text[:300]}")
+    return RejectedFile(
+        "ingest.parse_error",
+        f"文件无法解析：{text[:300]}",
+        f"The file cannot be parsed: {text[:300]}",
+    )
 
 
 __all__ = ["open_csv"]

@@ -34,18 +34,28 @@ def open_jsonl(path: Path) -> SourceStream:
         obj = json.loads(first.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RejectedFile(
-            "ingest.bad_json", f"第一行不是 JSON 对象：{exc}", f"The first line is not a JSON object: {exc}"
+            "ingest.bad_json",
+            f"第一行不是 JSON 对象：{exc}",
+            f"The first line is not a JSON object: {exc}",
         ) from exc
     if not isinstance(obj, dict) or not obj:
-        raise RejectedFile("ingest.bad_json", "每行应为一个 JSON 对象", "Each line must be a JSON object")
+        raise RejectedFile(
+            "ingest.bad_json", "每行应为一个 JSON 对象", "Each line must be a JSON object"
+        )
     columns = [str(k).strip() for k in obj]
     stream = SourceStream(kind="jsonl", columns=columns, batches=iter(()), encoding="utf-8")
-    stream.batches = _batches(HashingReader(open(path, "rb"), stream.hasher), columns, stream.rejects)
+    stream.batches = _batches(
+        HashingReader(open(path, "rb"), stream.hasher),  # noqa: SIM115 - the generator closes it
+        columns,
+        stream.rejects,
+    )
     stream.description = str(path)
     return stream
 
 
-def _batches(raw: HashingReader, columns: list[str], rejects: list[RejectedRow]) -> Iterator[TextBatch]:
+def _batches(
+    raw: HashingReader, columns: list[str], rejects: list[RejectedRow]
+) -> Iterator[TextBatch]:
     schema = {c: pl.String for c in columns}
     line = 0
     tail = b""
@@ -66,7 +76,11 @@ def _batches(raw: HashingReader, columns: list[str], rejects: list[RejectedRow])
             if chunk.startswith(b"\xef\xbb\xbf"):
                 chunk = chunk[3:]
             n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-            batch = _fast(chunk, schema) if b"\n\n" not in chunk and not chunk.startswith(b"\n") else None
+            batch = (
+                _fast(chunk, schema)
+                if b"\n\n" not in chunk and not chunk.startswith(b"\n")
+                else None
+            )
             if batch is not None and batch.num_rows == n_lines:
                 lines = pa.array(range(line + 1, line + 1 + n_lines), pa.int64())
                 yield TextBatch(batch, lines)
@@ -99,12 +113,23 @@ def _slow(chunk: bytes, columns: list[str], line: int, rejects: list[RejectedRow
                 raise ValueError("not an object")
         except (ValueError, UnicodeDecodeError) as exc:
             rejects.append(
-                RejectedRow(n, "bad_json", f"不是有效的 JSON 对象 / not a JSON object: {exc}", raw[:2000].decode("utf-8", "replace"))
+                RejectedRow(
+                    n,
+                    "bad_json",
+                    f"不是有效的 JSON 对象 / not a JSON object: {exc}",
+                    raw[:2000].decode("utf-8", "replace"),
+                )
             )
             continue
         for c in columns:
             v = obj.get(c)
-            values[c].append(None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+            values[c].append(
+                None
+                if v is None
+                else v
+                if isinstance(v, str)
+                else json.dumps(v, ensure_ascii=False)
+            )
         lines.append(n)
     arrays = [pa.array(values[c], pa.string()) for c in columns]
     return TextBatch(pa.RecordBatch.from_arrays(arrays, names=columns), pa.array(lines, pa.int64()))

@@ -18,7 +18,12 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from shuhai.errors import RejectedFile
 from shuhai.ingest.source import SourceStream, TextBatch
 
-DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
+DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+}
 
 
 def public_url(url: str) -> str:
@@ -30,12 +35,20 @@ def public_url(url: str) -> str:
 
 
 def is_sql_url(source: str) -> bool:
-    return bool(re.match(r"^[a-z][a-z0-9+]*://", source)) and not source.startswith(("http://", "https://", "file://"))
+    return bool(re.match(r"^[a-z][a-z0-9+]*://", source)) and not source.startswith(
+        ("http://", "https://", "file://")
+    )
 
 
-def open_sql(url: str, *, table: str | None = None, query: str | None = None, batch_rows: int = 50_000) -> SourceStream:
+def open_sql(
+    url: str, *, table: str | None = None, query: str | None = None, batch_rows: int = 50_000
+) -> SourceStream:
     if bool(table) == bool(query):
-        raise RejectedFile("ingest.sql_target", "请指定 --table 或 --query 之一", "Give exactly one of --table or --query")
+        raise RejectedFile(
+            "ingest.sql_target",
+            "请指定 --table 或 --query 之一",
+            "Give exactly one of --table or --query",
+        )
     scheme, sep, rest = url.partition("://")
     engine_url = f"{DRIVERS.get(scheme, scheme)}{sep}{rest}"
     try:
@@ -45,16 +58,22 @@ def open_sql(url: str, *, table: str | None = None, query: str | None = None, ba
                 names = inspect(probe).get_table_names()
                 if table not in names:
                     raise RejectedFile(
-                        "ingest.no_table", f"数据库中没有表 {table}", f"The database has no table {table!r}"
+                        "ingest.no_table",
+                        f"数据库中没有表 {table}",
+                        f"The database has no table {table!r}",
                     )
     except RejectedFile:
         raise
     except (SQLAlchemyError, NoSuchModuleError, ArgumentError, OSError) as exc:
         raise RejectedFile(
-            "ingest.sql_connect", f"无法连接数据库：{str(exc)[:200]}", f"Cannot connect to the database: {str(exc)[:200]}"
+            "ingest.sql_connect",
+            f"无法连接数据库：{str(exc)[:200]}",
+            f"Cannot connect to the database: {str(exc)[:200]}",
         ) from exc
     if query is not None and not re.match(r"^\s*(select|with)\b", query, re.I):
-        raise RejectedFile("ingest.sql_query", "只能使用 SELECT 查询", "Only SELECT queries are allowed")
+        raise RejectedFile(
+            "ingest.sql_query", "只能使用 SELECT 查询", "Only SELECT queries are allowed"
+        )
     if table:
         quote = engine.dialect.identifier_preparer.quote
         sql = f"SELECT * FROM {quote(table)}"
@@ -65,22 +84,30 @@ def open_sql(url: str, *, table: str | None = None, query: str | None = None, ba
         result = conn.execute(text(sql))
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise RejectedFile("ingest.sql_query", f"查询失败：{str(exc)[:300]}", f"The query failed: {str(exc)[:300]}") from exc
-    columns = [str(c) for c in result.keys()]
+        raise RejectedFile(
+            "ingest.sql_query", f"查询失败：{str(exc)[:300]}", f"The query failed: {str(exc)[:300]}"
+        ) from exc
+    columns = [str(c) for c in result.keys()]  # noqa: SIM118 - a SQLAlchemy result, not a dict
     stream = SourceStream(kind="sql", columns=columns, batches=iter(()))
     stream.batches = _batches(result, conn, engine, columns, batch_rows, stream.hasher)
     stream.description = f"{public_url(url)} :: {table or query}"
     return stream
 
 
-def _batches(result: Any, conn: Any, engine: Any, columns: list[str], batch_rows: int, hasher: Any) -> Iterator[TextBatch]:
+def _batches(
+    result: Any, conn: Any, engine: Any, columns: list[str], batch_rows: int, hasher: Any
+) -> Iterator[TextBatch]:
     seen = 0
     try:
         while True:
             try:
                 rows = result.fetchmany(batch_rows)
             except SQLAlchemyError as exc:
-                raise RejectedFile("ingest.sql_query", f"读取失败：{str(exc)[:300]}", f"Reading failed: {str(exc)[:300]}") from exc
+                raise RejectedFile(
+                    "ingest.sql_query",
+                    f"读取失败：{str(exc)[:300]}",
+                    f"Reading failed: {str(exc)[:300]}",
+                ) from exc
             if not rows:
                 break
             arrays = []

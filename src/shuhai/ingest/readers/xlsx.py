@@ -44,7 +44,9 @@ def open_xlsx(
         names = wb.sheet_names
         if sheet is None:
             ws = wb.get_sheet_by_index(0)
-        elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
+        elif isinstance(sheet, int) or (
+            isinstance(sheet, str) and sheet.isdigit() and sheet not in names
+        ):
             ws = wb.get_sheet_by_index(int(sheet) - 1 if int(sheet) > 0 else 0)
         elif sheet in names:
             ws = wb.get_sheet_by_name(sheet)
@@ -74,16 +76,22 @@ def open_xlsx(
     while header and not header[-1]:
         header.pop()
     if not header:
-        raise RejectedFile("ingest.empty_file", f"第 {header_row} 行没有表头", f"No header in row {header_row}")
+        raise RejectedFile(
+            "ingest.empty_file", f"第 {header_row} 行没有表头", f"No header in row {header_row}"
+        )
     _check_header([h.strip() for h in header])
     header = [h.strip() for h in header]
-    stream = SourceStream(kind="xlsx", columns=header, batches=iter(()), encoding=None, hasher=hasher)
+    stream = SourceStream(
+        kind="xlsx", columns=header, batches=iter(()), encoding=None, hasher=hasher
+    )
     stream.batches = _batches(rows, header, line, batch_rows)
     stream.description = f"{path}" + (f"#{sheet}" if sheet else "")
     return stream
 
 
-def _batches(rows: Iterator[list[Any]], header: list[str], line: int, batch_rows: int) -> Iterator[TextBatch]:
+def _batches(
+    rows: Iterator[list[Any]], header: list[str], line: int, batch_rows: int
+) -> Iterator[TextBatch]:
     width = len(header)
     buffer: list[list[str | None]] = []
     lines: list[int] = []

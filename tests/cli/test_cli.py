@@ -1,0 +1,98 @@
+"""The ``shuhai`` command mirrors the library; errors print text and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shuhai.cli import app
+from tests.conftest import write
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHUHAI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("SHUHAI_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_register_ingest_and_read_back(env: Path) -> None:
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 常住人口基本信息\ndepartment: GA\nclassification: '101001'\nkey_columns: [身份证号]\n"
+        "items:\n  - {name: 身份证号, length: 18, required: true}\n  - {name: 姓名}\n  - {name: 出生日期, data_type: D}\n",
+    )
+    assert "101001/GA-00001" in ok("catalog", "register", str(spec))
+    src = write(
+        env / "a.csv",
+        "身份证号,姓名,出生日期\n110101199001011234,张三,2024年1月2日\n1.1E+17,李四,2024-01-02\n",
+        "gbk",
+    )
+    out = ok("ingest", "101001/GA-00001", str(src))
+    assert "读入 2 = 入湖 1 + 隔离 1" in out and "精度已丢失" in out
+    src2 = write(env / "b.csv", "身份证号,姓名,出生日期\n110101199001011234,张三丰,2024-01-02\n")
+    ok("ingest", "1", str(src2), "--mode", "upsert", "--key", "身份证号")
+    versions = ok("versions", "1")
+    assert "MERGE" in versions and "b.csv" in versions
+    assert "张三丰" in ok("read", "1") and "张三" in ok("read", "1", "--version", "0")
+    assert "2024-01-02" in ok("query", "1", "SELECT min(出生日期) AS d FROM t")
+    assert "1.1E+17" in ok("quarantine", "1")
+    assert "常住人口基本信息" in ok("catalog", "list", "人口")
+    export = env / "目录.xlsx"
+    ok("catalog", "export", str(export))
+    assert export.exists()
+    assert "SHUHAI_HOME" in ok("config", "show")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest", "999", "/nonexistent.csv"],
+        ["catalog", "show", "101001/GA-00099"],
+        ["department", "add", "某局", "不合法"],
+        ["query", "1", "DROP TABLE t"],
+        ["quarantine", "42"],
+    ],
+)
+def test_errors_are_one_line_and_exit_1(env: Path, args: list[str]) -> None:
+    ok("init")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "错误 / Error" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_every_command_has_help_with_an_example(env: Path) -> None:
+    for command in [
+        "init",
+        "ingest",
+        "runs",
+        "quarantine",
+        "versions",
+        "read",
+        "query",
+        "demo",
+        "serve",
+    ]:
+        assert "Example" in ok(command, "--help"), command
+    for group, command in [
+        ("catalog", "register"),
+        ("catalog", "list"),
+        ("catalog", "import"),
+        ("catalog", "export"),
+        ("department", "add"),
+    ]:
+        assert "Example" in ok(group, command, "--help"), command
