@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from shuhai.catalog import search as search_index
 from shuhai.catalog.spec import (
     RESOURCE_CODE_RE,
     ResourceSpec,
@@ -306,29 +307,18 @@ class Catalog:
             )
         terms = [t for t in q.lower().split() if t]
         with self._session() as s:
-            filters = []
+            filters: dict[str, Any] = {}
             if department:
-                dep = _find_department(s, department)
-                filters.append(Resource.department_id == dep.id)
+                filters["department_id"] = _find_department(s, department).id
             if share_type:
-                filters.append(Resource.share_type == share_type)
+                filters["share_type"] = share_type
             if update_cycle:
-                filters.append(Resource.update_cycle == update_cycle)
+                filters["update_cycle"] = update_cycle
             if format:
-                filters.append(
-                    or_(
-                        Resource.format == format,
-                        Resource.format.like(f"{_escape(format)}/%", escape="\\"),
-                    )
-                )
-            text_filters = [
-                Resource.search_text.like(f"%{_escape(t)}%", escape="\\") for t in terms
-            ]
-            ids = self._matching_ids(s, filters + text_filters, terms)
-            if not ids and terms:
-                ids = self._bigram_ids(s, filters, terms)
-            total = len(ids)
-            page_ids = ids[(page - 1) * size : page * size]
+                filters["format"] = format
+            index = search_index.index_for(s, self.config.database_url)
+            matched = search_index.search_ids(index, terms, filters)
+            page_ids = matched["id"].slice((page - 1) * size, size).to_list()
             rows = (
                 s.scalars(
                     select(Resource)
@@ -340,73 +330,13 @@ class Catalog:
             )
             by_id = {r.id: r for r in rows}
             items = [resource_dict(by_id[i], items=False) for i in page_ids if i in by_id]
-            facets = self._facets(s, ids)
-            return SearchResult(total=total, items=items, facets=facets, page=page, size=size)
-
-    def _matching_ids(self, s: Session, filters: list[Any], terms: list[str]) -> list[int]:
-        # Rank: the whole query in the name, then every term in the name, then the rest; by code.
-        stmt = select(Resource.id, Resource.name, Resource.code).where(*filters)
-        whole = "".join(terms)
-
-        def rank(row: Any) -> tuple[int, int, str]:
-            name = row.name.lower()
-            if whole and whole in name:
-                return (0, len(name), row.code)
-            if terms and all(t in name for t in terms):
-                return (1, len(name), row.code)
-            return (2 if terms else 0, 0, row.code)
-
-        return [r.id for r in sorted(s.execute(stmt).all(), key=rank)]
-
-    def _bigram_ids(self, s: Session, filters: list[Any], terms: list[str]) -> list[int]:
-        grams = sorted({t[i : i + 2] for t in terms for i in range(max(1, len(t) - 1))})
-        if not grams:
-            return []
-        conds = [Resource.search_text.like(f"%{_escape(g)}%", escape="\\") for g in grams]
-        rows = s.execute(
-            select(Resource.id, Resource.search_text, Resource.code).where(*filters, or_(*conds))
-        ).all()
-        need = max(1, (len(grams) * 2 + 2) // 3)  # at least two thirds of the bigrams
-        scored = [(sum(g in r.search_text for g in grams), r.code, r.id) for r in rows]
-        return [i for score, _, i in sorted(scored, key=lambda x: (-x[0], x[1])) if score >= need]
-
-    def _facets(self, s: Session, ids: list[int]) -> dict[str, list[dict[str, Any]]]:
-        facets: dict[str, list[dict[str, Any]]] = {}
-        if not ids:
-            return {name: [] for name in FACETS}
-        chunks = [ids[i : i + 900] for i in range(0, len(ids), 900)]
-        counts: dict[str, dict[Any, int]] = {name: {} for name in FACETS}
-        for chunk in chunks:
-            for name, col in (
-                ("department", Resource.department_id),
-                ("share_type", Resource.share_type),
-                ("update_cycle", Resource.update_cycle),
-                ("format", Resource.format),
-            ):
-                for value, n in s.execute(
-                    select(col, func.count()).where(Resource.id.in_(chunk)).group_by(col)
-                ):
-                    counts[name][value] = counts[name].get(value, 0) + n
-        deps = {
-            d.id: d
-            for d in s.scalars(
-                select(Department).where(Department.id.in_(list(counts["department"])))
+            return SearchResult(
+                total=matched.height,
+                items=items,
+                facets=search_index.facets(index, matched),
+                page=page,
+                size=size,
             )
-        }
-        facets["department"] = [
-            {"value": deps[k].code, "label": deps[k].name, "count": v}
-            for k, v in sorted(counts["department"].items(), key=lambda kv: -kv[1])
-        ]
-        for name in FACETS[1:]:
-            facets[name] = [
-                {"value": k, "label": k, "count": v}
-                for k, v in sorted(counts[name].items(), key=lambda kv: -kv[1])
-            ]
-        return facets
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _check_compatible_items(s: Session, res: Resource, spec: ResourceSpec) -> None:

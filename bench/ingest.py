@@ -1,0 +1,102 @@
+"""Ingest benchmark (issue 3): typed, quarantining ingest vs ``polars.scan_csv(...).sink_parquet``.
+
+Same file, same run: a person-like CSV with Chinese text (0.3% flawed rows), 1M and 5M rows,
+UTF-8 and GBK. Each measurement runs in a fresh subprocess so peak RSS is its own.
+
+    python bench/ingest.py [--rows 5000000] [--small 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE))
+
+from _data import write_csv  # noqa: E402
+
+POLARS = """
+import sys, time, resource, polars as pl
+t = time.perf_counter()
+pl.scan_csv(sys.argv[1], infer_schema=False).sink_parquet(sys.argv[2])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+SHUHAI = """
+import sys, time, resource, shutil
+sys.path.insert(0, sys.argv[3])
+from _data import ITEMS
+from shuhai.config import Config
+from shuhai.platform import open_home
+from shuhai.catalog import Catalog
+from shuhai.ingest import ingest
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+cfg = open_home(Config.from_env({}, home=sys.argv[2]))
+cat = Catalog(cfg)
+cat.add_department({"name": "公安", "code": "GA"})
+res = cat.register({"name": "人口", "department": "GA", "classification": "101001", "items": ITEMS})
+t = time.perf_counter()
+run = ingest(cfg, res["code"], sys.argv[1])
+elapsed = time.perf_counter() - t
+assert run["rows_in"] == run["rows_loaded"] + run["rows_quarantined"]
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, run["rows_in"], run["rows_loaded"], run["rows_quarantined"], run["encoding"])
+"""
+
+
+def measure(code: str, *args: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--small", type=int, default=1_000_000)
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    files = {}
+    for n, enc in ((args.small, "utf-8"), (args.rows, "utf-8"), (args.rows, "gbk")):
+        path = OUT / f"persons_{n}_{enc}.csv"
+        if not path.exists():
+            t = time.perf_counter()
+            write_csv(path, n, encoding=enc)
+            print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s", flush=True)
+        files[(n, enc)] = path
+    results = []
+    for (n, enc), path in files.items():
+        ref = files[(n, "utf-8")]
+        p_time, p_rss = (float(x) for x in measure(POLARS, str(ref), str(OUT / "polars.parquet")))
+        s = measure(SHUHAI, str(path), str(OUT / "home"), str(HERE))
+        s_time, s_rss = float(s[0]), int(s[1])
+        row = {
+            "rows": n,
+            "encoding": enc,
+            "file_mb": round(path.stat().st_size / 1e6),
+            "polars_utf8_s": round(p_time, 2),
+            "polars_rows_per_s": round(n / p_time),
+            "shuhai_s": round(s_time, 2),
+            "shuhai_rows_per_s": round(n / s_time),
+            "ratio_vs_polars_utf8": round(p_time / s_time, 3),
+            "shuhai_peak_rss_mb": round(s_rss / 2**20),
+            "polars_peak_rss_mb": round(p_rss / 2**20),
+            "loaded": int(s[3]),
+            "quarantined": int(s[4]),
+            "detected_encoding": s[5],
+        }
+        results.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    (OUT / "ingest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    print("\nrows       enc    shuhai rows/s  polars rows/s  ratio  shuhai RSS MB")
+    for r in results:
+        print(f"{r['rows']:>9,}  {r['encoding']:<5}  {r['shuhai_rows_per_s']:>13,}  {r['polars_rows_per_s']:>13,}  {r['ratio_vs_polars_utf8']:>5}  {r['shuhai_peak_rss_mb']:>8}")
+    print("targets: UTF-8 ratio >= 0.5, GBK ratio >= 0.3, peak RSS < 2048 MB and flat from 1M to 5M rows")
+
+
+if __name__ == "__main__":
+    main()
