@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 from shuhai.config import Config
 from shuhai.db import upgrade
 
 DEMO_MARKER = "DEMO"  # written by ``shuhai demo``: every page then says 演示数据
 
-
-@lru_cache(maxsize=8)
-def _prepared(url: str, home: str) -> bool:
-    upgrade(url)
-    return True
+_prepared: set[tuple[str, str]] = set()
+_lock = threading.Lock()
 
 
 def open_home(config: Config | None = None) -> Config:
-    """Resolve settings, create the home's folders and apply migrations (idempotent)."""
+    """Resolve settings, create the home's folders, apply migrations and mark runs that a dead
+    process left 'running' as interrupted (the first time per process and home)."""
+    from shuhai.ingest.service import recover_interrupted
+
     config = config or Config.from_env()
     config.ensure_dirs()
     if (config.home / DEMO_MARKER).exists():
         config.demo_mode = True
-    _prepared(config.database_url, str(config.home))
+    key = (config.database_url, str(config.home))
+    if key not in _prepared:
+        with _lock:
+            if key not in _prepared:
+                upgrade(config.database_url)
+                recover_interrupted(config)
+                _prepared.add(key)
     return config
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,41 @@ def test_memory_stays_bounded_on_a_larger_file(config: Config, tmp_path: Path) -
     assert run["rows_loaded"] == 100_000
     parts = list((config.lake_dir / f"r{res['id']}").glob("*.parquet"))
     assert len(parts) > 10
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(
+    config: Config, tmp_path: Path
+) -> None:
+    import socket
+    import subprocess
+
+    from shuhai.db import IngestRun, session_scope
+    from shuhai.ingest.service import recover_interrupted
+
+    res = register_persons(config)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with session_scope(config.database_url) as s:
+        s.add(
+            IngestRun(
+                resource_id=res["id"],
+                source="x.csv",
+                source_kind="csv",
+                mode="append",
+                status="running",
+                options={"pid": dead.pid, "host": socket.gethostname()},
+            )
+        )
+        s.add(
+            IngestRun(
+                resource_id=res["id"],
+                source="y.csv",
+                source_kind="csv",
+                mode="append",
+                status="running",
+                options={"pid": os.getpid(), "host": socket.gethostname()},
+            )
+        )
+    assert recover_interrupted(config) == 1
+    statuses = sorted(r["status"] for r in list_runs(config, res["id"]))
+    assert statuses == ["interrupted", "running"]

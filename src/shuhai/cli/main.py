@@ -10,7 +10,14 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from shuhai import catalog as cat
@@ -220,19 +227,23 @@ def ingest(
     from shuhai.ingest import ingest as run_ingest
 
     cfg = _config()
-    with Progress(
+    columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("导入中 / ingesting…", total=None)
 
-        def progress(rows: int, bad: int) -> None:
+        def progress(p: dict[str, int | None]) -> None:
+            rows, bad = p["rows"] or 0, p["quarantined"] or 0
             bar.update(
                 task,
-                description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows read, {bad:,} quarantined",
+                total=p["total_bytes"],
+                completed=p["bytes"] or 0,
+                description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows, {bad:,} quarantined",
             )
 
         run = run_ingest(

@@ -11,7 +11,9 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +39,7 @@ from shuhai.lake import LINE_COLUMN, LakeTable
 log = logging.getLogger(__name__)
 
 MODES = ("append", "replace", "upsert")
-Progress = Callable[[int, int], None]  # (rows read so far, quarantined so far)
+Progress = Callable[[dict[str, int | None]], None]  # rows, quarantined, bytes, total_bytes
 
 
 class _NothingLoaded(Exception):
@@ -123,7 +125,14 @@ def ingest(
             source_kind=kind or "file",
             mode=mode,
             status="running",
-            options={"key": keys, "sheet": sheet, "table": table, "query": query},
+            options={
+                "key": keys,
+                "sheet": sheet,
+                "table": table,
+                "query": query,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            },
         )
         s.add(run)
         s.flush()
@@ -168,7 +177,12 @@ def ingest(
                         totals["bad"] += out.bad.num_rows
                     if progress:
                         progress(
-                            totals["in"] + len(stream.rejects), totals["bad"] + len(stream.rejects)
+                            {
+                                "rows": totals["in"] + len(stream.rejects),
+                                "quarantined": totals["bad"] + len(stream.rejects),
+                                "bytes": stream.bytes_read,
+                                "total_bytes": stream.total_bytes,
+                            }
                         )
                     if out.good is not None:
                         totals["good"] += out.good.height
@@ -468,6 +482,34 @@ def quarantine_rows(
         limit=limit,
         offset=offset,
     )
+
+
+def recover_interrupted(config: Config) -> int:
+    """Mark runs left 'running' by a process of this host that no longer exists as 'interrupted'.
+
+    Such a run never committed (commits are atomic), so the lake is unchanged; this keeps the
+    metadata honest after a crash or a kill.
+    """
+    import psutil
+
+    host = socket.gethostname()
+    fixed = 0
+    with session_scope(config.database_url) as s:
+        for run in s.scalars(select(IngestRun).where(IngestRun.status == "running")):
+            opts = run.options or {}
+            if (
+                opts.get("host") == host
+                and opts.get("pid")
+                and not psutil.pid_exists(int(opts["pid"]))
+            ):
+                run.status = "interrupted"
+                run.error_code = "ingest.interrupted"
+                run.error_message = (
+                    "导入进程意外终止，未产生新版本 / The ingest process died; no version was made"
+                )
+                run.finished_at = datetime.now(UTC)
+                fixed += 1
+    return fixed
 
 
 def platform_stats(config: Config) -> dict[str, Any]:

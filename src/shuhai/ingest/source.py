@@ -44,6 +44,8 @@ class SourceStream:
     encoding: str | None = None
     hasher: Any = field(default_factory=hashlib.sha256)
     description: str = ""
+    total_bytes: int | None = None  # size of a file source, for progress
+    bytes_read: int = 0
 
     @property
     def sha256(self) -> str:
@@ -53,14 +55,17 @@ class SourceStream:
 class HashingReader:
     """A binary file wrapper that hashes what is read (the source's SHA-256 in one pass)."""
 
-    def __init__(self, raw: Any, hasher: Any) -> None:
+    def __init__(self, raw: Any, hasher: Any, stream: SourceStream | None = None) -> None:
         self.raw = raw
         self.hasher = hasher
+        self.stream = stream
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
         self.hasher.update(data)
+        if self.stream is not None:
+            self.stream.bytes_read += len(data)
         return bytes(data)
 
     def readable(self) -> bool:

@@ -52,6 +52,7 @@ def open_csv(
     stream = SourceStream(kind="csv", columns=header, batches=iter(()), encoding=codec)
     stream.batches = _chunks(path, stream, header, codec, delimiter, block_bytes)
     stream.description = str(path)
+    stream.total_bytes = path.stat().st_size
     return stream
 
 
@@ -79,7 +80,7 @@ def _chunks(
     carry = b""
     header_done = False
     with open(path, "rb") as fh:
-        raw = HashingReader(fh, stream.hasher)
+        raw = HashingReader(fh, stream.hasher, stream)
         while True:
             data = raw.read(block_bytes)
             at_end = not data

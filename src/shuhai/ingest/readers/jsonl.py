@@ -45,11 +45,12 @@ def open_jsonl(path: Path) -> SourceStream:
     columns = [str(k).strip() for k in obj]
     stream = SourceStream(kind="jsonl", columns=columns, batches=iter(()), encoding="utf-8")
     stream.batches = _batches(
-        HashingReader(open(path, "rb"), stream.hasher),  # noqa: SIM115 - the generator closes it
+        HashingReader(open(path, "rb"), stream.hasher, stream),  # noqa: SIM115 - the generator closes it
         columns,
         stream.rejects,
     )
     stream.description = str(path)
+    stream.total_bytes = path.stat().st_size
     return stream
 
 
