@@ -168,7 +168,7 @@ def ingest(
         def typed_frames() -> Iterator[pl.DataFrame]:
             try:
                 for tb in stream.batches:
-                    totals["in"] += tb.batch.num_rows
+                    totals["in"] += tb.num_rows
                     out = typer.apply(tb.batch, tb.lines)
                     for k, v in out.counts.items():
                         counts[k] = counts.get(k, 0) + v

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 
@@ -29,8 +30,18 @@ class RejectedRow:
 class TextBatch:
     """Text columns for ``batch.num_rows`` records; ``lines`` gives each record's source line."""
 
-    batch: pa.RecordBatch | pa.Table
+    batch: pa.RecordBatch | pa.Table | pl.DataFrame
     lines: pa.Array
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        """The records as dicts (for tests and small previews)."""
+        if isinstance(self.batch, pl.DataFrame):
+            return self.batch.to_dicts()
+        return self.batch.to_pylist()
+
+    @property
+    def num_rows(self) -> int:
+        return self.batch.height if isinstance(self.batch, pl.DataFrame) else self.batch.num_rows
 
 
 @dataclass

@@ -184,7 +184,7 @@ class ItemTyping:
     only on the rows whose fast parse failed, so a column in one common format costs one parse.
     """
 
-    text: pl.Expr
+    source: str | None
     fast: pl.Expr
     slow: pl.Expr | None
     fails: list[tuple[str, pl.Expr]]
@@ -198,7 +198,7 @@ def _typed(
     kind = item["data_type"]
     tn, vn = f"__t{i}", f"__v{i}"
     t, v = pl.col(tn), pl.col(vn)
-    text = _clean(source).alias(tn)
+    text = source
     present = t.is_not_null()
     fails: list[tuple[str, pl.Expr]] = []
     if item["required"]:
@@ -310,6 +310,7 @@ class Typer:
         self.items = []
         self.flag_names: list[tuple[str, str, str]] = []  # (flag column, item, reason code)
         self.flags: list[pl.Expr] = []
+        conditions: list[pl.Expr] = []
         for i, item in enumerate(self.plan.items):
             source = self.plan.source_of[item["name"]]
             hint = learn_hint(frame[source], item["data_type"]) if source else None
@@ -319,6 +320,8 @@ class Typer:
                 name = f"__f{i}_{j}"
                 self.flags.append(cond.fill_null(False).alias(name))
                 self.flag_names.append((name, item["name"], code))
+                conditions.append(cond.fill_null(False))
+        self.any_bad = pl.any_horizontal(conditions) if conditions else pl.lit(False)
         slow_needed = [
             pl.col(f"__t{i}").is_not_null() & pl.col(f"__v{i}").is_null()
             for i, it in enumerate(self.items)
@@ -338,8 +341,30 @@ class Typer:
             "_reasons"
         )
 
-    def apply(self, batch: pa.RecordBatch | pa.Table, lines: pa.Array) -> TypedBatch:
-        frame = pl.from_arrow(batch)
+    def _texts(self, frame: pl.DataFrame) -> list[pl.Expr]:
+        """Clean text per item; columns with no padding and no empty strings are used as they are."""
+        assert self.items is not None
+        sources = sorted({it.source for it in self.items if it.source})
+        dirty = (
+            frame.select(
+                (pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c)
+                for c in sources
+            ).row(0, named=True)
+            if sources
+            else {}
+        )
+        out = []
+        for i, it in enumerate(self.items):
+            if it.source is None:
+                out.append(pl.lit(None, pl.String).alias(f"__t{i}"))
+            elif dirty.get(it.source):
+                out.append(_clean(it.source).alias(f"__t{i}"))
+            else:
+                out.append(pl.col(it.source).alias(f"__t{i}"))
+        return out
+
+    def apply(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame, lines: pa.Array) -> TypedBatch:
+        frame = batch if isinstance(batch, pl.DataFrame) else pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
         if self.items is None:
             self._compile(frame)
@@ -347,29 +372,31 @@ class Typer:
         typed = (
             frame.lazy()
             .with_columns(pl.Series(LINE_COLUMN, lines))
-            .with_columns(it.text for it in self.items)
+            .with_columns(self._texts(frame))
             .with_columns(it.fast for it in self.items)
             .collect()
         )
         if self.needs_slow is not None:
-            mask = typed.select(self.needs_slow).to_series()
-            if mask.any():
-                slow_rows = typed.filter(mask).with_columns(self.slow)
-                typed = pl.concat([typed.filter(~mask), slow_rows], how="vertical")
-        flag_cols = [n for n, _, _ in self.flag_names]
-        bad_flag = pl.any_horizontal(flag_cols) if flag_cols else pl.lit(False)
-        typed = (
-            typed.lazy().with_columns(self.flags).with_columns(bad_flag.alias("__bad")).collect()
-        )
-        n_bad = int(typed["__bad"].sum())
+            # The lenient parse runs on the few rows the fast one could not read, then is
+            # scattered back in place: the frame keeps its order and is not copied.
+            rows = typed.select(self.needs_slow.arg_true()).to_series()
+            if rows.len():
+                fixed = typed[rows].select(self.slow)
+                typed = typed.with_columns(
+                    typed[name].scatter(rows, fixed[name]) for name in fixed.columns
+                )
+        bad_mask = typed.select(self.any_bad).to_series()
+        n_bad = int(bad_mask.sum())
         counts: dict[tuple[str, str], int] = {}
         bad_table = None
         if n_bad:
-            sums = typed.select(pl.col(flag_cols).sum()).row(0)
+            # Reasons are worked out only for the bad rows.
+            bad = typed.filter(bad_mask).with_columns(self.flags)
+            flag_cols = [n for n, _, _ in self.flag_names]
+            sums = bad.select(pl.col(flag_cols).sum()).row(0)
             for (_, item, code), total in zip(self.flag_names, sums, strict=True):
                 if total:
                     counts[(item, code)] = counts.get((item, code), 0) + int(total)
-            bad = typed.filter(pl.col("__bad"))
             bad_table = bad.select(
                 *[pl.col(c) for c in self.header], pl.col(LINE_COLUMN), self.reasons
             ).to_arrow()
@@ -377,14 +404,12 @@ class Typer:
             *[pl.col(f"__v{i}").alias(it["name"]) for i, it in enumerate(self.plan.items)],
             pl.lit(self.run_id, pl.Int64).alias(RUN_COLUMN),
             pl.col(LINE_COLUMN),
-            pl.col("__bad"),
         )
         if n_bad:
-            out = out.filter(~pl.col("__bad"))
+            out = out.filter(~bad_mask)
         if out.height == 0:
             return TypedBatch(None, bad_table, counts)
-        good = out.drop("__bad").cast(self.polars_schema)
-        return TypedBatch(good, bad_table, counts)
+        return TypedBatch(out.cast(self.polars_schema), bad_table, counts)
 
 
 __all__ = ["REASONS", "Plan", "TypedBatch", "Typer", "make_plan", "reason_text"]

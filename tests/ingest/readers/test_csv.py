@@ -16,7 +16,7 @@ TEXT = "身份证号,姓名\n110101199001011234,张三\n110101199001011235,李�
 def rows(stream) -> list[dict]:  # noqa: ANN001
     out = []
     for tb in stream.batches:
-        out += tb.batch.to_pylist()
+        out += tb.to_pylist()
     return out
 
 
@@ -55,7 +55,7 @@ def test_tsv_and_line_numbers(tmp_path: Path) -> None:
     stream = open_source(str(path))
     batches = list(stream.batches)
     assert batches[0].lines.to_pylist() == [2, 3]
-    assert batches[0].batch.to_pylist() == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+    assert batches[0].to_pylist() == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
 
 
 def test_quoted_newlines_and_mixed_line_endings(tmp_path: Path) -> None:

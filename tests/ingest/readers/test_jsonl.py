@@ -17,7 +17,7 @@ def test_values_become_text_and_bad_lines_are_rejected(tmp_path: Path) -> None:
         '{"编号": 1, "名称": "甲"}\n{"编号": "2", "名称": null}\nnot json\n{"编号": 3.5, "名称": "丙", "多余": 1}\n',
     )
     stream = open_source(str(path))
-    got = [r for tb in stream.batches for r in tb.batch.to_pylist()]
+    got = [r for tb in stream.batches for r in tb.to_pylist()]
     assert got == [
         {"编号": "1", "名称": "甲"},
         {"编号": "2", "名称": None},

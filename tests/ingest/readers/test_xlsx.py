@@ -28,7 +28,7 @@ def book(path: Path, rows: list[list], sheet: str = "数据", title_rows: int = 
 
 
 def rows(stream) -> list[dict]:  # noqa: ANN001
-    return [r for tb in stream.batches for r in tb.batch.to_pylist()]
+    return [r for tb in stream.batches for r in tb.to_pylist()]
 
 
 def test_sheet_header_row_and_types(tmp_path: Path) -> None:
