@@ -189,11 +189,11 @@ def test_a_fault_mid_write_leaves_no_version_and_no_parts(
     real = typing_mod.Typer.apply
     calls = {"n": 0}
 
-    def dying(self, batch, lines):  # noqa: ANN001, ANN202
+    def dying(self, batch, lines, absent=frozenset()):  # noqa: ANN001, ANN202
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk unplugged")
-        return real(self, batch, lines)
+        return real(self, batch, lines, absent)
 
     monkeypatch.setattr(typing_mod.Typer, "apply", dying)
     lake_dir = config.lake_dir / f"r{loaded['id']}"

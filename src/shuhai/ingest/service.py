@@ -169,7 +169,7 @@ def ingest(
             try:
                 for tb in stream.batches:
                     totals["in"] += tb.num_rows
-                    out = typer.apply(tb.batch, tb.lines)
+                    out = typer.apply(tb.batch, tb.lines, tb.absent)
                     for k, v in out.counts.items():
                         counts[k] = counts.get(k, 0) + v
                     if out.bad is not None:

@@ -32,6 +32,9 @@ class TextBatch:
 
     batch: pa.RecordBatch | pa.Table | pl.DataFrame
     lines: pa.Array
+    # What a scan of the raw bytes ruled out, so typing can skip checks that cannot fire:
+    # "nul" (a NUL byte somewhere), "sci" (text like 1.1E+17). Absent keys mean "maybe".
+    absent: frozenset[str] = frozenset()
 
     def to_pylist(self) -> list[dict[str, Any]]:
         """The records as dicts (for tests and small previews)."""

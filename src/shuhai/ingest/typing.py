@@ -310,7 +310,8 @@ class Typer:
         self.items = []
         self.flag_names: list[tuple[str, str, str]] = []  # (flag column, item, reason code)
         self.flags: list[pl.Expr] = []
-        conditions: list[pl.Expr] = []
+        self.conditions: list[tuple[str, pl.Expr]] = []
+        self.any_bad: dict[frozenset[str], pl.Expr] = {}
         for i, item in enumerate(self.plan.items):
             source = self.plan.source_of[item["name"]]
             hint = learn_hint(frame[source], item["data_type"]) if source else None
@@ -320,8 +321,7 @@ class Typer:
                 name = f"__f{i}_{j}"
                 self.flags.append(cond.fill_null(False).alias(name))
                 self.flag_names.append((name, item["name"], code))
-                conditions.append(cond.fill_null(False))
-        self.any_bad = pl.any_horizontal(conditions) if conditions else pl.lit(False)
+                self.conditions.append((code, cond.fill_null(False)))
         slow_needed = [
             pl.col(f"__t{i}").is_not_null() & pl.col(f"__v{i}").is_null()
             for i, it in enumerate(self.items)
@@ -347,7 +347,12 @@ class Typer:
         sources = sorted({it.source for it in self.items if it.source})
         dirty = (
             frame.select(
-                (pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c)
+                (
+                    (pl.col(c).str.strip_chars().str.len_bytes() != pl.col(c).str.len_bytes())
+                    | (pl.col(c) == "")
+                )
+                .any()
+                .alias(c)
                 for c in sources
             ).row(0, named=True)
             if sources
@@ -363,29 +368,45 @@ class Typer:
                 out.append(pl.col(it.source).alias(f"__t{i}"))
         return out
 
-    def apply(self, batch: pa.RecordBatch | pa.Table | pl.DataFrame, lines: pa.Array) -> TypedBatch:
+    def _any_bad(self, absent: frozenset[str]) -> pl.Expr:
+        """One expression that is true for a bad row, without the checks ``absent`` rules out."""
+        if absent not in self.any_bad:
+            skip = {"nul_byte"} if "nul" in absent else set()
+            skip |= {"precision_loss"} if "sci" in absent else set()
+            conds = [cond for code, cond in self.conditions if code not in skip]
+            self.any_bad[absent] = pl.any_horizontal(conds) if conds else pl.lit(False)
+        return self.any_bad[absent]
+
+    def apply(
+        self,
+        batch: pa.RecordBatch | pa.Table | pl.DataFrame,
+        lines: pa.Array,
+        absent: frozenset[str] = frozenset(),
+    ) -> TypedBatch:
         frame = batch if isinstance(batch, pl.DataFrame) else pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
         if self.items is None:
             self._compile(frame)
         assert self.items is not None
+        any_bad = self._any_bad(absent)
+        slow = [self.needs_slow.alias("__slow")] if self.needs_slow is not None else []
         typed = (
             frame.lazy()
             .with_columns(pl.Series(LINE_COLUMN, lines))
             .with_columns(self._texts(frame))
             .with_columns(it.fast for it in self.items)
+            .with_columns(any_bad.alias("__bad"), *slow)
             .collect()
         )
-        if self.needs_slow is not None:
-            # The lenient parse runs on the few rows the fast one could not read, then is
-            # scattered back in place: the frame keeps its order and is not copied.
-            rows = typed.select(self.needs_slow.arg_true()).to_series()
+        if slow:
+            # The lenient parse runs only on the rows the fast one could not read; their values
+            # and their verdict are scattered back in place (no copy, order kept).
+            rows = typed["__slow"].arg_true()
             if rows.len():
-                fixed = typed[rows].select(self.slow)
-                typed = typed.with_columns(
-                    typed[name].scatter(rows, fixed[name]) for name in fixed.columns
-                )
-        bad_mask = typed.select(self.any_bad).to_series()
+                fixed = typed[rows].with_columns(self.slow).with_columns(any_bad.alias("__bad"))
+                names = [e.meta.output_name() for e in self.slow] + ["__bad"]
+                typed = typed.with_columns(typed[name].scatter(rows, fixed[name]) for name in names)
+        bad_mask = typed["__bad"]
         n_bad = int(bad_mask.sum())
         counts: dict[tuple[str, str], int] = {}
         bad_table = None

@@ -6,6 +6,7 @@ always be traced to its run and source. Reads may name any version (time travel)
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 import re
@@ -20,6 +21,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
@@ -138,7 +140,7 @@ class LakeTable:
                         partition_values={},
                         modification_time=int(time.time() * 1000),
                         data_change=True,
-                        stats=_stats(frame),
+                        stats=_stats(path, frame.height),
                     )
                 )
             props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
@@ -223,35 +225,41 @@ class LakeTable:
 _IDENT = re.compile(r"^[^\x00-\x1f\"]+$")
 
 
-def _stats(frame: pl.DataFrame) -> str:
-    """Delta file statistics: row count, null counts, min/max of non-text columns."""
-    nulls = frame.null_count().row(0, named=True)
-    minmax_cols = [c for c, t in frame.schema.items() if t != pl.String]
-    mins = frame.select(minmax_cols).min().row(0, named=True) if minmax_cols else {}
-    maxs = frame.select(minmax_cols).max().row(0, named=True) if minmax_cols else {}
-
-    def jsonable(values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: (
-                v.isoformat()
-                if hasattr(v, "isoformat")
-                else str(v)
-                if not isinstance(v, (int, float, bool))
-                else v
-            )
-            for k, v in values.items()
-            if v is not None
-        }
-
+def _stats(path: Path, rows: int) -> str:
+    """Delta file statistics (row count, null counts, min/max of non-text columns), read from the
+    Parquet footer the writer has just written instead of being computed again."""
+    meta = pq.ParquetFile(path).metadata
+    nulls: dict[str, int] = {}
+    mins: dict[str, Any] = {}
+    maxs: dict[str, Any] = {}
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            col = group.column(c)
+            name = col.path_in_schema
+            stats = col.statistics
+            if stats is None:
+                continue
+            if stats.has_null_count:
+                nulls[name] = nulls.get(name, 0) + stats.null_count
+            if stats.has_min_max and col.physical_type != "BYTE_ARRAY":
+                lo, hi = _json_value(stats.min), _json_value(stats.max)
+                mins[name] = lo if name not in mins else min(mins[name], lo)
+                maxs[name] = hi if name not in maxs else max(maxs[name], hi)
     return json.dumps(
-        {
-            "numRecords": frame.height,
-            "minValues": jsonable(mins),
-            "maxValues": jsonable(maxs),
-            "nullCount": nulls,
-        },
+        {"numRecords": rows, "minValues": mins, "maxValues": maxs, "nullCount": nulls},
         ensure_ascii=False,
     )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, int | float | bool):
+        return value
+    return str(value)
 
 
 def _quote(name: str) -> str:

@@ -224,6 +224,16 @@ def _parse_block(
         )
 
 
+def _absent(body: bytes) -> frozenset[str]:
+    """Checks a memchr over the raw block rules out for every value in it."""
+    absent = set()
+    if b"\x00" not in body:
+        absent.add("nul")
+    if b"E+" not in body and b"e+" not in body:
+        absent.add("sci")
+    return frozenset(absent)
+
+
 _QUOTED_NEWLINE = re.compile(rb'"[^"]*\n[^"]*"')
 
 
