@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
@@ -49,9 +51,24 @@ print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, run["r
 """
 
 
-def measure(code: str, *args: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
-    return out.stdout.split()
+def measure(code: str, *args: str) -> tuple[list[str], int]:
+    """Run a measurement in a fresh interpreter; sample its RSS every 20 ms for the peak.
+
+    (``ru_maxrss`` of a child is not used: across fork and exec it keeps the parent's peak.)
+    """
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, ps.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"measurement failed: {code[:60]}")
+    return out.split(), peak
 
 
 def main() -> None:
@@ -66,14 +83,18 @@ def main() -> None:
         if not path.exists():
             t = time.perf_counter()
             write_csv(path, n, encoding=enc)
-            print(f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s", flush=True)
+            print(
+                f"generated {path.name} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s",
+                flush=True,
+            )
         files[(n, enc)] = path
     results = []
     for (n, enc), path in files.items():
         ref = files[(n, "utf-8")]
-        p_time, p_rss = (float(x) for x in measure(POLARS, str(ref), str(OUT / "polars.parquet")))
-        s = measure(SHUHAI, str(path), str(OUT / "home"), str(HERE))
-        s_time, s_rss = float(s[0]), int(s[1])
+        p_out, p_rss = measure(POLARS, str(ref), str(OUT / "polars.parquet"))
+        p_time = float(p_out[0])
+        s, s_rss = measure(SHUHAI, str(path), str(OUT / "home"), str(HERE))
+        s_time = float(s[0])
         row = {
             "rows": n,
             "encoding": enc,
@@ -94,8 +115,12 @@ def main() -> None:
     (OUT / "ingest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
     print("\nrows       enc    shuhai rows/s  polars rows/s  ratio  shuhai RSS MB")
     for r in results:
-        print(f"{r['rows']:>9,}  {r['encoding']:<5}  {r['shuhai_rows_per_s']:>13,}  {r['polars_rows_per_s']:>13,}  {r['ratio_vs_polars_utf8']:>5}  {r['shuhai_peak_rss_mb']:>8}")
-    print("targets: UTF-8 ratio >= 0.5, GBK ratio >= 0.3, peak RSS < 2048 MB and flat from 1M to 5M rows")
+        print(
+            f"{r['rows']:>9,}  {r['encoding']:<5}  {r['shuhai_rows_per_s']:>13,}  {r['polars_rows_per_s']:>13,}  {r['ratio_vs_polars_utf8']:>5}  {r['shuhai_peak_rss_mb']:>8}"
+        )
+    print(
+        "targets: UTF-8 ratio >= 0.5, GBK ratio >= 0.3, peak RSS < 2048 MB and flat from 1M to 5M rows"
+    )
 
 
 if __name__ == "__main__":

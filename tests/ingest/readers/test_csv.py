@@ -78,3 +78,33 @@ def test_ragged_rows_are_rejected_with_their_line(tmp_path: Path) -> None:
         (3, "ragged_row"),
         (4, "ragged_row"),
     ]
+
+
+def _gbk_with_bad_tail(tmp_path: Path) -> Path:
+    body = "".join(
+        f"11010119900101{i:04d},张{i}\n" for i in range(60000)
+    )  # > 1 MB: past the detection sample
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(("身份证号,姓名\n" + body).encode("gbk") + b"110101199001019999,\xff\xfe\n")
+    return path
+
+
+@pytest.mark.parametrize("iconv", [True, False])
+def test_gbk_transcoding_with_and_without_iconv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iconv: bool
+) -> None:
+    """GBK goes through the system iconv when present, Python's codec otherwise: same rows."""
+    import shuhai.ingest.readers.csv as csv_reader
+
+    if not iconv:
+        monkeypatch.setattr(csv_reader.shutil, "which", lambda _name: None)
+    path = write(
+        tmp_path / "a.csv",
+        "身份证号,姓名\n" + "".join(f"11010119900101{i:04d},張三{i}\n" for i in range(5000)),
+        "gb18030",
+    )
+    got = rows(open_source(str(path), block_bytes=16 * 1024))
+    assert len(got) == 5000 and got[4999] == {"身份证号": "110101199001014999", "姓名": "張三4999"}
+    with pytest.raises(RejectedFile) as info:
+        rows(open_source(str(_gbk_with_bad_tail(tmp_path)), block_bytes=64 * 1024))
+    assert info.value.code == "ingest.bad_encoding"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv as pycsv
 import io
 import re
+import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +62,87 @@ def open_csv(
     return stream
 
 
+ICONV_NAMES = {"gb18030": "GB18030"}
+
+
+def _utf8_blocks(path: Path, stream: SourceStream, codec: str, block_bytes: int) -> Iterator[bytes]:
+    """The file as UTF-8 blocks, hashed as read. GB18030/GBK goes through the system's iconv in
+    a separate process when there is one (about 5x faster than Python's codec here, and it runs
+    beside parsing); other encodings use Python's incremental decoder."""
+    if codec in ("utf-8", "utf-8-sig"):
+        with open(path, "rb") as fh:
+            raw = HashingReader(fh, stream.hasher, stream)
+            first = True
+            while data := raw.read(block_bytes):
+                if first and data.startswith(codecs.BOM_UTF8):
+                    data = data[3:]
+                first = False
+                yield data
+        return
+    if codec in ICONV_NAMES and shutil.which("iconv"):
+        yield from _iconv_blocks(path, stream, codec, block_bytes)
+        return
+    decoder = codecs.getincrementaldecoder(codec)()
+    with open(path, "rb") as fh:
+        raw = HashingReader(fh, stream.hasher, stream)
+        while True:
+            data = raw.read(block_bytes)
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise _parse_error(exc) from exc
+            if text:
+                yield text.encode("utf-8")
+            if not data:
+                return
+
+
+def _iconv_blocks(
+    path: Path, stream: SourceStream, codec: str, block_bytes: int
+) -> Iterator[bytes]:
+    proc = subprocess.Popen(
+        ["iconv", "-f", ICONV_NAMES[codec], "-t", "UTF-8"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stdin = proc.stdin
+
+    def pump() -> None:
+        try:
+            with open(path, "rb") as fh:
+                raw = HashingReader(fh, stream.hasher, stream)
+                while data := raw.read(block_bytes):
+                    stdin.write(data)
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # iconv stopped early (bad input); its exit status says why
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    feeder = threading.Thread(target=pump, name="shuhai-iconv", daemon=True)
+    feeder.start()
+    try:
+        while data := proc.stdout.read(block_bytes):
+            yield data
+        feeder.join()
+        if proc.wait() != 0:
+            message = proc.stderr.read().decode("utf-8", "replace").strip()
+            raise RejectedFile(
+                "ingest.bad_encoding",
+                f"文件中有无法按 {codec.upper()} 解码的字节（{message}），请用 --encoding 指定正确编码",
+                f"The file has bytes that do not decode as {codec.upper()} ({message}); give the right one with --encoding",
+            )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        feeder.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 def _chunks(
     path: Path,
     stream: SourceStream,
@@ -69,10 +154,9 @@ def _chunks(
     """Read the file in blocks cut at record boundaries and parse each block in parallel.
 
     A block is cut at the last newline outside quotes (quote parity), so a quoted value with a
-    newline is never split. Blocks without any quoted newline are parsed with pyarrow's parallel
-    parser; others with the careful one. Non-UTF-8 blocks are transcoded to UTF-8 first.
+    newline is never split. Unquoted blocks whose field counts check out are parsed by Polars;
+    others by pyarrow, which reports ragged rows. Non-UTF-8 files are transcoded first.
     """
-    decoder = None if codec in ("utf-8", "utf-8-sig") else codecs.getincrementaldecoder(codec)()
     convert = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in header},
         null_values=[""],
@@ -82,46 +166,38 @@ def _chunks(
     line = 1  # the header line
     carry = b""
     header_done = False
-    with open(path, "rb") as fh:
-        raw = HashingReader(fh, stream.hasher, stream)
-        while True:
-            data = raw.read(block_bytes)
-            at_end = not data
-            chunk = carry + data
-            if not header_done:
-                if chunk.startswith(codecs.BOM_UTF8):
-                    chunk = chunk[3:]
-                cut = _header_end(chunk, at_end)
-                if cut is None:
-                    carry = chunk
-                    if at_end:
-                        break
-                    continue
-                line += chunk[:cut].count(b"\n") - 1
-                chunk = chunk[cut:]
-                header_done = True
-            if at_end:
-                body, carry = chunk, b""
-                if _open_quote(body):
-                    raise _parse_error(ValueError("unterminated quote at end of file"))
-            else:
-                cut = _record_boundary(chunk)
-                if cut <= 0:
-                    if len(chunk) > 4 * block_bytes:
-                        raise _record_too_large()
-                    carry = chunk
-                    continue
-                body, carry = chunk[:cut], chunk[cut:]
-            if body.strip():
-                if decoder is not None:
-                    try:
-                        body = decoder.decode(body, final=at_end).encode("utf-8")
-                    except UnicodeDecodeError as exc:
-                        raise _parse_error(exc) from exc
-                yield from _parse_block(body, header, delimiter, convert, line, stream.rejects)
-                line += body.count(b"\n")
-            if at_end:
-                break
+    blocks = _utf8_blocks(path, stream, codec, block_bytes)
+    while True:
+        data = next(blocks, b"")
+        at_end = not data
+        chunk = carry + data
+        if not header_done:
+            cut = _header_end(chunk, at_end)
+            if cut is None:
+                carry = chunk
+                if at_end:
+                    break
+                continue
+            line += chunk[:cut].count(b"\n") - 1
+            chunk = chunk[cut:]
+            header_done = True
+        if at_end:
+            body, carry = chunk, b""
+            if _open_quote(body):
+                raise _parse_error(ValueError("unterminated quote at end of file"))
+        else:
+            cut = _record_boundary(chunk)
+            if cut <= 0:
+                if len(chunk) > 4 * block_bytes:
+                    raise _record_too_large()
+                carry = chunk
+                continue
+            body, carry = chunk[:cut], chunk[cut:]
+        if body.strip():
+            yield from _parse_block(body, header, delimiter, convert, line, stream.rejects)
+            line += body.count(b"\n")
+        if at_end:
+            break
 
 
 def _header_end(chunk: bytes, at_end: bool) -> int | None:
