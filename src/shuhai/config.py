@@ -88,7 +88,7 @@ class Config:
     home: Path
     database_url: str
     batch_rows: int = 131072
-    block_bytes: int = 32 * 1024 * 1024
+    block_bytes: int = 16 * 1024 * 1024
     max_cell_bytes: int = 1024 * 1024
     demo_mode: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

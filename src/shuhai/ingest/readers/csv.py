@@ -167,7 +167,7 @@ def _chunks(
     while True:
         data = next(blocks, b"")
         at_end = not data
-        chunk = carry + data
+        chunk = b"".join((carry, data)) if carry else data
         if not header_done:
             cut = _header_end(chunk, at_end)
             if cut is None:
@@ -190,7 +190,7 @@ def _chunks(
                 carry = chunk
                 continue
             body, carry = chunk[:cut], chunk[cut:]
-        if body.strip():
+        if body and not body.isspace():
             yield from _parse_block(body, header, delimiter, convert, line, stream.rejects)
             line += body.count(b"\n")
         if at_end:
