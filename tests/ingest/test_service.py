@@ -185,3 +185,41 @@ def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(
     assert recover_interrupted(config) == 1
     statuses = sorted(r["status"] for r in list_runs(config, res["id"]))
     assert statuses == ["interrupted", "running"]
+
+
+def test_items_added_to_the_catalog_appear_in_the_next_load(config: Config, tmp_path: Path) -> None:
+    from shuhai.catalog import Catalog
+
+    cat = Catalog(config)
+    cat.add_department({"name": "公安", "code": "GA"})
+    spec = {
+        "name": "人口",
+        "department": "GA",
+        "classification": "101001",
+        "items": [{"name": "身份证号"}, {"name": "姓名"}],
+    }
+    res = cat.register(spec)
+    ingest(config, res["code"], str(write(tmp_path / "a.csv", "身份证号,姓名\n1,张三\n")))
+    cat.register({**spec, "items": [*spec["items"], {"name": "民族"}]}, update=True)
+    run = ingest(
+        config, res["code"], str(write(tmp_path / "b.csv", "身份证号,姓名,民族\n2,李四,汉族\n"))
+    )
+    rows = {r["身份证号"]: r for r in preview(config, res["id"])["rows"]}
+    assert rows["2"]["民族"] == "汉族" and rows["1"]["民族"] is None
+    assert preview(config, res["id"], version=0)["columns"] == ["身份证号", "姓名"]
+    versions = list_versions(config, res["id"])
+    assert (
+        versions[0]["version"] == run["lake_version"] and versions[1]["run_id"] == run["id"]
+    )  # schema change cites the run
+    up = ingest(
+        config,
+        res["code"],
+        str(write(tmp_path / "c.csv", "身份证号,姓名,民族\n1,张三,回族\n")),
+        mode="upsert",
+        key=["身份证号"],
+    )
+    assert up["status"] == "succeeded"
+    assert {r["身份证号"]: r["民族"] for r in preview(config, res["id"])["rows"]} == {
+        "1": "回族",
+        "2": "汉族",
+    }

@@ -81,6 +81,7 @@ class LakeTable:
         """Commit ``data`` as one new version (append, replace or upsert on ``key_columns``)."""
         props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
         if mode == "upsert" and self.exists():
+            self.add_missing_columns(data.schema, run_id)
             dt = self._table()
             predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key_columns)
             (
@@ -106,6 +107,19 @@ class LakeTable:
                 schema_mode="merge" if write_mode == "append" and self.exists() else None,
             )
         return DeltaTable(str(self.path)).version()
+
+    def add_missing_columns(self, schema: pa.Schema, run_id: int) -> list[str]:
+        """Schema evolution (模式演进): columns the catalog added since the last load are added to
+        the table first, as their own version that cites the run. Existing columns never change
+        type (the catalog refuses that once data is loaded)."""
+        dt = DeltaTable(str(self.path))
+        have = set(dt.schema().to_arrow().names)
+        new = [f for f in schema if f.name not in have]
+        if new:
+            fields = DeltaSchema.from_arrow(pa.schema(new)).fields
+            props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
+            dt.alter.add_columns(fields, commit_properties=props)
+        return [f.name for f in new]
 
     def write_frames(
         self,
@@ -145,6 +159,8 @@ class LakeTable:
                 )
             props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
             delta_schema = DeltaSchema.from_arrow(schema)
+            if self.exists():
+                self.add_missing_columns(schema, run_id)
             if not self.exists():
                 create_table_with_add_actions(
                     str(self.path), delta_schema, actions, mode="error", commit_properties=props
