@@ -360,7 +360,7 @@ def _upsert(
             schema_reader = pa.RecordBatchReader.from_batches(
                 schema, (b.cast(schema) for b in source)
             )
-            return lake.write(schema_reader, mode="upsert", run_id=run_id, key_columns=keys)
+            return lake.upsert(schema_reader, run_id=run_id, key_columns=keys)
         finally:
             con.close()
     finally:

@@ -70,42 +70,29 @@ class LakeTable:
     def latest_version(self) -> int | None:
         return self._table().version() if self.exists() else None
 
-    def write(
-        self,
-        data: pa.RecordBatchReader,
-        *,
-        mode: str,
-        run_id: int,
-        key_columns: Sequence[str] = (),
-    ) -> int:
-        """Commit ``data`` as one new version (append, replace or upsert on ``key_columns``)."""
+    def upsert(self, data: pa.RecordBatchReader, *, run_id: int, key_columns: Sequence[str]) -> int:
+        """Merge ``data`` on ``key_columns`` as one new version (update matches, insert the rest);
+        the first load of a table simply creates it."""
         props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
-        if mode == "upsert" and self.exists():
-            self.add_missing_columns(data.schema, run_id)
-            dt = self._table()
-            predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key_columns)
-            (
-                dt.merge(
-                    data,
-                    predicate=predicate,
-                    source_alias="s",
-                    target_alias="t",
-                    commit_properties=props,
-                )
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
-        else:
-            write_mode = "overwrite" if mode == "replace" and self.exists() else "append"
+        if not self.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_deltalake(
-                str(self.path),
+            write_deltalake(str(self.path), data, mode="append", commit_properties=props)
+            return DeltaTable(str(self.path)).version()
+        self.add_missing_columns(data.schema, run_id)
+        predicate = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in key_columns)
+        (
+            self._table()
+            .merge(
                 data,
-                mode=write_mode,
+                predicate=predicate,
+                source_alias="s",
+                target_alias="t",
                 commit_properties=props,
-                schema_mode="merge" if write_mode == "append" and self.exists() else None,
             )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
         return DeltaTable(str(self.path)).version()
 
     def add_missing_columns(self, schema: pa.Schema, run_id: int) -> list[str]:
