@@ -66,6 +66,15 @@ def main() -> None:
     args = parser.parse_args()
     home = OUT / "search_home"
     shutil.rmtree(home, ignore_errors=True)
+    if args.database_url:  # start from an empty catalog in that database
+        from sqlalchemy import text
+
+        from shuhai.db import Base, get_engine
+
+        engine = get_engine(args.database_url)
+        Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     config = open_home(Config.from_env({}, home=str(home), database_url=args.database_url))
     rng = random.Random(1)
     deps = [{"name": f"部门{i:02d}", "code": f"D{i:02d}"} for i in range(40)]
