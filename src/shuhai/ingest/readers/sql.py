@@ -112,7 +112,7 @@ def _batches(
                 break
             arrays = []
             for col in zip(*rows, strict=True):
-                arr = pa.array([None if v is None else _text(v) for v in col], pa.string())
+                arr = _text_array(col)
                 for buf in arr.buffers():
                     if buf is not None:
                         hasher.update(buf)
@@ -124,6 +124,22 @@ def _batches(
         result.close()
         conn.close()
         engine.dispose()
+
+
+def _text_array(values: tuple[Any, ...]) -> pa.Array:
+    """A column of driver values as text: converted by Arrow in C when the column has one type,
+    value by value only when the database mixed types in it (SQLite can)."""
+    try:
+        arr = pa.array(values)
+        if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+            raise pa.ArrowInvalid("binary")
+        if pa.types.is_boolean(arr.type):
+            return pa.array(
+                [None if v is None else ("true" if v else "false") for v in values], pa.string()
+            )
+        return arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else _text(v) for v in values], pa.string())
 
 
 def _text(value: Any) -> str:
