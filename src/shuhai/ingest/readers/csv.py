@@ -21,7 +21,13 @@ import pyarrow.csv as pacsv
 
 from shuhai.errors import RejectedFile
 from shuhai.ingest import encoding as enc
-from shuhai.ingest.source import HashingReader, RejectedRow, SourceStream, TextBatch
+from shuhai.ingest.source import (
+    BackgroundHasher,
+    HashingReader,
+    RejectedRow,
+    SourceStream,
+    TextBatch,
+)
 
 
 def open_csv(
@@ -71,14 +77,18 @@ def _utf8_blocks(path: Path, stream: SourceStream, codec: str, block_bytes: int)
     a separate process when there is one (about 5x faster than Python's codec here, and it runs
     beside parsing); other encodings use Python's incremental decoder."""
     if codec in ("utf-8", "utf-8-sig"):
-        with open(path, "rb") as fh:
-            raw = HashingReader(fh, stream.hasher, stream)
-            first = True
-            while data := raw.read(block_bytes):
-                if first and data.startswith(codecs.BOM_UTF8):
-                    data = data[3:]
-                first = False
-                yield data
+        hasher = BackgroundHasher(stream.hasher)
+        try:
+            with open(path, "rb") as fh:
+                raw = HashingReader(fh, hasher, stream)
+                first = True
+                while data := raw.read(block_bytes):
+                    if first and data.startswith(codecs.BOM_UTF8):
+                        data = data[3:]
+                    first = False
+                    yield data
+        finally:
+            hasher.close()
         return
     if codec in ICONV_NAMES and shutil.which("iconv"):
         yield from _iconv_blocks(path, stream, codec, block_bytes)
@@ -167,6 +177,19 @@ def _chunks(
     while True:
         data = next(blocks, b"")
         at_end = not data
+        if header_done and not at_end and b'"' not in data and b'"' not in carry:
+            # The common case: no quoting. Cut after the block's last newline and copy the
+            # carried tail and this block's records into the body once.
+            cut = data.rfind(b"\n") + 1
+            if cut > 0:
+                body = b"".join((carry, memoryview(data)[:cut]))
+                carry = data[cut:]
+                newlines = _count(body, b"\n")
+                yield from _parse_block(
+                    body, header, delimiter, convert, line, stream.rejects, newlines
+                )
+                line += newlines
+                continue
         chunk = b"".join((carry, data)) if carry else data
         if not header_done:
             cut = _header_end(chunk, at_end)
@@ -191,8 +214,11 @@ def _chunks(
                 continue
             body, carry = chunk[:cut], chunk[cut:]
         if body and not body.isspace():
-            yield from _parse_block(body, header, delimiter, convert, line, stream.rejects)
-            line += body.count(b"\n")
+            newlines = _count(body, b"\n")
+            yield from _parse_block(
+                body, header, delimiter, convert, line, stream.rejects, newlines
+            )
+            line += newlines
         if at_end:
             break
 
@@ -217,6 +243,8 @@ def _first_record_end(chunk: bytes) -> int | None:
 
 def _record_boundary(chunk: bytes) -> int:
     """End of the last complete record: the last newline with an even number of quotes before it."""
+    if b'"' not in chunk:
+        return chunk.rfind(b"\n") + 1
     total_quotes = chunk.count(b'"')
     end = len(chunk)
     while True:
@@ -239,9 +267,10 @@ def _parse_block(
     convert: pacsv.ConvertOptions,
     first_line: int,
     rejects: list[RejectedRow],
+    newlines: int,
 ) -> Iterator[TextBatch]:
-    records = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if b'"' not in body and body.count(delimiter.encode()) == (len(header) - 1) * records:
+    records = newlines + (0 if body.endswith(b"\n") else 1)
+    if b'"' not in body and _count(body, delimiter.encode()) == (len(header) - 1) * records:
         # No quoting and every record has exactly the right number of fields: Polars' parallel
         # parser reads the block straight into the frame that typing works on.
         try:
@@ -295,6 +324,11 @@ def _parse_block(
         yield TextBatch(
             table, pa.array(range(first_line + 1, first_line + 1 + table.num_rows), pa.int64())
         )
+
+
+def _count(body: bytes, byte: bytes) -> int:
+    """Occurrences of one byte, with NumPy's vectorized compare (about 4x ``bytes.count``)."""
+    return int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == byte[0]))
 
 
 def _absent(body: bytes) -> frozenset[str]:
