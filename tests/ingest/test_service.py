@@ -227,5 +227,10 @@ def test_items_added_to_the_catalog_appear_in_the_next_load(config: Config, tmp_
 
 def test_first_load_may_be_an_upsert(config: Config, tmp_path: Path) -> None:
     res = register_persons(config)
-    run = ingest(config, res["code"], str(csv(tmp_path, "a.csv", ["110101199001011234,张三,2024-01-02,1"])), mode="upsert")
+    run = ingest(
+        config,
+        res["code"],
+        str(csv(tmp_path, "a.csv", ["110101199001011234,张三,2024-01-02,1"])),
+        mode="upsert",
+    )
     assert run["lake_version"] == 0 and preview(config, res["id"])["total"] == 1

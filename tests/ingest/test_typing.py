@@ -122,3 +122,30 @@ def test_required_length_and_nul() -> None:
 def test_every_reason_of_a_row_is_listed() -> None:
     _, bad = run([{"证件号": None, "日期": "x", "金额": "y"}])
     assert bad[0]["_reasons"].count(";") == 2
+
+
+@pytest.mark.parametrize("text", [" ok", "ok ", "\tok", "ok\u3000", "\u3000ok\u3000"])
+def test_padding_is_trimmed_the_same_on_every_path(text: str) -> None:
+    good, bad = run([{"证件号": text}])
+    assert not bad and good[0]["证件号"] == "ok"
+
+
+def test_csv_blocks_with_and_without_padding_trim_alike(tmp_path) -> None:  # noqa: ANN001
+    from shuhai.ingest.readers import open_source
+
+    header = [it["name"] for it in ITEMS]
+    path = tmp_path / "p.csv"
+    path.write_text(
+        ",".join(header)
+        + "\n"
+        + "a1,2024-01-02,,,,,\n"
+        + " a2 ,2024-01-03,,,,,\n"
+        + "a3,2024-01-04,,,,,\n",
+        encoding="utf-8",
+    )
+    stream = open_source(str(path))
+    typer = Typer(make_plan(ITEMS, header, max_cell_bytes=1000), header, run_id=1)
+    ids = []
+    for tb in stream.batches:
+        ids += typer.apply(tb.batch, tb.lines, tb.absent).good["证件号"].to_list()
+    assert ids == ["a1", "a2", "a3"]

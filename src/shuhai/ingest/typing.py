@@ -122,10 +122,14 @@ def make_plan(
     return Plan(items, source_of, table_schema(items), max_cell_bytes, warnings)
 
 
+PADDING = " \t\r\n\x0b\x0c\u3000"  # ASCII white space and the full-width space (全角空格)
+
+
 def _clean(col: str | None) -> pl.Expr:
+    """Trim padding (ASCII white space and 全角空格) and read empty text as missing."""
     if col is None:
         return pl.lit(None, pl.String)
-    text = pl.col(col).str.strip_chars()
+    text = pl.col(col).str.strip_chars(PADDING)
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -341,14 +345,19 @@ class Typer:
             "_reasons"
         )
 
-    def _texts(self, frame: pl.DataFrame) -> list[pl.Expr]:
+    def _texts(self, frame: pl.DataFrame, absent: frozenset[str] = frozenset()) -> list[pl.Expr]:
         """Clean text per item; columns with no padding and no empty strings are used as they are."""
         assert self.items is not None
-        sources = sorted({it.source for it in self.items if it.source})
+        sources = (
+            sorted({it.source for it in self.items if it.source}) if "padding" not in absent else []
+        )
         dirty = (
             frame.select(
                 (
-                    (pl.col(c).str.strip_chars().str.len_bytes() != pl.col(c).str.len_bytes())
+                    (
+                        pl.col(c).str.strip_chars(PADDING).str.len_bytes()
+                        != pl.col(c).str.len_bytes()
+                    )
                     | (pl.col(c) == "")
                 )
                 .any()
@@ -393,7 +402,7 @@ class Typer:
         typed = (
             frame.lazy()
             .with_columns(pl.Series(LINE_COLUMN, lines))
-            .with_columns(self._texts(frame))
+            .with_columns(self._texts(frame, absent))
             .with_columns(it.fast for it in self.items)
             .with_columns(any_bad.alias("__bad"), *slow)
             .collect()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shuhai.errors import RejectedFile
 from shuhai.ingest.readers import open_source
@@ -108,3 +110,15 @@ def test_gbk_transcoding_with_and_without_iconv(
     with pytest.raises(RejectedFile) as info:
         rows(open_source(str(_gbk_with_bad_tail(tmp_path)), block_bytes=64 * 1024))
     assert info.value.code == "ingest.bad_encoding"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.binary(max_size=40).map(lambda b: b.replace(b"\x01", b" ").replace(b"\x02", b"E+")),
+    anchor=st.integers(0, 2),
+)
+def test_vectorized_substring_search_agrees_with_python(body: bytes, anchor: int) -> None:
+    from shuhai.ingest.readers.csv import _has
+
+    for needle in (b"E+", b"e+", b" ,", b"\n ", "\u3000".encode()):
+        assert _has(body, needle, anchor % len(needle)) == (needle in body)
