@@ -8,10 +8,8 @@ the right number of fields (those arrive in ``rejects`` and go to quarantine).
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from queue import Queue
 from typing import Any
 
 import polars as pl
@@ -68,28 +66,6 @@ class SourceStream:
         return str(self.hasher.hexdigest())
 
 
-class BackgroundHasher:
-    """Feeds a hash in a worker thread. hashlib releases the GIL on large buffers, so the SHA-256
-    of a source is computed beside parsing instead of before it. ``close`` waits for the rest."""
-
-    def __init__(self, hasher: Any) -> None:
-        self.hasher = hasher
-        self.queue: Queue[bytes | None] = Queue(maxsize=4)
-        self.thread = threading.Thread(target=self._run, name="shuhai-sha256", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (data := self.queue.get()) is not None:
-            self.hasher.update(data)
-
-    def update(self, data: bytes) -> None:
-        self.queue.put(data)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-
-
 class HashingReader:
     """A binary file wrapper that hashes what is read (the source's SHA-256 in one pass)."""
 
@@ -117,4 +93,4 @@ class HashingReader:
         self.raw.close()
 
 
-__all__ = ["BackgroundHasher", "HashingReader", "RejectedRow", "SourceStream", "TextBatch"]
+__all__ = ["HashingReader", "RejectedRow", "SourceStream", "TextBatch"]

@@ -22,7 +22,6 @@ import pyarrow.csv as pacsv
 from shuhai.errors import RejectedFile
 from shuhai.ingest import encoding as enc
 from shuhai.ingest.source import (
-    BackgroundHasher,
     HashingReader,
     RejectedRow,
     SourceStream,
@@ -77,18 +76,22 @@ def _utf8_blocks(path: Path, stream: SourceStream, codec: str, block_bytes: int)
     a separate process when there is one (about 5x faster than Python's codec here, and it runs
     beside parsing); other encodings use Python's incremental decoder."""
     if codec in ("utf-8", "utf-8-sig"):
-        hasher = BackgroundHasher(stream.hasher)
+        # One reusable buffer (the parser copies what it keeps), and the SHA-256 taken by a
+        # thread that reads the file on its own: no 16 MB allocation per block for either.
+        hasher = _hash_file(path, stream)
         try:
-            with open(path, "rb") as fh:
-                raw = HashingReader(fh, hasher, stream)
+            with open(path, "rb", buffering=0) as fh:
+                buffer = bytearray(block_bytes)
                 first = True
-                while data := raw.read(block_bytes):
+                while n := fh.readinto(buffer):
+                    stream.bytes_read += n
+                    data = buffer if n == block_bytes else bytes(buffer[:n])
                     if first and data.startswith(codecs.BOM_UTF8):
-                        data = data[3:]
+                        data = bytes(data[3:])
                     first = False
                     yield data
         finally:
-            hasher.close()
+            hasher.join()
         return
     if codec in ICONV_NAMES and shutil.which("iconv"):
         yield from _iconv_blocks(path, stream, codec, block_bytes)
@@ -108,6 +111,24 @@ def _utf8_blocks(path: Path, stream: SourceStream, codec: str, block_bytes: int)
                 return
 
 
+def _hash_file(path: Path, stream: SourceStream, *, progress: bool = False) -> threading.Thread:
+    """SHA-256 of the file, computed by a thread reading it on its own (hashlib releases the GIL,
+    so this runs beside transcoding and parsing). Join the thread before reading the digest."""
+
+    def digest() -> None:
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
+        with open(path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buffer):
+                stream.hasher.update(view[:n])
+                if progress:
+                    stream.bytes_read += n
+
+    thread = threading.Thread(target=digest, name="shuhai-sha256", daemon=True)
+    thread.start()
+    return thread
+
+
 def _iconv_blocks(
     path: Path, stream: SourceStream, codec: str, block_bytes: int
 ) -> Iterator[bytes]:
@@ -122,14 +143,7 @@ def _iconv_blocks(
     with contextlib.suppress(OSError, AttributeError):  # a larger pipe: fewer context switches
         fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
-    def digest() -> None:
-        with open(path, "rb") as fh:
-            raw = HashingReader(fh, stream.hasher, stream)
-            while raw.read(block_bytes):
-                pass
-
-    hasher = threading.Thread(target=digest, name="shuhai-sha256", daemon=True)
-    hasher.start()
+    hasher = _hash_file(path, stream, progress=True)
     try:
         while data := proc.stdout.read(block_bytes):
             yield data
@@ -190,7 +204,7 @@ def _chunks(
                 )
                 line += newlines
                 continue
-        chunk = b"".join((carry, data)) if carry else data
+        chunk = b"".join((carry, data))  # a copy: ``data`` may be the reader's reusable buffer
         if not header_done:
             cut = _header_end(chunk, at_end)
             if cut is None:
