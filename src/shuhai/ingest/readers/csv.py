@@ -338,9 +338,16 @@ def _parse_block(
         yield TextBatch(table, lines, _absent(body, delimiter))
 
 
+WINDOW = 1 << 20  # compare in 1 MB windows: the temporary masks stay small and are reused
+
+
 def _count(body: bytes, byte: bytes) -> int:
     """Occurrences of one byte, with NumPy's vectorized compare (about 4x ``bytes.count``)."""
-    return int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == byte[0]))
+    arr = np.frombuffer(body, dtype=np.uint8)
+    value = byte[0]
+    return sum(
+        int(np.count_nonzero(arr[i : i + WINDOW] == value)) for i in range(0, arr.size, WINDOW)
+    )
 
 
 FULL_WIDTH_SPACE = "\u3000".encode()
@@ -364,15 +371,18 @@ def _has(body: bytes, needle: bytes, anchor: int = -1) -> bool:
     (CPython's substring search takes ~10 ms per 16 MB when a short needle is absent.)"""
     arr = np.frombuffer(body, dtype=np.uint8)
     k = anchor % len(needle)
-    pos = np.flatnonzero(arr == needle[k])
-    pos = pos[(pos >= k) & (pos < arr.size - (len(needle) - 1 - k))]
-    if pos.size == 0:
-        return False
-    hit = np.ones(pos.size, dtype=bool)
-    for i, byte in enumerate(needle):
-        if i != k:
-            hit &= arr[pos - k + i] == byte
-    return bool(hit.any())
+    for start in range(0, arr.size, WINDOW):
+        pos = np.flatnonzero(arr[start : start + WINDOW] == needle[k]) + start
+        pos = pos[(pos >= k) & (pos < arr.size - (len(needle) - 1 - k))]
+        if pos.size == 0:
+            continue
+        hit = np.ones(pos.size, dtype=bool)
+        for i, byte in enumerate(needle):
+            if i != k:
+                hit &= arr[pos - k + i] == byte
+        if hit.any():
+            return True
+    return False
 
 
 def _no_padding(body: bytes, delim: bytes) -> bool:
