@@ -75,10 +75,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--small", type=int, default=1_000_000)
+    parser.add_argument(
+        "--huge", type=int, default=0, help="also a UTF-8 file this large (e.g. 10000000)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     files = {}
-    for n, enc in ((args.small, "utf-8"), (args.rows, "utf-8"), (args.rows, "gbk")):
+    sizes = [(args.small, "utf-8"), (args.rows, "utf-8"), (args.rows, "gbk")]
+    if args.huge:
+        sizes.append((args.huge, "utf-8"))
+    for n, enc in sizes:
         path = OUT / f"persons_{n}_{enc}.csv"
         if not path.exists():
             t = time.perf_counter()

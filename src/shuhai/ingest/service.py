@@ -167,7 +167,7 @@ def ingest(
 
         def typed_frames() -> Iterator[pl.DataFrame]:
             try:
-                for tb in prefetch(stream.batches, depth=2):  # parsing runs a stage ahead of typing
+                for tb in prefetch(stream.batches, depth=1):  # parsing runs a stage ahead of typing
                     totals["in"] += tb.num_rows
                     out = typer.apply(tb.batch, tb.lines, tb.absent)
                     for k, v in out.counts.items():
