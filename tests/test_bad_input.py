@@ -3,6 +3,7 @@ leaves the previous version untouched."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import zipfile
@@ -64,6 +65,8 @@ def test_unterminated_quote(config: Config, loaded: dict, tmp_path: Path) -> Non
         '身份证号,姓名,出生日期,月收入\n110101199001011236,"王五,2024-01-01,1\n110101199001011237,赵六,2024-01-01,1\n',
     )
     assert_rejected(config, loaded, src, "ingest.unterminated_quote")
+    run = list_runs(config, loaded["id"], limit=1)[0]
+    assert run["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()  # the whole file
 
 
 def test_ragged_rows_are_quarantined_with_line(

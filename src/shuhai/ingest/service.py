@@ -231,26 +231,17 @@ def ingest(
     except ShuhaiError as exc:
         if writer:
             writer.close()
-        _fail(config, run_id, stream, "rejected", exc.code, exc.message, totals, counts, started)
+        _fail(config, run_id, resource_id, stream, "rejected", exc, started)
         raise
     except Exception as exc:
         if writer:
             writer.close()
         log.exception("ingest run %s failed", run_id)
-        _fail(
-            config,
-            run_id,
-            stream,
-            "failed",
-            "ingest.failed",
-            str(exc)[:2000],
-            totals,
-            counts,
-            started,
-        )
-        raise ShuhaiError(
+        error = ShuhaiError(
             "ingest.failed", f"导入失败：{exc}", f"Ingest failed: {exc}", status=500
-        ) from exc
+        )
+        _fail(config, run_id, resource_id, stream, "failed", error, started)
+        raise error from exc
     return get_run(config, run_id)
 
 
@@ -422,31 +413,24 @@ def _finish(
 def _fail(
     config: Config,
     run_id: int,
+    resource_id: int,
     stream: Any,
     status: str,
-    code: str,
-    message: str,
-    totals: dict[str, int],
-    counts: dict[tuple[str, str], int],
+    error: ShuhaiError,
     started: float,
 ) -> None:
+    """Record a run that made no version; its partial quarantine file is removed."""
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
         assert run is not None
         run.status = status
-        run.error_code, run.error_message = code, message
+        run.error_code, run.error_message = error.code, error.message[:2000]
         run.rows_in, run.rows_loaded, run.rows_quarantined = 0, 0, 0
         run.source_sha256 = stream.sha256 if stream else None
         run.encoding = stream.encoding if stream else None
         run.finished_at = datetime.now(UTC)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
-    qpath = quarantine_path(config.quarantine_dir, _resource_of(config, run_id), run_id)
-    qpath.unlink(missing_ok=True)
-
-
-def _resource_of(config: Config, run_id: int) -> int:
-    with session_scope(config.database_url) as s:
-        return int(s.scalar(select(IngestRun.resource_id).where(IngestRun.id == run_id)) or 0)
+    quarantine_path(config.quarantine_dir, resource_id, run_id).unlink(missing_ok=True)
 
 
 def get_run(config: Config, run_id: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the right number of fields (those arrive in ``rejects`` and go to quarantine).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,13 @@ class SourceStream:
     total_bytes: int | None = None  # size of a file source, for progress
     bytes_read: int = 0
 
+    hash_thread: threading.Thread | None = None  # a reader hashing the file beside parsing
+
     @property
     def sha256(self) -> str:
+        """SHA-256 of the whole source (waits for a hashing thread to finish the file)."""
+        if self.hash_thread is not None:
+            self.hash_thread.join()
         return str(self.hasher.hexdigest())
 
 

@@ -126,6 +126,7 @@ def _hash_file(path: Path, stream: SourceStream, *, progress: bool = False) -> t
 
     thread = threading.Thread(target=digest, name="shuhai-sha256", daemon=True)
     thread.start()
+    stream.hash_thread = thread
     return thread
 
 
