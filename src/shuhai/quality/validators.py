@@ -1,0 +1,176 @@
+"""Validators for Chinese government data as DuckDB SQL (校验规则), vectorized over a version.
+
+Each function takes a SQL expression for a text column and returns a SQL boolean that is true
+when the value is valid; NULL input counts as valid (completeness is the not-null rule's job).
+They are composed by the rule compiler into one query per version.
+
+- ``ric``: resident ID number, GB 11643: 18 digits (last may be X) with the MOD 11-2 check
+  character, a real birth date not in the future, and a region code in use during the birth
+  year (the year a code was replaced counts: numbers were issued under it that year; years
+  before 1981 are checked against 1981, where the 民政部 list starts); or the old
+  15-digit form (birth year 19xx) with the same date and region checks.
+- ``uscc``: unified social credit code, GB 32100: 8 digits then 10 characters of its alphabet,
+  with the MOD 31 check character (python-stdnum's definition); ``uscc_strict`` adds a known
+  registration authority and type, a division code that exists, and the GB 11714 check of the
+  embedded organization code.
+- ``org_code``: organization code, GB 11714 (8 characters + check, X for 10).
+- phones, e-mail, postal code, GB/T 2261.1 sex code.
+"""
+
+from __future__ import annotations
+
+RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+DIVISIONS_TABLE = "shuhai_divisions"  # registered by the rule engine (code, start_year, end_year)
+# GB 32100 登记管理部门代码 → 机构类别代码 allowed with it.
+USCC_AUTHORITIES = {
+    "1": "1239",  # 机构编制
+    "2": "19",  # 外交
+    "3": "129",  # 司法行政
+    "4": "19",  # 文化
+    "5": "1239",  # 民政
+    "6": "129",  # 旅游
+    "7": "129",  # 宗教
+    "8": "19",  # 工会
+    "9": "123",  # 工商
+    "A": "19",  # 中央军委改革和编制办公室
+    "N": "1239",  # 农业
+    "Y": "1",  # 其他
+}
+
+
+def _ric_check_char(body17: str) -> str:
+    total = " + ".join(
+        f"TRY_CAST(substr({body17}, {i + 1}, 1) AS INTEGER) * {w}"
+        for i, w in enumerate(RIC_WEIGHTS)
+    )
+    return f"substr('10X98765432', (({total}) % 11) + 1, 1)"
+
+
+def _region_in_year(code6: str, year: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM {DIVISIONS_TABLE} d WHERE d.code = {code6} "
+        f"AND d.start_year <= greatest({year}, 1981) AND greatest({year}, 1981) <= d.end_year)"
+    )
+
+
+def ric(col: str) -> str:
+    """Resident ID number (公民身份号码), 18-digit or old 15-digit form."""
+    v = f"upper(trim({col}))"
+    birth18 = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')"
+    birth15 = f"try_strptime('19' || substr({v}, 7, 6), '%Y%m%d')"
+    valid18 = (
+        f"(regexp_full_match({v}, '[0-9]{{17}}[0-9X]') AND substr({v}, 18, 1) = {_ric_check_char(v)} "
+        f"AND {birth18} IS NOT NULL AND {birth18} <= current_date "
+        f"AND {_region_in_year(f'substr({v}, 1, 6)', f'TRY_CAST(substr({v}, 7, 4) AS INTEGER)')})"
+    )
+    valid15 = (
+        f"(regexp_full_match({v}, '[0-9]{{15}}') AND {birth15} IS NOT NULL "
+        f"AND {_region_in_year(f'substr({v}, 1, 6)', f'1900 + TRY_CAST(substr({v}, 7, 2) AS INTEGER)')})"
+    )
+    return (
+        f"({col} IS NULL OR coalesce(CASE WHEN length({v}) = 18 THEN {valid18} "
+        f"WHEN length({v}) = 15 THEN {valid15} ELSE false END, false))"
+    )
+
+
+def ric_upgrade(col: str) -> str:
+    """The 18-digit form of a 15-digit ID number (insert 19, append the check character)."""
+    v = f"trim({col})"
+    body = f"(substr({v}, 1, 6) || '19' || substr({v}, 7, 9))"
+    return f"CASE WHEN length({v}) = 15 THEN {body} || {_ric_check_char(body)} ELSE upper({v}) END"
+
+
+def ric_birth_date(col: str) -> str:
+    return f"try_strptime(substr({ric_upgrade(col)}, 7, 8), '%Y%m%d')::DATE"
+
+
+def ric_sex(col: str) -> str:
+    """GB/T 2261.1 sex code from the ID: '1' (odd 17th digit, male) or '2'."""
+    return f"CASE WHEN TRY_CAST(substr({ric_upgrade(col)}, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END"
+
+
+def _uscc_value(ch: str) -> str:
+    return f"(strpos('{USCC_ALPHABET}', {ch}) - 1)"
+
+
+def uscc(col: str) -> str:
+    """Unified social credit code (统一社会信用代码): format and MOD 31 check character."""
+    v = f"upper(trim({col}))"
+    total = " + ".join(
+        f"{_uscc_value(f'substr({v}, {i + 1}, 1)')} * {w}" for i, w in enumerate(USCC_WEIGHTS)
+    )
+    check = f"substr('{USCC_ALPHABET}', ((31 - (({total}) % 31)) % 31) + 1, 1)"
+    return f"({col} IS NULL OR coalesce(regexp_full_match({v}, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') AND substr({v}, 18, 1) = {check}, false))"
+
+
+def org_code(col: str, *, compact: bool = True) -> str:
+    """Organization code (组织机构代码, GB 11714): 8 characters [0-9A-Z] and a check character."""
+    v = f"replace(upper(trim({col})), '-', '')" if compact else f"upper(trim({col}))"
+    value = "CASE WHEN substr({v}, {i}, 1) BETWEEN '0' AND '9' THEN TRY_CAST(substr({v}, {i}, 1) AS INTEGER) ELSE ascii(substr({v}, {i}, 1)) - 55 END"
+    total = " + ".join(value.format(v=v, i=i + 1) + f" * {w}" for i, w in enumerate(ORG_WEIGHTS))
+    c = f"(11 - (({total}) % 11))"
+    check = f"CASE WHEN {c} = 10 THEN 'X' WHEN {c} = 11 THEN '0' ELSE CAST({c} AS VARCHAR) END"
+    return f"({col} IS NULL OR coalesce(regexp_full_match({v}, '[0-9A-Z]{{8}}[0-9X]') AND substr({v}, 9, 1) = {check}, false))"
+
+
+def uscc_strict(col: str) -> str:
+    """``uscc`` plus registration authority and type, an existing division, the org-code check."""
+    v = f"upper(trim({col}))"
+    pairs = " OR ".join(
+        f"(substr({v}, 1, 1) = '{a}' AND strpos('{types}', substr({v}, 2, 1)) > 0)"
+        for a, types in USCC_AUTHORITIES.items()
+    )
+    division = f"(substr({v}, 3, 6) = '100000' OR EXISTS (SELECT 1 FROM {DIVISIONS_TABLE} d WHERE d.code = substr({v}, 3, 6)))"
+    return (
+        f"({col} IS NULL OR coalesce({uscc(col)} AND ({pairs}) AND {division} "
+        f"AND {org_code(f'substr({v}, 9, 9)', compact=False)}, false))"
+    )
+
+
+def mobile(col: str) -> str:
+    """Mainland mobile number: 11 digits starting 13–19 (an optional +86 or 86 prefix)."""
+    return f"({col} IS NULL OR regexp_full_match(regexp_replace(trim({col}), '^(\\+?86)[- ]?', ''), '1[3-9][0-9]{{9}}'))"
+
+
+def landline(col: str) -> str:
+    """Fixed-line number: optional area code 0xx(x), 7–8 digit number, optional extension."""
+    return f"({col} IS NULL OR regexp_full_match(trim({col}), '(0[0-9]{{2,3}}[- ]?)?[2-9][0-9]{{6,7}}((-|转)[0-9]{{1,6}})?'))"
+
+
+def phone(col: str) -> str:
+    return f"({mobile(col)} OR {landline(col)})"
+
+
+def email(col: str) -> str:
+    return f"({col} IS NULL OR regexp_full_match(trim({col}), '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}'))"
+
+
+def postal_code(col: str) -> str:
+    """Mainland postal code: 6 digits, first 0–8."""
+    return f"({col} IS NULL OR regexp_full_match(trim({col}), '[0-8][0-9]{{5}}'))"
+
+
+def sex_code(col: str) -> str:
+    """GB/T 2261.1 性别代码: 0 未知, 1 男, 2 女, 9 未说明 (男/女 words accepted too)."""
+    return f"({col} IS NULL OR trim({col}) IN ('0', '1', '2', '9', '男', '女'))"
+
+
+__all__ = [
+    "DIVISIONS_TABLE",
+    "email",
+    "landline",
+    "mobile",
+    "org_code",
+    "phone",
+    "postal_code",
+    "ric",
+    "ric_birth_date",
+    "ric_sex",
+    "ric_upgrade",
+    "sex_code",
+    "uscc",
+    "uscc_strict",
+]
