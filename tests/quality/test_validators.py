@@ -83,7 +83,7 @@ ric_parts = st.tuples(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(parts=st.lists(ric_parts, min_size=1, max_size=40))
 def test_ric_agrees_with_stdnum(parts: list) -> None:
     """Exact agreement, except where the two region code lists disagree about the birth year
@@ -98,14 +98,14 @@ def test_ric_agrees_with_stdnum(parts: list) -> None:
             assert got == oracle(std_ric, value), value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(values=st.lists(st.text(alphabet="0123456789X x-", max_size=20), max_size=30))
 def test_ric_garbage_agrees_with_stdnum(values: list[str]) -> None:
     values = [v for v in values if v.strip() == v and " " not in v and "-" not in v]
     assert run(V.ric, values) == [oracle(std_ric, v) and len(v) == 18 for v in values]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     bodies=st.lists(
         st.tuples(

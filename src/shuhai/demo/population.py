@@ -85,6 +85,26 @@ def uscc_check_chars(bodies: list[str]) -> list[str]:
     return [USCC_ALPHABET[(31 - t) % 31] for t in total]
 
 
+def _id_regions(current: np.ndarray, years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The region part of each ID: the person's district if its code was in use in the birth year
+    (GB 11643 numbers carry the code of their time), else a 福州 code that was (1981 for earlier
+    births, as the shipped 民政部 list starts then)."""
+    from shuhai.quality.divisions import division_periods
+
+    periods = division_periods().to_pylist()
+    fuzhou = [p for p in periods if p["code"].startswith("3501") and p["code"] != "350100"]
+    out = current.astype(object).copy()
+    for year in np.unique(years):
+        y = max(int(year), 1981)
+        valid = sorted({p["code"] for p in fuzhou if p["start_year"] <= y <= p["end_year"]})
+        rows = np.flatnonzero(years == year)
+        ok = np.isin(current[rows], valid)
+        bad = rows[~ok]
+        if bad.size:
+            out[bad] = np.array(valid, dtype=object)[rng.integers(0, len(valid), bad.size)]
+    return out.astype(str)
+
+
 @dataclass
 class City:
     persons: pl.DataFrame
@@ -137,11 +157,14 @@ def make_city(persons: int, seed: int) -> City:
     birth = np.datetime64("1935-01-01") + rng.integers(0, 88 * 365, n).astype("timedelta64[D]")
     home = _addresses(rng, n, districts, streets)
     births = pl.Series(birth).dt.strftime("%Y%m%d")
+    regions = _id_regions(
+        home["district_code"].to_numpy(), pl.Series(birth).dt.year().to_numpy(), rng
+    )
     seq = rng.integers(0, 500, n) * 2 + (sex == "1")
     for _ in range(
         50
     ):  # unique ID bodies: region + birth + sequence (odd for men); re-draw clashes
-        bodies = home["district_code"] + births + pl.Series(seq).cast(pl.String).str.zfill(3)
+        bodies = pl.Series(regions) + births + pl.Series(seq).cast(pl.String).str.zfill(3)
         dup = bodies.is_duplicated().to_numpy()
         if not dup.any():
             break
