@@ -5,12 +5,18 @@ from shuhai.db.models import (
     Department,
     InfoItem,
     IngestRun,
+    QualityResult,
+    QualityRule,
+    QualityRun,
     QuarantineSummary,
     Resource,
 )
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "QualityResult",
+    "QualityRule",
+    "QualityRun",
     "Base",
     "Department",
     "InfoItem",

@@ -152,3 +152,62 @@ class QuarantineSummary(Base):
     count: Mapped[int] = mapped_column(BigInteger)
 
     run: Mapped[IngestRun] = relationship(back_populates="quarantine")
+
+
+class QualityRule(Base):
+    """质量规则: one rule on one info item (or across items) of a resource."""
+
+    __tablename__ = "quality_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    item: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dimension: Mapped[str] = mapped_column(String(10))  # GB/T 36344: 规范性 完整性 准确性 一致性
+    origin: Mapped[str] = mapped_column(String(10), default="declared")  # declared | default
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QualityRun(Base):
+    """质量检查: all rules of a resource over one lake version, and its GB/T 36344 scores."""
+
+    __tablename__ = "quality_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    lake_version: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    results: Mapped[list[QualityResult]] = relationship(
+        back_populates="run", cascade="all, delete-orphan"
+    )
+
+
+class QualityResult(Base):
+    """One rule's outcome in a quality run: values checked, failures, sample failing keys."""
+
+    __tablename__ = "quality_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("quality_runs.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[int | None] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    dimension: Mapped[str] = mapped_column(String(10))
+    checked: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    samples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    run: Mapped[QualityRun] = relationship(back_populates="results")

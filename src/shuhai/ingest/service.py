@@ -242,7 +242,12 @@ def ingest(
         )
         _fail(config, run_id, resource_id, stream, "failed", error, started)
         raise error from exc
-    return get_run(config, run_id)
+    result = get_run(config, run_id)
+    if result["lake_version"] is not None:
+        from shuhai.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.after_ingest(config=config, run=result)
+    return result
 
 
 def prefetch(batches: Iterator[pa.RecordBatch], depth: int) -> Iterator[pa.RecordBatch]:

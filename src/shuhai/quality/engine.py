@@ -1,0 +1,470 @@
+"""The rule engine (质量检查): all rules of a resource compiled into one DuckDB query per version.
+
+One scan of the version writes the failing rows (keys, line, one flag per rule) to a small
+table; values checked per rule come from the Delta log's null counts, so the data is read once.
+Results are stored per version (metadata), failing rows as Parquet under ``SHUHAI_HOME/quality``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable
+from sqlalchemy import select
+
+from shuhai.catalog.service import find_resource, resource_dict
+from shuhai.config import Config
+from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resource, session_scope
+from shuhai.errors import InvalidInput, NotFound
+from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.quality import validators as V
+from shuhai.quality.divisions import division_periods
+from shuhai.quality.rules import KINDS, RuleSpec, default_rules, validate_rules
+from shuhai.quality.scores import score_version
+
+log = logging.getLogger(__name__)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if text == "today":
+        return "current_date"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed_literal(value: Any, data_type: str) -> str:
+    if data_type == "D" and value != "today":
+        return f"DATE {_literal(value)}"
+    if data_type == "T" and value != "today":
+        return f"TIMESTAMP {_literal(value)}"
+    return _literal(value)
+
+
+def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None) -> str:
+    """The SQL boolean that is true when a row passes ``rule``."""
+    c = _q(rule.item)
+    p = rule.params
+    kind = rule.kind
+    if kind == "not_null":
+        return f"{c} IS NOT NULL"
+    if kind == "unique":
+        return f"({c} IS NULL OR count(*) OVER (PARTITION BY {c}) = 1)"
+    simple = {
+        "ric": V.ric,
+        "uscc": V.uscc,
+        "uscc_strict": V.uscc_strict,
+        "org_code": V.org_code,
+        "mobile": V.mobile,
+        "landline": V.landline,
+        "phone": V.phone,
+        "email": V.email,
+        "postal_code": V.postal_code,
+        "sex_code": V.sex_code,
+    }
+    if kind in simple:
+        return simple[kind](c)
+    if kind == "regex":
+        return f"({c} IS NULL OR regexp_full_match(CAST({c} AS VARCHAR), {_literal(p['pattern'])}))"
+    if kind == "code_table":
+        values = ", ".join(_literal(str(v)) for v in p["values"])
+        return f"({c} IS NULL OR CAST({c} AS VARCHAR) IN ({values}))"
+    if kind == "range":
+        parts = []
+        if "min" in p:
+            parts.append(f"{c} >= {_typed_literal(p['min'], types[rule.item])}")
+        if "max" in p:
+            parts.append(f"{c} <= {_typed_literal(p['max'], types[rule.item])}")
+        return f"({c} IS NULL OR ({' AND '.join(parts)}))"
+    if kind == "length":
+        parts = []
+        if "min" in p:
+            parts.append(f"length({c}) >= {int(p['min'])}")
+        if "max" in p:
+            parts.append(f"length({c}) <= {int(p['max'])}")
+        return f"({c} IS NULL OR ({' AND '.join(parts)}))"
+    if kind == "reference":
+        return f"({c} IS NULL OR {c} IN (SELECT {_q(p['item'])} FROM {ref_name}))"
+    if kind == "ric_birth_date":
+        r = _q(p["ric"])
+        return f"({c} IS NULL OR {r} IS NULL OR NOT {V.ric(r)} OR {V.ric_birth_date(r)} = {c})"
+    if kind == "ric_sex":
+        r = _q(p["ric"])
+        sex = f"CASE trim({c}) WHEN '男' THEN '1' WHEN '女' THEN '2' ELSE trim({c}) END"
+        return f"({c} IS NULL OR {r} IS NULL OR NOT {V.ric(r)} OR {V.ric_sex(r)} = {sex})"
+    raise InvalidInput("quality.unknown_kind", f"未知规则类型 {kind}", f"Unknown rule kind {kind}")
+
+
+def rule_dict(rule: QualityRule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "item": rule.item,
+        "kind": rule.kind,
+        "params": rule.params,
+        "dimension": rule.dimension,
+        "origin": rule.origin,
+        "enabled": rule.enabled,
+        "help": KINDS[rule.kind][3],
+    }
+
+
+def list_rules(
+    config: Config, resource: str | int, *, materialize: bool = True
+) -> list[dict[str, Any]]:
+    """The resource's rules; when none were ever set, the inferred defaults are stored first."""
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        rules = s.scalars(
+            select(QualityRule).where(QualityRule.resource_id == res.id).order_by(QualityRule.id)
+        ).all()
+        if not rules and materialize:
+            spec = resource_dict(res)
+            for r in default_rules(spec["items"], spec["key_columns"]):
+                s.add(
+                    QualityRule(
+                        resource_id=res.id,
+                        item=r.item,
+                        kind=r.kind,
+                        params=r.params,
+                        dimension=r.dimension,
+                        origin="default",
+                    )
+                )
+            s.flush()
+            rules = s.scalars(
+                select(QualityRule)
+                .where(QualityRule.resource_id == res.id)
+                .order_by(QualityRule.id)
+            ).all()
+        return [rule_dict(r) for r in rules]
+
+
+def set_rules(
+    config: Config, resource: str | int, raw: list[dict[str, Any]], *, replace: bool = True
+) -> list[dict[str, Any]]:
+    """Validate and store rules (all or nothing); ``replace`` drops the resource's current rules."""
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        spec = resource_dict(res)
+        rules = validate_rules(raw, spec["items"])
+        for r in rules:
+            if r.kind == "reference":
+                find_resource(s, r.params["resource"])  # NotFound for an unknown resource
+        if replace:
+            for old in s.scalars(select(QualityRule).where(QualityRule.resource_id == res.id)):
+                s.delete(old)
+            s.flush()
+        for r in rules:
+            s.add(
+                QualityRule(
+                    resource_id=res.id,
+                    item=r.item,
+                    kind=r.kind,
+                    params=r.params,
+                    dimension=r.dimension,
+                    origin=r.origin,
+                    enabled=r.enabled,
+                )
+            )
+    return list_rules(config, resource)
+
+
+def _non_null_counts(table: LakeTable, version: int) -> tuple[int, dict[str, int]]:
+    """Rows and non-null values per column, from the Delta log's file statistics (no scan)."""
+    dt = DeltaTable(str(table.path), version=version)
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    rows = int(pa.compute.sum(actions["num_records"]).as_py() or 0)
+    out = {}
+    for name in actions.column_names:
+        if name.startswith("null_count."):
+            nulls = pa.compute.sum(actions[name]).as_py() or 0
+            out[name[len("null_count.") :]] = rows - int(nulls)
+    return rows, out
+
+
+def run_quality(
+    config: Config, resource: str | int, *, version: int | None = None
+) -> dict[str, Any]:
+    """Check one version (latest by default) against every enabled rule; store and return it."""
+    started = time.perf_counter()
+    rules = [r for r in list_rules(config, resource) if r["enabled"]]
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        spec = resource_dict(res)
+        rid = res.id
+        last_run = s.scalars(
+            select(IngestRun)
+            .where(IngestRun.resource_id == rid)
+            .order_by(IngestRun.id.desc())
+            .limit(10)
+        ).all()
+        last_success = next((r.finished_at for r in last_run if r.status == "succeeded"), None)
+        recent = [r.status for r in last_run]
+    table = LakeTable(config.lake_dir, rid)
+    latest = table.latest_version()
+    if latest is None:
+        raise NotFound(
+            "quality.no_data", "该资源还没有数据，无法检查", "The resource has no data to check"
+        )
+    use = latest if version is None else version
+    dataset = table.dataset(use)
+    types = {it["name"]: it["data_type"] for it in spec["items"]}
+    present = set(dataset.schema.names)
+    rules = [
+        r
+        for r in rules
+        if r["item"] in present and all(v in present for k, v in r["params"].items() if k == "ric")
+    ]
+    keys = [k for k in spec["key_columns"] if k in present] or []
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("t", dataset)
+        con.register(V.DIVISIONS_TABLE, division_periods())
+        flags = []
+        for i, r in enumerate(rules):
+            ref = None
+            if r["kind"] == "reference":
+                ref = f"ref_{i}"
+                with session_scope(config.database_url) as s2:
+                    ref_id = find_resource(s2, r["params"]["resource"]).id
+                con.register(ref, LakeTable(config.lake_dir, ref_id).dataset())
+            expr = rule_sql(RuleSpec(r["item"], r["kind"], r["params"]), types, ref)
+            flags.append(f"NOT coalesce({expr}, false) AS f_{i}")
+        cols = sorted(
+            {r["item"] for r in rules}
+            | set(keys)
+            | {p["ric"] for r in rules for k, p in [(0, r["params"])] if "ric" in p}
+        )
+        select_cols = ", ".join([_q(c) for c in cols] + [LINE_COLUMN, RUN_COLUMN])
+        sql = (
+            f"SELECT * FROM (SELECT {select_cols}{', ' if flags else ''}{', '.join(flags)} FROM t)"
+        )
+        if flags:
+            sql += " WHERE " + " OR ".join(f"f_{i}" for i in range(len(rules)))
+        else:
+            sql += " WHERE false"
+        try:
+            failing = con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidInput(
+                "quality.sql_error", f"规则执行失败：{exc}", f"Rules failed to run: {exc}"
+            ) from exc
+    finally:
+        con.close()
+    rows, non_null = _non_null_counts(table, use)
+    results = []
+    fail_cols = (
+        {f"f_{i}": failing.column(f"f_{i}").to_pylist() for i in range(len(rules))}
+        if failing.num_rows
+        else {}
+    )
+    failing_rows = (
+        failing.to_pylist()
+        if failing.num_rows <= 200_000
+        else failing.slice(0, 200_000).to_pylist()
+    )
+    for i, r in enumerate(rules):
+        failed = sum(1 for f in fail_cols.get(f"f_{i}", []) if f)
+        checked = rows if r["kind"] == "not_null" else non_null.get(r["item"], rows)
+        samples = []
+        for row in failing_rows:
+            if row.get(f"f_{i}"):
+                samples.append(
+                    {
+                        "line": row[LINE_COLUMN],
+                        "key": {k: _jsonable(row.get(k)) for k in keys},
+                        "value": _jsonable(row.get(r["item"])),
+                    }
+                )
+                if len(samples) >= 5:
+                    break
+        results.append(
+            {
+                "rule_id": r["id"],
+                "item": r["item"],
+                "kind": r["kind"],
+                "dimension": r["dimension"],
+                "checked": int(checked),
+                "failed": failed,
+                "samples": samples,
+            }
+        )
+    cells = rows * max(1, len(spec["items"]))
+    filled = sum(non_null.get(it["name"], 0) for it in spec["items"])
+    scores = score_version(
+        results,
+        completeness=filled / cells if cells else 1.0,
+        update_cycle=spec["update_cycle"],
+        last_success=last_success,
+        recent_statuses=recent,
+    )
+    with session_scope(config.database_url) as s:
+        qrun = QualityRun(
+            resource_id=rid,
+            lake_version=use,
+            rows=rows,
+            rows_failed=failing.num_rows,
+            scores=scores,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+        )
+        qrun.results = [QualityResult(**{k: v for k, v in r.items()}) for r in results]
+        s.add(qrun)
+        s.flush()
+        run_id = qrun.id
+    path = quality_path(config, rid, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import pyarrow.parquet as pq
+
+    pq.write_table(failing, str(path))
+    return get_quality_run(config, run_id)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def quality_path(config: Config, resource_id: int, run_id: int) -> Path:
+    return config.home / "quality" / f"r{resource_id}" / f"q{run_id}.parquet"
+
+
+def quality_run_dict(q: QualityRun) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "resource_id": q.resource_id,
+        "lake_version": q.lake_version,
+        "rows": q.rows,
+        "rows_failed": q.rows_failed,
+        "scores": q.scores,
+        "duration_ms": q.duration_ms,
+        "created_at": q.created_at.isoformat() if q.created_at else None,
+        "results": [
+            {
+                "rule_id": r.rule_id,
+                "item": r.item,
+                "kind": r.kind,
+                "dimension": r.dimension,
+                "checked": r.checked,
+                "failed": r.failed,
+                "pass_ratio": (1 - r.failed / r.checked) if r.checked else 1.0,
+                "samples": r.samples,
+            }
+            for r in q.results
+        ],
+    }
+
+
+def get_quality_run(config: Config, run_id: int) -> dict[str, Any]:
+    with session_scope(config.database_url) as s:
+        q = s.get(QualityRun, run_id)
+        if q is None:
+            raise NotFound(
+                "quality.run_not_found",
+                f"质量检查 {run_id} 不存在",
+                f"Quality run {run_id} not found",
+            )
+        return quality_run_dict(q)
+
+
+def quality_history(config: Config, resource: str | int) -> list[dict[str, Any]]:
+    """Every quality run of a resource, oldest first (for the trend chart)."""
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        runs = s.scalars(
+            select(QualityRun).where(QualityRun.resource_id == res.id).order_by(QualityRun.id)
+        ).all()
+        return [quality_run_dict(q) for q in runs]
+
+
+def failing_rows(
+    config: Config, run_id: int, *, rule_id: int | None = None, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
+    """Failing rows of a quality run (optionally of one rule), from its Parquet file."""
+    run = get_quality_run(config, run_id)
+    path = quality_path(config, run["resource_id"], run_id)
+    index = None
+    if rule_id is not None:
+        ids = [r["rule_id"] for r in run["results"]]
+        if rule_id not in ids:
+            raise NotFound(
+                "quality.rule_not_found",
+                f"该检查没有规则 {rule_id}",
+                f"Rule {rule_id} is not in this run",
+            )
+        index = ids.index(rule_id)
+    con = duckdb.connect(":memory:")
+    try:
+        where = f"WHERE f_{index}" if index is not None else ""
+        total = con.execute(
+            f"SELECT count(*) FROM read_parquet(?) {where}", [str(path)]
+        ).fetchone()[0]  # type: ignore[index]
+        page = con.sql(
+            f"SELECT * FROM read_parquet('{path}') {where} ORDER BY {LINE_COLUMN} LIMIT {int(limit)} OFFSET {int(offset)}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    rows = [{k: _jsonable(v) for k, v in row.items()} for row in page.to_pylist()]
+    return {"total": int(total), "rows": rows}
+
+
+def department_scores(config: Config) -> list[dict[str, Any]]:
+    """Latest scores per resource, averaged per department, best first (the ranking)."""
+    from collections import defaultdict
+
+    from shuhai.db import Department
+
+    with session_scope(config.database_url) as s:
+        latest: dict[int, QualityRun] = {}
+        for q in s.scalars(select(QualityRun).order_by(QualityRun.id)):
+            latest[q.resource_id] = q
+        by_dep: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for rid, q in latest.items():
+            res = s.get(Resource, rid)
+            if res is not None:
+                by_dep[res.department_id].append(q.scores)
+        out = []
+        for dep in s.scalars(select(Department)):
+            scores = by_dep.get(dep.id, [])
+            if not scores:
+                continue
+            dims = {
+                k: sum(sc[k] for sc in scores) / len(scores) for k in scores[0] if k != "overall"
+            }
+            overall = sum(sc["overall"] for sc in scores) / len(scores)
+            out.append(
+                {
+                    "department": dep.name,
+                    "code": dep.code,
+                    "resources": len(scores),
+                    "overall": overall,
+                    **dims,
+                }
+            )
+        return sorted(out, key=lambda d: -d["overall"])
+
+
+__all__ = [
+    "department_scores",
+    "failing_rows",
+    "get_quality_run",
+    "list_rules",
+    "quality_history",
+    "rule_sql",
+    "run_quality",
+    "set_rules",
+]
