@@ -45,6 +45,7 @@ test: install-test chromium
 bench: install-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/quality.py
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

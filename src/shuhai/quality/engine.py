@@ -265,31 +265,21 @@ def run_quality(
         con.close()
     rows, non_null = _non_null_counts(table, use)
     results = []
-    fail_cols = (
-        {f"f_{i}": failing.column(f"f_{i}").to_pylist() for i in range(len(rules))}
-        if failing.num_rows
-        else {}
-    )
-    failing_rows = (
-        failing.to_pylist()
-        if failing.num_rows <= 200_000
-        else failing.slice(0, 200_000).to_pylist()
-    )
     for i, r in enumerate(rules):
-        failed = sum(1 for f in fail_cols.get(f"f_{i}", []) if f)
+        flag = failing.column(f"f_{i}") if failing.num_rows else None
+        failed = int(pa.compute.sum(flag).as_py() or 0) if flag is not None else 0
         checked = rows if r["kind"] == "not_null" else non_null.get(r["item"], rows)
         samples = []
-        for row in failing_rows:
-            if row.get(f"f_{i}"):
-                samples.append(
-                    {
-                        "line": row[LINE_COLUMN],
-                        "key": {k: _jsonable(row.get(k)) for k in keys},
-                        "value": _jsonable(row.get(r["item"])),
-                    }
-                )
-                if len(samples) >= 5:
-                    break
+        if failed:
+            head = failing.filter(flag).slice(0, 5).to_pylist()
+            samples = [
+                {
+                    "line": row[LINE_COLUMN],
+                    "key": {k: _jsonable(row.get(k)) for k in keys},
+                    "value": _jsonable(row.get(r["item"])),
+                }
+                for row in head
+            ]
         results.append(
             {
                 "rule_id": r["id"],
@@ -412,7 +402,7 @@ def failing_rows(
         where = f"WHERE f_{index}" if index is not None else ""
         total = con.execute(
             f"SELECT count(*) FROM read_parquet(?) {where}", [str(path)]
-        ).fetchone()[0]  # type: ignore[index]
+        ).fetchall()[0][0]
         page = con.sql(
             f"SELECT * FROM read_parquet('{path}') {where} ORDER BY {LINE_COLUMN} LIMIT {int(limit)} OFFSET {int(offset)}"
         ).to_arrow_table()
