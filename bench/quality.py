@@ -24,12 +24,11 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 
-from _data import persons  # noqa: E402
 
 from shuhai.catalog import Catalog  # noqa: E402
 from shuhai.config import Config  # noqa: E402
 from shuhai.demo import build_demo  # noqa: E402
-from shuhai.demo.population import make_uscc  # noqa: E402
+from shuhai.demo.population import make_city  # noqa: E402
 from shuhai.lake import LakeTable  # noqa: E402
 from shuhai.platform import open_home  # noqa: E402
 from shuhai.quality import run_quality, set_rules  # noqa: E402
@@ -66,23 +65,32 @@ def speed(rows: int) -> None:
     res = cat.register(
         {"name": "人口", "department": "GA", "classification": "101001", "items": ITEMS}
     )
-    rng = np.random.default_rng(1)
-    usccs = [make_uscc("91350102", f"{i:08d}") for i in range(2000)]
     frames = []
     for start in range(0, rows, 1_000_000):
         n = min(1_000_000, rows - start)
-        p = persons(n, seed=start + 1)
+        city = make_city(n, seed=start + 1)
+        rng = np.random.default_rng(start)
+        p = city.persons
+        usccs = city.enterprises["uscc"].to_numpy()
+        ids = p["id"].to_numpy().astype(object)
+        bad = rng.random(n) < 0.005  # 0.5 % wrong check characters, as departments' data has
+        ids[bad] = [i[:17] + ("0" if i[17] != "0" else "1") for i in ids[bad]]
         frames.append(
-            p.select(
-                "身份证号",
-                "姓名",
-                "性别",
-                pl.col("出生日期").str.strptime(pl.Date, "%Y%m%d", strict=False),
-                pl.col("手机号码"),
-                pl.Series("单位统一社会信用代码", np.array(usccs)[rng.integers(0, len(usccs), n)]),
-                pl.col("登记日期").str.strptime(pl.Date, "%Y/%-m/%-d", strict=False),
-                pl.lit(1, pl.Int64).alias("_run_id"),
-                pl.Series("_line", np.arange(start + 2, start + 2 + n)),
+            pl.DataFrame(
+                {
+                    "身份证号": ids.astype(str),
+                    "姓名": p["name"],
+                    "性别": p["sex"],
+                    "出生日期": p["birth"],
+                    "手机号码": p["phone"],
+                    "单位统一社会信用代码": usccs[rng.integers(0, usccs.size, n)],
+                    "登记日期": pl.Series(
+                        np.datetime64("2005-01-01")
+                        + rng.integers(0, 6000, n).astype("timedelta64[D]")
+                    ).cast(pl.Date),
+                    "_run_id": np.ones(n, dtype=np.int64),
+                    "_line": np.arange(start + 2, start + 2 + n, dtype=np.int64),
+                }
             )
         )
     from shuhai.lake.schema import table_schema

@@ -27,7 +27,7 @@ def check17(body: str) -> str:
 
 def run(expr_of, values: list[str | None]) -> list[bool]:  # noqa: ANN001
     con = duckdb.connect()
-    con.register(V.DIVISIONS_TABLE, division_periods())
+    V.prepare(con)
     con.register("t", pa.table({"x": pa.array(values, pa.string())}))
     out = con.sql(f"SELECT {expr_of('x')} AS ok FROM t").fetchall()
     con.close()
@@ -155,6 +155,7 @@ def test_contact_and_code_validators(validator, good: list[str], bad: list[str])
 
 def test_birth_date_and_sex_from_the_id() -> None:
     con = duckdb.connect()
+    V.prepare(con)
     row = con.execute(
         f"SELECT {V.ric_birth_date(repr('11010519491231002X'))}, {V.ric_sex(repr('11010519491231002X'))}"
     ).fetchone()

@@ -23,7 +23,6 @@ from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resourc
 from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 from shuhai.quality import validators as V
-from shuhai.quality.divisions import division_periods
 from shuhai.quality.rules import KINDS, RuleSpec, default_rules, validate_rules
 from shuhai.quality.scores import score_version
 
@@ -99,11 +98,12 @@ def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None)
         return f"({c} IS NULL OR {c} IN (SELECT {_q(p['item'])} FROM {ref_name}))"
     if kind == "ric_birth_date":
         r = _q(p["ric"])
-        return f"({c} IS NULL OR {r} IS NULL OR NOT {V.ric(r)} OR {V.ric_birth_date(r)} = {c})"
+        born = V.ric_birth_date(r)  # compared whenever the ID has a readable date part
+        return f"({c} IS NULL OR {born} IS NULL OR {born} = {c})"
     if kind == "ric_sex":
         r = _q(p["ric"])
         sex = f"CASE trim({c}) WHEN '男' THEN '1' WHEN '女' THEN '2' ELSE trim({c}) END"
-        return f"({c} IS NULL OR {r} IS NULL OR NOT {V.ric(r)} OR {V.ric_sex(r)} = {sex})"
+        return f"({c} IS NULL OR {r} IS NULL OR length(trim({r})) NOT IN (15, 18) OR {V.ric_sex(r)} = {sex})"
     raise InvalidInput("quality.unknown_kind", f"未知规则类型 {kind}", f"Unknown rule kind {kind}")
 
 
@@ -231,7 +231,7 @@ def run_quality(
     con = duckdb.connect(":memory:")
     try:
         con.register("t", dataset)
-        con.register(V.DIVISIONS_TABLE, division_periods())
+        V.prepare(con)
         flags = []
         for i, r in enumerate(rules):
             ref = None

@@ -1,8 +1,9 @@
-"""Validators for Chinese government data as DuckDB SQL (校验规则), vectorized over a version.
+"""Validators for Chinese government data (校验规则), vectorized over a whole version.
 
-Each function takes a SQL expression for a text column and returns a SQL boolean that is true
-when the value is valid; NULL input counts as valid (completeness is the not-null rule's job).
-They are composed by the rule compiler into one query per version.
+Each function takes a SQL expression for a text column and returns a DuckDB SQL boolean that is
+true when the value is valid; NULL input counts as valid (completeness is the not-null rule's
+job). The rule compiler composes them into one query per version. ID numbers and credit codes
+are checked by NumPy UDFs (``shuhai.quality.vectorized``); call ``prepare(con)`` first.
 
 - ``ric``: resident ID number, GB 11643: 18 digits (last may be X) with the MOD 11-2 check
   character, a real birth date not in the future, and a region code in use during the birth
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 DIVISIONS_TABLE = "shuhai_divisions"  # registered by the rule engine (code, start_year, end_year)
 # GB 32100 登记管理部门代码 → 机构类别代码 allowed with it.
@@ -49,31 +49,10 @@ def _ric_check_char(body17: str) -> str:
     return f"substr('10X98765432', (({total}) % 11) + 1, 1)"
 
 
-def _region_in_year(code6: str, year: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM {DIVISIONS_TABLE} d WHERE d.code = {code6} "
-        f"AND d.start_year <= greatest({year}, 1981) AND greatest({year}, 1981) <= d.end_year)"
-    )
-
-
 def ric(col: str) -> str:
-    """Resident ID number (公民身份号码), 18-digit or old 15-digit form."""
-    v = f"upper(trim({col}))"
-    birth18 = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')"
-    birth15 = f"try_strptime('19' || substr({v}, 7, 6), '%Y%m%d')"
-    valid18 = (
-        f"(regexp_full_match({v}, '[0-9]{{17}}[0-9X]') AND substr({v}, 18, 1) = {_ric_check_char(v)} "
-        f"AND {birth18} IS NOT NULL AND {birth18} <= current_date "
-        f"AND {_region_in_year(f'substr({v}, 1, 6)', f'TRY_CAST(substr({v}, 7, 4) AS INTEGER)')})"
-    )
-    valid15 = (
-        f"(regexp_full_match({v}, '[0-9]{{15}}') AND {birth15} IS NOT NULL "
-        f"AND {_region_in_year(f'substr({v}, 1, 6)', f'1900 + TRY_CAST(substr({v}, 7, 2) AS INTEGER)')})"
-    )
-    return (
-        f"({col} IS NULL OR coalesce(CASE WHEN length({v}) = 18 THEN {valid18} "
-        f"WHEN length({v}) = 15 THEN {valid15} ELSE false END, false))"
-    )
+    """Resident ID number (公民身份号码), 18-digit or old 15-digit form (NumPy UDF, see
+    ``shuhai.quality.vectorized``)."""
+    return f"({col} IS NULL OR coalesce(shuhai_ric({col}), false))"
 
 
 def ric_upgrade(col: str) -> str:
@@ -84,26 +63,24 @@ def ric_upgrade(col: str) -> str:
 
 
 def ric_birth_date(col: str) -> str:
-    return f"try_strptime(substr({ric_upgrade(col)}, 7, 8), '%Y%m%d')::DATE"
+    """Birth date in an 18- or 15-digit ID number (NULL when unreadable)."""
+    v = f"trim({col})"
+    return (
+        f"CAST(CASE length({v}) WHEN 18 THEN try_strptime(substr({v}, 7, 8), '%Y%m%d') "
+        f"WHEN 15 THEN try_strptime('19' || substr({v}, 7, 6), '%Y%m%d') END AS DATE)"
+    )
 
 
 def ric_sex(col: str) -> str:
-    """GB/T 2261.1 sex code from the ID: '1' (odd 17th digit, male) or '2'."""
-    return f"CASE WHEN TRY_CAST(substr({ric_upgrade(col)}, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END"
-
-
-def _uscc_value(ch: str) -> str:
-    return f"(strpos('{USCC_ALPHABET}', {ch}) - 1)"
+    """GB/T 2261.1 sex code from the ID: '1' (odd sequence digit, male) or '2'."""
+    v = f"trim({col})"
+    digit = f"TRY_CAST(substr({v}, CASE length({v}) WHEN 15 THEN 15 ELSE 17 END, 1) AS INTEGER)"
+    return f"CASE WHEN {digit} % 2 = 1 THEN '1' WHEN {digit} IS NOT NULL THEN '2' END"
 
 
 def uscc(col: str) -> str:
     """Unified social credit code (统一社会信用代码): format and MOD 31 check character."""
-    v = f"upper(trim({col}))"
-    total = " + ".join(
-        f"{_uscc_value(f'substr({v}, {i + 1}, 1)')} * {w}" for i, w in enumerate(USCC_WEIGHTS)
-    )
-    check = f"substr('{USCC_ALPHABET}', ((31 - (({total}) % 31)) % 31) + 1, 1)"
-    return f"({col} IS NULL OR coalesce(regexp_full_match({v}, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') AND substr({v}, 18, 1) = {check}, false))"
+    return f"({col} IS NULL OR coalesce(shuhai_uscc({col}), false))"
 
 
 def org_code(col: str, *, compact: bool = True) -> str:
@@ -158,8 +135,18 @@ def sex_code(col: str) -> str:
     return f"({col} IS NULL OR trim({col}) IN ('0', '1', '2', '9', '男', '女'))"
 
 
+def prepare(con: object) -> None:
+    """Make a DuckDB connection ready for these validators (division codes, NumPy UDFs)."""
+    from shuhai.quality import vectorized
+    from shuhai.quality.divisions import division_periods
+
+    con.register(DIVISIONS_TABLE, division_periods())  # type: ignore[attr-defined]
+    vectorized.register(con)
+
+
 __all__ = [
     "DIVISIONS_TABLE",
+    "prepare",
     "email",
     "landline",
     "mobile",

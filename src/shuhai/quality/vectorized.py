@@ -1,0 +1,134 @@
+"""Check characters, dates and region codes of ID numbers and credit codes, in NumPy.
+
+Registered in DuckDB as Arrow UDFs (``shuhai_ric``, ``shuhai_uscc``): each call gets a whole
+vector of values, reads the fixed-width strings as a byte matrix and checks every row at once —
+the SQL spelling of these checks (17 substrings, casts and lookups per value) was 10x slower.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuhai.quality.divisions import FIRST_YEAR, division_periods
+
+RIC_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+RIC_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = np.array(
+    [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64
+)
+USCC_VALUE = np.full(256, -1, dtype=np.int64)
+for _i, _c in enumerate(USCC_ALPHABET):
+    USCC_VALUE[ord(_c)] = _i
+DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+POW = 10 ** np.arange(5, -1, -1, dtype=np.int64)
+
+
+@lru_cache(maxsize=1)
+def region_keys() -> np.ndarray:
+    """Sorted ``code * 10000 + year`` for every county-level code and every year it was in use."""
+    t = division_periods()
+    last = dt.date.today().year + 1
+    keys = []
+    for code, start, end in zip(
+        t["code"].to_pylist(), t["start_year"].to_pylist(), t["end_year"].to_pylist(), strict=True
+    ):
+        if code.isdigit():
+            years = np.arange(start, min(end, last) + 1, dtype=np.int64)
+            keys.append(int(code) * 10000 + years)
+    return np.unique(np.concatenate(keys))
+
+
+def _matrix(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indexes, byte matrix) of the values that are exactly ``width`` bytes long."""
+    lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(lengths == width)
+    if idx.size == 0:
+        return idx, np.empty((0, width), dtype=np.uint8)
+    sub = arr.take(pa.array(idx))
+    sub = sub.cast(pa.large_string()) if not pa.types.is_large_string(sub.type) else sub
+    offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[
+        sub.offset : sub.offset + len(sub) + 1
+    ]
+    data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return idx, data.reshape(-1, width)
+
+
+def _normalize(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.utf8_upper(pc.utf8_trim_whitespace(values.cast(pa.string())))
+
+
+def _valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    month_ok = (m >= 1) & (m <= 12)
+    dim = DAYS[np.clip(m - 1, 0, 11)] + ((m == 2) & leap)
+    today = dt.date.today()
+    not_future = y * 10000 + m * 100 + d <= today.year * 10000 + today.month * 100 + today.day
+    return month_ok & (d >= 1) & (d <= dim) & (y >= 1800) & not_future
+
+
+def _region_ok(code: np.ndarray, year: np.ndarray) -> np.ndarray:
+    keys = region_keys()
+    wanted = code * 10000 + np.maximum(year, FIRST_YEAR)
+    pos = np.clip(np.searchsorted(keys, wanted), 0, keys.size - 1)
+    return keys[pos] == wanted
+
+
+def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """GB 11643 validity per value (NULL stays NULL): check character, date, region in year."""
+    arr = _normalize(values)
+    n = len(arr)
+    out = np.zeros(n, dtype=bool)
+    idx, mat = _matrix(arr, 18)
+    if idx.size:
+        d = mat[:, :17].astype(np.int64) - 48
+        digits = ((d >= 0) & (d <= 9)).all(axis=1)
+        d = np.where(digits[:, None], d, 0)
+        check = RIC_CHECK[(d * RIC_WEIGHTS).sum(axis=1) % 11] == mat[:, 17]
+        year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+        ok = digits & check & _valid_date(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13])
+        out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
+    idx, mat = _matrix(arr, 15)
+    if idx.size:
+        d = mat.astype(np.int64) - 48
+        digits = ((d >= 0) & (d <= 9)).all(axis=1)
+        d = np.where(digits[:, None], d, 0)
+        year = 1900 + d[:, 6] * 10 + d[:, 7]
+        ok = digits & _valid_date(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
+        out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
+    return pa.array(out, mask=pc.is_null(arr).to_numpy(zero_copy_only=False))
+
+
+def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """GB 32100 validity per value (NULL stays NULL): 8 digits, alphabet, MOD 31 check."""
+    arr = _normalize(values)
+    out = np.zeros(len(arr), dtype=bool)
+    idx, mat = _matrix(arr, 18)
+    if idx.size:
+        v = USCC_VALUE[mat]
+        ok = (v >= 0).all(axis=1) & (v[:, :8] <= 9).all(axis=1)
+        total = (np.where(v[:, :17] >= 0, v[:, :17], 0) * USCC_WEIGHTS).sum(axis=1) % 31
+        out[idx] = ok & (v[:, 17] == (31 - total) % 31)
+    return pa.array(out, mask=pc.is_null(arr).to_numpy(zero_copy_only=False))
+
+
+def register(con: object) -> None:
+    """Register ``shuhai_ric(VARCHAR)`` and ``shuhai_uscc(VARCHAR)`` on a DuckDB connection."""
+    import duckdb
+    from duckdb.sqltypes import BOOLEAN, VARCHAR
+
+    assert isinstance(con, duckdb.DuckDBPyConnection)
+    for name, fn in (("shuhai_ric", ric_valid), ("shuhai_uscc", uscc_valid)):
+        con.create_function(
+            name, fn, [VARCHAR], BOOLEAN, type="arrow", null_handling="special", side_effects=False
+        )
+
+
+__all__ = ["register", "region_keys", "ric_valid", "uscc_valid"]
