@@ -59,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_rows", 131072, _positive_int, "导入时每批行数", "Rows per ingest batch"),
     Setting(
         "block_bytes",
-        32 * 1024 * 1024,
+        16 * 1024 * 1024,
         _positive_int,
         "CSV 解析块大小（字节），单行不得超过",
         "CSV parse block size in bytes; one record must fit",

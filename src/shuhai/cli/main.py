@@ -36,6 +36,8 @@ config_app = typer.Typer(help="配置 / Settings", no_args_is_help=True)
 app.add_typer(department_app, name="department")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(config_app, name="config")
+quality_app = typer.Typer(help="数据质量 / Data quality", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -429,6 +431,105 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         workers=workers,
         log_level="info",
     )
+
+
+@quality_app.command("run")
+@friendly
+def quality_run(
+    resource: str, version: int = typer.Option(None, help="版本 / version (default: latest)")
+) -> None:
+    """按规则检查一个版本 / Check a version against the rules.  Example: shuhai quality run 1"""
+    from shuhai.quality import run_quality
+
+    q = run_quality(_config(), resource, version=version)
+    _print_quality(q)
+
+
+def _print_quality(q: dict[str, Any]) -> None:
+    scores = "  ".join(f"{k} {v:.1%}" for k, v in q["scores"].items() if k != "overall")
+    console.print(
+        f"质量检查 #{q['id']} · 版本 v{q['lake_version']} · {q['rows']:,} 行 · 综合 overall {q['scores']['overall']:.1%}"
+    )
+    console.print(scores)
+    rows = [
+        dict(
+            r,
+            pass_ratio=f"{r['pass_ratio']:.2%}",
+            sample=(r["samples"][0]["value"] if r["samples"] else ""),
+        )
+        for r in q["results"]
+    ]
+    console.print(
+        _table(rows, ["item", "kind", "dimension", "checked", "failed", "pass_ratio", "sample"])
+    )
+
+
+@quality_app.command("report")
+@friendly
+def quality_report(
+    resource: str = typer.Argument(
+        None, help="资源；省略时为部门排名 / resource; omit for the ranking"
+    ),
+) -> None:
+    """质量报告：资源的各版本趋势，或部门排名 / Trend of a resource, or the department ranking.
+
+    Example: shuhai quality report
+    """
+    from shuhai.quality import department_scores, quality_history
+
+    cfg = _config()
+    if resource is None:
+        rows = [
+            {k: (f"{v:.1%}" if isinstance(v, float) else v) for k, v in d.items()}
+            for d in department_scores(cfg)
+        ]
+        console.print(
+            _table(
+                rows,
+                list(rows[0]) if rows else ["department"],
+                title="部门数据质量排名 / Department ranking",
+            )
+        )
+        return
+    history = quality_history(cfg, resource)
+    rows = [
+        {
+            "run": q["id"],
+            "version": q["lake_version"],
+            "rows": q["rows"],
+            **{k: f"{v:.1%}" for k, v in q["scores"].items()},
+        }
+        for q in history
+    ]
+    console.print(
+        _table(rows, list(rows[0]) if rows else ["run"], title="质量趋势 / Quality over versions")
+    )
+
+
+@quality_app.command("rules")
+@friendly
+def quality_rules(
+    resource: str,
+    path: Path = typer.Option(None, "--import", help="YAML/JSON 规则文件 / rules file"),
+) -> None:
+    """查看或导入资源的质量规则 / Show or import a resource's rules.
+
+    Example: shuhai quality rules 1 --import rules.yaml
+    """
+    from shuhai.quality import list_rules, set_rules
+
+    cfg = _config()
+    if path is not None:
+        data = _load_mapping(path)
+        rules = set_rules(
+            cfg, resource, data.get("rules", data) if isinstance(data, dict) else data
+        )
+        console.print(f"已保存 {len(rules)} 条规则 / {len(rules)} rules saved")
+    rows = [
+        dict(r, params=json.dumps(r["params"], ensure_ascii=False) if r["params"] else "")
+        for r in list_rules(cfg, resource)
+    ]
+    console.print(_table(rows, ["id", "item", "kind", "params", "dimension", "origin", "enabled"]))
 
 
 def main() -> None:

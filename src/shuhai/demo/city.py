@@ -502,7 +502,9 @@ def _marriages(c: City, r: np.random.Generator) -> pl.DataFrame:
 def _social_orgs(c: City, r: np.random.Generator) -> pl.DataFrame:
     e = _sample(c.enterprises, 0.02, r)
     return e.select(
-        ("53" + pl.col("uscc").str.slice(2)).alias("统一社会信用代码"),
+        pl.col("uscc")
+        .map_elements(lambda u: make_uscc("53" + u[2:8], u[8:16]), return_dtype=pl.String)
+        .alias("统一社会信用代码"),
         (pl.col("name").str.slice(2, 2) + "慈善协会").alias("社会组织名称"),
         pl.lit("社会团体").alias("组织类型"),
         pl.col("legal_name").alias("法定代表人"),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shuhai import ingest as ing
+from shuhai import quality
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.lake import service as lake
@@ -173,3 +174,59 @@ def run_quarantine(
 
 
 __all__ = ["router"]
+
+
+class RuleIn(BaseModel):
+    """质量规则 / quality rule."""
+
+    item: str
+    kind: str = Field(..., examples=["ric"])
+    params: dict[str, Any] = {}
+    enabled: bool = True
+
+
+class QualityRunIn(BaseModel):
+    version: int | None = Field(None, ge=0)
+
+
+@router.get("/resources/{rid}/rules", summary="质量规则 / quality rules of a resource")
+def rules(request: Request, rid: int) -> dict[str, Any]:
+    return {"items": quality.list_rules(_config(request), rid)}
+
+
+@router.put("/resources/{rid}/rules", summary="替换质量规则 / replace the rules (all or nothing)")
+def put_rules(request: Request, rid: int, body: list[RuleIn]) -> dict[str, Any]:
+    return {"items": quality.set_rules(_config(request), rid, [r.model_dump() for r in body])}
+
+
+@router.post("/resources/{rid}/quality", status_code=201, summary="运行质量检查 / check a version")
+def run_quality(request: Request, rid: int, body: QualityRunIn | None = None) -> dict[str, Any]:
+    return quality.run_quality(_config(request), rid, version=body.version if body else None)
+
+
+@router.get("/resources/{rid}/quality", summary="质量趋势 / quality runs of a resource")
+def quality_history(request: Request, rid: int) -> dict[str, Any]:
+    return {"items": quality.quality_history(_config(request), rid)}
+
+
+@router.get("/quality/departments", summary="部门质量排名 / department scorecard and ranking")
+def quality_departments(request: Request) -> dict[str, Any]:
+    return {"items": quality.department_scores(_config(request))}
+
+
+@router.get("/quality/{run_id}", summary="质量检查结果 / one quality run")
+def quality_run(request: Request, run_id: int) -> dict[str, Any]:
+    return quality.get_quality_run(_config(request), run_id)
+
+
+@router.get("/quality/{run_id}/failing", summary="不合格行 / failing rows of a quality run")
+def quality_failing(
+    request: Request,
+    run_id: int,
+    rule_id: int | None = Query(None, ge=1),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    return quality.failing_rows(
+        _config(request), run_id, rule_id=rule_id, limit=limit, offset=offset
+    )

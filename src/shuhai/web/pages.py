@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shuhai import ingest as ing
+from shuhai import quality
 from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
 from shuhai.errors import NotFound
 from shuhai.lake import service as lake
+from shuhai.quality.scores import DIMENSIONS
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,7 +106,35 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
             "preview": preview,
             "preview_error": preview_error,
             "version": version,
+            "quality": quality.quality_history(config, rid),
         },
+    )
+
+
+@router.get("/quality", response_class=HTMLResponse)
+def quality_page(request: Request) -> HTMLResponse:
+    return _page(
+        request,
+        "quality.html",
+        {"departments": quality.department_scores(_config(request)), "dimensions": DIMENSIONS},
+    )
+
+
+@router.get("/quality/{run_id}", response_class=HTMLResponse)
+def quality_run_page(
+    request: Request,
+    run_id: int,
+    rule_id: int | None = Query(None, ge=1),
+    offset: int = Query(0, ge=0),
+) -> HTMLResponse:
+    config = _config(request)
+    run = quality.get_quality_run(config, run_id)
+    res = Catalog(config).get(run["resource_id"])
+    rows = quality.failing_rows(config, run_id, rule_id=rule_id, limit=100, offset=offset)
+    return _page(
+        request,
+        "quality_run.html",
+        {"run": run, "res": res, "rows": rows, "rule_id": rule_id, "offset": offset},
     )
 
 
