@@ -532,6 +532,51 @@ def quality_rules(
     console.print(_table(rows, ["id", "item", "kind", "params", "dimension", "origin", "enabled"]))
 
 
+compare_app = typer.Typer(help="跨部门比对 / Cross-department comparison", no_args_is_help=True)
+app.add_typer(compare_app, name="compare")
+
+
+@compare_app.command("add")
+@friendly
+def compare_add(
+    left: str = typer.Argument(..., help="资源:信息项:键, e.g. 参保人员信息:联系地址:身份证号"),
+    right: str = typer.Argument(..., help="资源:信息项:键"),
+    name: str = typer.Option(None),
+) -> None:
+    """声明比对 / Declare a comparison.
+
+    Example: shuhai compare add 参保人员信息:联系地址:身份证号 常住人口基本信息:户籍地址:身份证号
+    """
+    from shuhai.quality.compare import add_comparison
+
+    def side(text: str) -> dict[str, str]:
+        parts = text.rsplit(":", 2)
+        if len(parts) != 3:
+            raise typer.BadParameter("格式为 资源:信息项:键 / expected RESOURCE:ITEM:KEY")
+        return {"resource": parts[0], "item": parts[1], "key": parts[2]}
+
+    c = add_comparison(_config(), {"name": name, "left": side(left), "right": side(right)})
+    console.print(f"已声明比对 #{c['id']} / Comparison declared: {c['name']}")
+
+
+@compare_app.command("run")
+@friendly
+def compare_run(
+    comparison: int, export: Path = typer.Option(None, help="导出差异 XLSX / export conflicts")
+) -> None:
+    """运行比对 / Compare the latest versions.  Example: shuhai compare run 1 --export 差异.xlsx"""
+    from shuhai.quality.compare import export_conflicts_xlsx, run_comparison
+
+    cfg = _config()
+    run = run_comparison(cfg, comparison)
+    console.print(
+        f"比对 #{comparison}: v{run['left_version']} ↔ v{run['right_version']} · 关联 {run['joined']:,} 行 · 差异 {run['conflicts']:,} 行"
+    )
+    if export:
+        export_conflicts_xlsx(cfg, comparison, run["id"], export)
+        console.print(f"已导出 / Exported: {export}")
+
+
 def main() -> None:
     app()
 

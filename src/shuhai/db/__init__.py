@@ -2,6 +2,8 @@
 
 from shuhai.db.models import (
     Base,
+    Comparison,
+    ComparisonRun,
     Department,
     InfoItem,
     IngestRun,
@@ -14,6 +16,8 @@ from shuhai.db.models import (
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "Comparison",
+    "ComparisonRun",
     "QualityResult",
     "QualityRule",
     "QualityRun",

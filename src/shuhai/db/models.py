@@ -211,3 +211,36 @@ class QualityResult(Base):
     samples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     run: Mapped[QualityRun] = relationship(back_populates="results")
+
+
+class Comparison(Base):
+    """比对: an attribute of one resource that should agree with one of another, joined on keys."""
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    left_resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    left_item: Mapped[str] = mapped_column(String(100))
+    left_key: Mapped[str] = mapped_column(String(100))
+    right_resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    right_item: Mapped[str] = mapped_column(String(100))
+    right_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ComparisonRun(Base):
+    """One comparison of two versions: rows joined, values compared, conflicts found."""
+
+    __tablename__ = "comparison_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), index=True
+    )
+    left_version: Mapped[int] = mapped_column(Integer)
+    right_version: Mapped[int] = mapped_column(Integer)
+    joined: Mapped[int] = mapped_column(BigInteger, default=0)
+    compared: Mapped[int] = mapped_column(BigInteger, default=0)
+    conflicts: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,11 +19,12 @@ import polars as pl
 from shuhai.catalog import Catalog, export_xlsx
 from shuhai.config import Config
 from shuhai.demo.city import DEPARTMENTS, TABLES, Table
-from shuhai.demo.flaws import conflict_addresses, inject
+from shuhai.demo.flaws import conflict_addresses, conflict_names, inject
 from shuhai.demo.population import make_city
 from shuhai.demo.writers import as_text, write_csv, write_jsonl, write_sqlite, write_xlsx
 from shuhai.ingest import ingest
 from shuhai.platform import DEMO_MARKER, open_home
+from shuhai.quality.compare import add_comparison, list_comparisons, run_comparison
 
 EXT = {
     "csv": ".csv",
@@ -97,6 +98,10 @@ def build_demo(
         if table.name == "参保人员信息":
             districts = dict(zip(city.districts["code"], city.districts["name"], strict=True))
             extra = conflict_addresses(flaws.frame, "联系地址", rng, city.streets, districts)
+        if table.name == "纳税人登记信息":
+            extra = conflict_names(
+                flaws.frame, "法定代表人", rng, city.persons["name"].head(5000).to_list()
+            )
         if table.name == "常住人口基本信息":
             police_people = flaws.frame
             flaws.ragged_lines = [
@@ -175,6 +180,17 @@ def build_demo(
         encoding="utf-8",
     )
     export_xlsx(catalog, out / "资源目录.xlsx")
+    comparisons = [
+        (
+            {"resource": "参保人员信息", "item": "联系地址", "key": "身份证号"},
+            {"resource": "常住人口基本信息", "item": "户籍地址", "key": "身份证号"},
+        ),
+        (
+            {"resource": "纳税人登记信息", "item": "法定代表人", "key": "纳税人识别号"},
+            {"resource": "企业登记基本信息", "item": "法定代表人", "key": "统一社会信用代码"},
+        ),
+    ]
+    declared = {(c["left"]["item"], c["right"]["item"]) for c in list_comparisons(config)}
     totals = {"rows_loaded": 0, "rows_quarantined": 0, "runs": 0}
     if load:
         for entry in manifest + updates:
@@ -191,6 +207,13 @@ def build_demo(
             totals["rows_loaded"] += run["rows_loaded"]
             totals["rows_quarantined"] += run["rows_quarantined"]
             totals["runs"] += 1
+    for left, right in comparisons:
+        if (left["item"], right["item"]) not in declared:
+            add_comparison(config, {"left": left, "right": right})
+    if load:
+        say("跨部门比对 / comparing departments…")
+        for c in list_comparisons(config):
+            run_comparison(config, c["id"])
     return {
         "departments": len(DEPARTMENTS),
         "resources": len(TABLES),

@@ -176,4 +176,29 @@ def conflict_addresses(
     return truth
 
 
-__all__ = ["Flaws", "conflict_addresses", "inject"]
+__all__ = ["Flaws", "conflict_addresses", "conflict_names", "inject"]
+
+
+def conflict_names(
+    frame: pl.DataFrame, column: str, rng: np.random.Generator, names: list[str], rate: float = 0.01
+) -> list[dict[str, Any]]:
+    """Give some enterprises another legal representative than 市场监管 registered (stale 税务 data)."""
+    truth = []
+    values = frame[column].to_list()
+    for r in _pick(rng, frame.height, rate, set()):
+        old = values[r]
+        new = names[int(rng.integers(0, len(names)))]
+        if new == old:
+            continue
+        values[r] = new
+        truth.append(
+            {
+                "row": r + 1,
+                "column": column,
+                "flaw": "legal_rep_conflict",
+                "value": new,
+                "original": old,
+            }
+        )
+    frame.replace_column(frame.columns.index(column), pl.Series(column, values))
+    return truth

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from shuhai import ingest as ing
@@ -14,6 +15,7 @@ from shuhai import quality
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.lake import service as lake
+from shuhai.quality import compare
 
 router = APIRouter(prefix="/api/v1")
 
@@ -229,4 +231,60 @@ def quality_failing(
 ) -> dict[str, Any]:
     return quality.failing_rows(
         _config(request), run_id, rule_id=rule_id, limit=limit, offset=offset
+    )
+
+
+class ComparisonSide(BaseModel):
+    resource: str = Field(..., description="资源编号、代码或名称")
+    item: str
+    key: str
+
+
+class ComparisonIn(BaseModel):
+    """比对 / comparison: left.item should agree with right.item where left.key = right.key."""
+
+    name: str | None = None
+    left: ComparisonSide
+    right: ComparisonSide
+
+
+@router.get("/comparisons", summary="跨部门比对 / comparisons")
+def comparisons(request: Request) -> dict[str, Any]:
+    return {"items": compare.list_comparisons(_config(request))}
+
+
+@router.post("/comparisons", status_code=201, summary="声明比对 / declare a comparison")
+def add_comparison(request: Request, body: ComparisonIn) -> dict[str, Any]:
+    return compare.add_comparison(_config(request), body.model_dump())
+
+
+@router.post(
+    "/comparisons/{cid}/runs", status_code=201, summary="运行比对 / compare the latest versions"
+)
+def run_comparison(request: Request, cid: int) -> dict[str, Any]:
+    return compare.run_comparison(_config(request), cid)
+
+
+@router.get("/comparisons/{cid}/runs/{run_id}", summary="比对差异 / conflicts of a run")
+def comparison_conflicts(
+    request: Request,
+    cid: int,
+    run_id: int,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    return compare.conflicts(_config(request), cid, run_id, limit=limit, offset=offset)
+
+
+@router.get(
+    "/comparisons/{cid}/runs/{run_id}/conflicts.xlsx", summary="导出差异 / conflicts as XLSX"
+)
+def comparison_xlsx(request: Request, cid: int, run_id: int) -> FileResponse:
+    config = _config(request)
+    out = config.home / "compare" / f"c{cid}" / f"run{run_id}.xlsx"
+    compare.export_conflicts_xlsx(config, cid, run_id, out)
+    return FileResponse(
+        out,
+        filename=f"比对差异_{cid}_{run_id}.xlsx",
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -14,6 +14,7 @@ from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
 from shuhai.errors import NotFound
 from shuhai.lake import service as lake
+from shuhai.quality import compare
 from shuhai.quality.scores import DIMENSIONS
 
 router = APIRouter(include_in_schema=False)
@@ -136,6 +137,24 @@ def quality_run_page(
         "quality_run.html",
         {"run": run, "res": res, "rows": rows, "rule_id": rule_id, "offset": offset},
     )
+
+
+@router.get("/comparisons", response_class=HTMLResponse)
+def comparisons_page(request: Request) -> HTMLResponse:
+    config = _config(request)
+    cat = Catalog(config)
+    items = compare.list_comparisons(config)
+    names = {r["id"]: r["name"] for r in cat.all()}
+    return _page(request, "comparisons.html", {"items": items, "names": names})
+
+
+@router.get("/comparisons/{cid}/runs/{run_id}", response_class=HTMLResponse)
+def comparison_run_page(
+    request: Request, cid: int, run_id: int, offset: int = Query(0, ge=0)
+) -> HTMLResponse:
+    data = compare.conflicts(_config(request), cid, run_id, limit=100, offset=offset)
+    item = next((c for c in compare.list_comparisons(_config(request)) if c["id"] == cid), None)
+    return _page(request, "comparison_run.html", {"data": data, "item": item, "offset": offset})
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
