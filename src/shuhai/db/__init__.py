@@ -7,6 +7,9 @@ from shuhai.db.models import (
     Department,
     InfoItem,
     IngestRun,
+    Objection,
+    ObjectionEvent,
+    ObjectionPolicy,
     QualityResult,
     QualityRule,
     QualityRun,
@@ -16,6 +19,9 @@ from shuhai.db.models import (
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "Objection",
+    "ObjectionEvent",
+    "ObjectionPolicy",
     "Comparison",
     "ComparisonRun",
     "QualityResult",

@@ -244,3 +244,61 @@ class ComparisonRun(Base):
     compared: Mapped[int] = mapped_column(BigInteger, default=0)
     conflicts: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Objection(Base):
+    """疑义数据: a reported error in one record, and its handling (提出→受理→核实→修正→办结 / 驳回)."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    record_key: Mapped[dict[str, Any]] = mapped_column(JSON)
+    item: Mapped[str] = mapped_column(String(100))
+    current_value: Mapped[str | None] = mapped_column(Text)
+    proposed_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    attachment: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(12), index=True, default="raised")
+    raised_by: Mapped[str] = mapped_column(String(100))
+    deadline: Mapped[date] = mapped_column(Date)
+    lake_version: Mapped[int | None] = mapped_column(Integer)  # the version the correction made
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    events: Mapped[list[ObjectionEvent]] = relationship(
+        back_populates="objection", order_by="ObjectionEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class ObjectionEvent(Base):
+    """One step of an objection: who moved it from which state to which, when and why."""
+
+    __tablename__ = "objection_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    objection_id: Mapped[int] = mapped_column(
+        ForeignKey("objections.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    objection: Mapped[Objection] = relationship(back_populates="events")
+
+
+class ObjectionPolicy(Base):
+    """疑义处理时限: working days a department has to settle an objection on a resource."""
+
+    __tablename__ = "objection_policies"
+
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    working_days: Mapped[int] = mapped_column(Integer, default=5)

@@ -70,10 +70,19 @@ class LakeTable:
     def latest_version(self) -> int | None:
         return self._table().version() if self.exists() else None
 
-    def upsert(self, data: pa.RecordBatchReader, *, run_id: int, key_columns: Sequence[str]) -> int:
+    def upsert(
+        self,
+        data: pa.RecordBatchReader,
+        *,
+        run_id: int,
+        key_columns: Sequence[str],
+        metadata: dict[str, str] | None = None,
+    ) -> int:
         """Merge ``data`` on ``key_columns`` as one new version (update matches, insert the rest);
-        the first load of a table simply creates it."""
-        props = CommitProperties(custom_metadata={RUN_METADATA_KEY: str(run_id)})
+        the first load of a table simply creates it. ``metadata`` goes into the commit."""
+        props = CommitProperties(
+            custom_metadata={RUN_METADATA_KEY: str(run_id), **(metadata or {})}
+        )
         if not self.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_deltalake(str(self.path), data, mode="append", commit_properties=props)
@@ -189,7 +198,12 @@ class LakeTable:
         return out
 
     def dataset(self, version: int | None = None) -> ds.Dataset:
-        return self._table(version).to_pyarrow_dataset()
+        """The version's data files as a native pyarrow dataset with the table's schema (files
+        written before a column was added read it as null). Native files, not deltalake's Python
+        filesystem bridge, whose scan threads can outlive the interpreter and abort it at exit."""
+        dt = self._table(version)
+        schema = pa.schema(dt.schema().to_arrow())
+        return ds.dataset(dt.file_uris(), schema=schema, format="parquet")
 
     def count(self, version: int | None = None) -> int:
         if not self.exists():

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -15,7 +16,7 @@ from shuhai import quality
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.lake import service as lake
-from shuhai.quality import compare
+from shuhai.quality import compare, corrections
 
 router = APIRouter(prefix="/api/v1")
 
@@ -140,7 +141,11 @@ def data(
     limit: int = Query(20, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
-    return lake.preview(_config(request), rid, version=version, limit=limit, offset=offset)
+    config = _config(request)
+    data = lake.preview(config, rid, version=version, limit=limit, offset=offset)
+    keys = Catalog(config).get(rid)["key_columns"]
+    data["rows"] = corrections.open_flags(config, rid, data["rows"], keys)
+    return data
 
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
@@ -288,3 +293,69 @@ def comparison_xlsx(request: Request, cid: int, run_id: int) -> FileResponse:
         filename=f"比对差异_{cid}_{run_id}.xlsx",
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+class ObjectionIn(BaseModel):
+    """疑义 / objection on one record."""
+
+    key: dict[str, str] = Field(..., examples=[{"身份证号": "350102198001011234"}])
+    item: str
+    proposed_value: str | None = None
+    reason: str
+
+
+class TransitionIn(BaseModel):
+    to: str = Field(
+        ...,
+        description="accepted 受理 · verifying 核实 · corrected 修正 · closed 办结 · rejected 驳回",
+    )
+    note: str = ""
+    value: str | None = Field(None, description="修正值（默认为提出的值）/ corrected value")
+
+
+def _actor(request: Request) -> str:
+    # Until identities exist (issue 6), the caller names itself; it is recorded in the history.
+    return unquote(request.headers.get("x-shuhai-user", "anonymous"))[:100]  # percent-encoded UTF-8
+
+
+@router.post(
+    "/resources/{rid}/objections",
+    status_code=201,
+    summary="提出疑义 / raise an objection on a record",
+)
+def raise_objection(request: Request, rid: int, body: ObjectionIn) -> dict[str, Any]:
+    return corrections.raise_objection(
+        _config(request), rid, body.model_dump(), actor=_actor(request)
+    )
+
+
+@router.get("/objections", summary="疑义列表 / objections (filter by status, overdue)")
+def objections(
+    request: Request,
+    status: str | None = Query(None, max_length=12),
+    overdue: bool = False,
+    resource: int | None = Query(None, ge=1),
+) -> dict[str, Any]:
+    return {
+        "items": corrections.list_objections(
+            _config(request), resource=resource, status=status, overdue=overdue
+        )
+    }
+
+
+@router.get("/objections/{oid}", summary="疑义详情与处理过程 / one objection with its history")
+def objection(request: Request, oid: int) -> dict[str, Any]:
+    return corrections.get_objection(_config(request), oid)
+
+
+@router.post("/objections/{oid}/transitions", summary="推进疑义处理 / move an objection one step")
+def move_objection(request: Request, oid: int, body: TransitionIn) -> dict[str, Any]:
+    return corrections.transition(
+        _config(request), oid, body.to, actor=_actor(request), note=body.note, value=body.value
+    )
+
+
+@router.post("/objections/{oid}/attachment", summary="上传附件 / attach a file (≤ 10 MB)")
+async def objection_attachment(request: Request, oid: int, file: UploadFile) -> dict[str, Any]:
+    content = await file.read(corrections.MAX_ATTACHMENT + 1)
+    return corrections.attach(_config(request), oid, file.filename or "attachment", content)

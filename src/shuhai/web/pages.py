@@ -14,7 +14,7 @@ from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
 from shuhai.errors import NotFound
 from shuhai.lake import service as lake
-from shuhai.quality import compare
+from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
 
 router = APIRouter(include_in_schema=False)
@@ -92,6 +92,9 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
     if versions:
         try:
             preview = lake.preview(config, rid, version=version, limit=20)
+            preview["rows"] = corrections.open_flags(
+                config, rid, preview["rows"], res["key_columns"]
+            )
         except NotFound as exc:
             if version is None:
                 raise
@@ -108,6 +111,7 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
             "preview_error": preview_error,
             "version": version,
             "quality": quality.quality_history(config, rid),
+            "objections": corrections.list_objections(config, resource=rid),
         },
     )
 
@@ -155,6 +159,26 @@ def comparison_run_page(
     data = compare.conflicts(_config(request), cid, run_id, limit=100, offset=offset)
     item = next((c for c in compare.list_comparisons(_config(request)) if c["id"] == cid), None)
     return _page(request, "comparison_run.html", {"data": data, "item": item, "offset": offset})
+
+
+@router.get("/objections", response_class=HTMLResponse)
+def objections_page(
+    request: Request, status: str | None = Query(None, max_length=12), overdue: bool = False
+) -> HTMLResponse:
+    items = corrections.list_objections(_config(request), status=status, overdue=overdue)
+    return _page(
+        request,
+        "objections.html",
+        {"items": items, "status": status, "overdue": overdue, "labels": corrections.LABELS},
+    )
+
+
+@router.get("/objections/{oid}", response_class=HTMLResponse)
+def objection_page(request: Request, oid: int) -> HTMLResponse:
+    o = corrections.get_objection(_config(request), oid)
+    return _page(
+        request, "objection.html", {"o": o, "res": Catalog(_config(request)).get(o["resource_id"])}
+    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)

@@ -1,0 +1,374 @@
+"""Objections and corrections (疑义数据处理与纠错), after 国发〔2016〕51号's check-and-correct rule.
+
+Anyone with access raises an objection on one record (resource, key, item, proposed value,
+reason, optional attachment). It moves 提出 raised → 受理 accepted → 核实 verifying → 修正
+corrected → 办结 closed, or to 驳回 rejected (with a reason) from any open state. Every step is
+kept with who and when. The correction lands as a new lake version (an upsert of that record)
+whose commit and run cite the objection. Deadlines count working days (default 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import select
+
+from shuhai.catalog.service import find_resource, resource_dict
+from shuhai.config import Config
+from shuhai.db import IngestRun, Objection, ObjectionEvent, ObjectionPolicy, Resource, session_scope
+from shuhai.errors import Conflict, InvalidInput, NotFound
+from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.lake.schema import table_schema
+from shuhai.quality.workdays import add_working_days
+
+RAISED, ACCEPTED, VERIFYING, CORRECTED, CLOSED, REJECTED = (
+    "raised",
+    "accepted",
+    "verifying",
+    "corrected",
+    "closed",
+    "rejected",
+)
+LABELS = {
+    RAISED: "提出",
+    ACCEPTED: "受理",
+    VERIFYING: "核实",
+    CORRECTED: "修正",
+    CLOSED: "办结",
+    REJECTED: "驳回",
+}
+TRANSITIONS = {
+    RAISED: {ACCEPTED, REJECTED},
+    ACCEPTED: {VERIFYING, REJECTED},
+    VERIFYING: {CORRECTED, REJECTED},
+    CORRECTED: {CLOSED},
+    CLOSED: set(),
+    REJECTED: set(),
+}
+OPEN = {RAISED, ACCEPTED, VERIFYING}
+DEFAULT_DAYS = 5
+MAX_ATTACHMENT = 10 * 1024 * 1024
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def objection_dict(o: Objection) -> dict[str, Any]:
+    today = dt.date.today()
+    return {
+        "id": o.id,
+        "resource_id": o.resource_id,
+        "key": o.record_key,
+        "item": o.item,
+        "current_value": o.current_value,
+        "proposed_value": o.proposed_value,
+        "reason": o.reason,
+        "attachment": o.attachment,
+        "status": o.status,
+        "status_label": LABELS[o.status],
+        "raised_by": o.raised_by,
+        "deadline": o.deadline.isoformat(),
+        "overdue": o.status in OPEN and o.deadline < today,
+        "lake_version": o.lake_version,
+        "created_at": o.created_at.isoformat() if o.created_at else None,
+        "history": [
+            {
+                "from": e.from_status,
+                "to": e.to_status,
+                "label": LABELS[e.to_status],
+                "actor": e.actor,
+                "note": e.note,
+                "at": e.at.isoformat() if e.at else None,
+            }
+            for e in o.events
+        ],
+    }
+
+
+def _find_record(config: Config, res: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+    table = LakeTable(config.lake_dir, res["id"])
+    if table.latest_version() is None:
+        raise NotFound("objection.record_not_found", "该资源还没有数据", "The resource has no data")
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("t", table.dataset())
+        where = " AND ".join(f"CAST({_q(k)} AS VARCHAR) = ?" for k in key)
+        query = f"SELECT * FROM t WHERE {where} LIMIT 2"
+        rows = con.sql(query, params=[str(v) for v in key.values()]).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    if not rows:
+        raise NotFound("objection.record_not_found", f"记录不存在：{key}", f"No such record: {key}")
+    return rows[0]
+
+
+def raise_objection(
+    config: Config, resource: str | int, data: dict[str, Any], *, actor: str
+) -> dict[str, Any]:
+    """提出疑义: the record must exist in the latest version; the deadline counts working days."""
+    with session_scope(config.database_url) as s:
+        res = resource_dict(find_resource(s, resource))
+        policy = s.get(ObjectionPolicy, res["id"])
+        days = policy.working_days if policy else DEFAULT_DAYS
+    keys = res["key_columns"]
+    if not keys:
+        raise InvalidInput(
+            "objection.no_key",
+            "该资源没有主键信息项，无法定位记录",
+            "The resource declares no key items to locate a record",
+        )
+    key = data.get("key") or {}
+    problems = []
+    if not isinstance(key, dict) or set(key) != set(keys):
+        problems.append(
+            {"field": "key", "error": f"主键应为 {keys} / key must give exactly {keys}"}
+        )
+    items = {it["name"] for it in res["items"]}
+    if data.get("item") not in items:
+        problems.append(
+            {"field": "item", "error": f"信息项“{data.get('item')}”不存在 / unknown item"}
+        )
+    if not str(data.get("reason") or "").strip():
+        problems.append({"field": "reason", "error": "请说明疑义理由 / a reason is required"})
+    if problems:
+        raise InvalidInput(
+            "objection.invalid", "疑义内容有误", "Invalid objection", details=problems
+        )
+    record = _find_record(config, res, key)
+    current = record.get(data["item"])
+    with session_scope(config.database_url) as s:
+        o = Objection(
+            resource_id=res["id"],
+            record_key={k: str(v) for k, v in key.items()},
+            item=data["item"],
+            current_value=None if current is None else str(current),
+            proposed_value=None
+            if data.get("proposed_value") is None
+            else str(data["proposed_value"]),
+            reason=str(data["reason"]).strip(),
+            status=RAISED,
+            raised_by=actor,
+            deadline=add_working_days(dt.date.today(), days),
+        )
+        o.events = [ObjectionEvent(from_status=None, to_status=RAISED, actor=actor, note=o.reason)]
+        s.add(o)
+        s.flush()
+        return objection_dict(o)
+
+
+def attach(config: Config, objection_id: int, filename: str, content: bytes) -> dict[str, Any]:
+    """附件: store one attachment (at most 10 MB) with an open objection."""
+    if len(content) > MAX_ATTACHMENT:
+        raise InvalidInput(
+            "objection.attachment_too_large",
+            "附件不能超过 10 MB",
+            "Attachments are limited to 10 MB",
+        )
+    safe = re.sub(r"[^\w.\-]+", "_", Path(filename).name)[:120] or "attachment"
+    with session_scope(config.database_url) as s:
+        o = _get(s, objection_id)
+        if o.status not in OPEN:
+            raise Conflict(
+                "objection.closed",
+                "疑义已结束，不能再添加附件",
+                "The objection is settled; no more attachments",
+            )
+        folder = config.home / "objections" / str(objection_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / safe).write_bytes(content)
+        o.attachment = safe
+        return objection_dict(o)
+
+
+def _get(s: Any, objection_id: int) -> Objection:
+    o = s.get(Objection, objection_id)
+    if o is None:
+        raise NotFound(
+            "objection.not_found",
+            f"疑义 {objection_id} 不存在",
+            f"Objection {objection_id} not found",
+        )
+    return o
+
+
+def get_objection(config: Config, objection_id: int) -> dict[str, Any]:
+    with session_scope(config.database_url) as s:
+        return objection_dict(_get(s, objection_id))
+
+
+def list_objections(
+    config: Config,
+    *,
+    resource: str | int | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+) -> list[dict[str, Any]]:
+    if status is not None and status not in LABELS:
+        raise InvalidInput(
+            "objection.bad_status",
+            f"状态应为 {'/'.join(LABELS)}",
+            f"Status must be one of {', '.join(LABELS)}",
+        )
+    with session_scope(config.database_url) as s:
+        stmt = select(Objection).order_by(Objection.id.desc())
+        if resource is not None:
+            stmt = stmt.where(Objection.resource_id == find_resource(s, resource).id)
+        if status:
+            stmt = stmt.where(Objection.status == status)
+        if overdue:
+            stmt = stmt.where(Objection.status.in_(OPEN), Objection.deadline < dt.date.today())
+        return [objection_dict(o) for o in s.scalars(stmt)]
+
+
+def transition(
+    config: Config,
+    objection_id: int,
+    to: str,
+    *,
+    actor: str,
+    note: str = "",
+    value: str | None = None,
+) -> dict[str, Any]:
+    """Move an objection one step. ``corrected`` writes the record's new value as a lake version."""
+    if to not in LABELS:
+        raise InvalidInput(
+            "objection.bad_status",
+            f"状态应为 {'/'.join(LABELS)}",
+            f"Status must be one of {', '.join(LABELS)}",
+        )
+    with session_scope(config.database_url) as s:
+        o = _get(s, objection_id)
+        if to not in TRANSITIONS[o.status]:
+            raise Conflict(
+                "objection.bad_transition",
+                f"不能从“{LABELS[o.status]}”转为“{LABELS[to]}”",
+                f"Cannot move an objection from {o.status} to {to}",
+            )
+        if to == REJECTED and not note.strip():
+            raise InvalidInput(
+                "objection.reason_required", "驳回必须说明理由", "A rejection needs a reason"
+            )
+        snapshot = objection_dict(o)
+    version = None
+    if to == CORRECTED:
+        new_value = value if value is not None else snapshot["proposed_value"]
+        version = _correct(config, snapshot, new_value, actor)
+    with session_scope(config.database_url) as s:
+        o = _get(s, objection_id)
+        if o.status != snapshot["status"]:
+            raise Conflict(
+                "objection.changed",
+                "疑义状态已被他人修改，请刷新",
+                "The objection changed meanwhile; reload it",
+            )
+        o.events.append(ObjectionEvent(from_status=o.status, to_status=to, actor=actor, note=note))
+        o.status = to
+        if version is not None:
+            o.lake_version = version
+        return objection_dict(o)
+
+
+def _correct(config: Config, objection: dict[str, Any], new_value: str | None, actor: str) -> int:
+    """The record with ``item`` set to ``new_value``, upserted as one new version citing the objection."""
+    with session_scope(config.database_url) as s:
+        res = resource_dict(find_resource(s, objection["resource_id"]))
+    record = _find_record(config, res, objection["key"])
+    schema = table_schema(res["items"])
+    field = schema.field(objection["item"])
+    try:
+        typed = (
+            pa.array([new_value], pa.string()).cast(field.type)[0].as_py()
+            if new_value is not None
+            else None
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInput(
+            "objection.bad_value",
+            f"修正值“{new_value}”不符合 {objection['item']} 的类型",
+            f"Value {new_value!r} does not fit {objection['item']}",
+        ) from exc
+    with session_scope(config.database_url) as s:
+        run = IngestRun(
+            resource_id=res["id"],
+            source=f"objection:{objection['id']}",
+            source_kind="objection",
+            mode="upsert",
+            status="running",
+            rows_in=1,
+            options={"objection_id": objection["id"], "actor": actor},
+        )
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    row = {**record, objection["item"]: typed, RUN_COLUMN: run_id, LINE_COLUMN: None}
+    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names}], schema=schema)
+    lake = LakeTable(config.lake_dir, res["id"])
+    version = lake.upsert(
+        pa.RecordBatchReader.from_batches(schema, table.to_batches()),
+        run_id=run_id,
+        key_columns=res["key_columns"],
+        metadata={"shuhai.objection_id": str(objection["id"])},
+    )
+    with session_scope(config.database_url) as s:
+        run = s.get(IngestRun, run_id)
+        assert run is not None
+        run.status, run.rows_loaded, run.lake_version = "succeeded", 1, version
+        run.finished_at = dt.datetime.now(dt.UTC)
+        r = s.get(Resource, res["id"])
+        assert r is not None
+        r.lake_version, r.row_count = version, lake.count(version)
+    from shuhai.ingest import get_run
+    from shuhai.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.after_ingest(config=config, run=get_run(config, run_id))
+    return version
+
+
+def open_flags(
+    config: Config, resource_id: int, rows: list[dict[str, Any]], key_columns: list[str]
+) -> list[dict[str, Any]]:
+    """Mark rows that have open objections: ``_疑义`` lists their ids (for previews and the API)."""
+    with session_scope(config.database_url) as s:
+        open_ = s.scalars(
+            select(Objection).where(
+                Objection.resource_id == resource_id, Objection.status.in_(OPEN)
+            )
+        ).all()
+        index: dict[tuple[str, ...], list[int]] = {}
+        for o in open_:
+            index.setdefault(tuple(str(o.record_key.get(k)) for k in key_columns), []).append(o.id)
+    if not index or not key_columns:
+        return rows
+    return [{**r, "_疑义": index.get(tuple(str(r.get(k)) for k in key_columns), [])} for r in rows]
+
+
+def set_policy(config: Config, resource: str | int, working_days: int) -> None:
+    if not 1 <= working_days <= 60:
+        raise InvalidInput(
+            "objection.bad_days",
+            "处理时限应为 1–60 个工作日",
+            "The deadline must be 1–60 working days",
+        )
+    with session_scope(config.database_url) as s:
+        res = find_resource(s, resource)
+        policy = s.get(ObjectionPolicy, res.id) or ObjectionPolicy(resource_id=res.id)
+        policy.working_days = working_days
+        s.add(policy)
+
+
+__all__ = [
+    "LABELS",
+    "attach",
+    "get_objection",
+    "list_objections",
+    "open_flags",
+    "raise_objection",
+    "set_policy",
+    "transition",
+]
