@@ -577,6 +577,88 @@ def compare_run(
         console.print(f"已导出 / Exported: {export}")
 
 
+objection_app = typer.Typer(help="疑义数据处理 / Objections and corrections", no_args_is_help=True)
+app.add_typer(objection_app, name="objection")
+
+
+@objection_app.command("raise")
+@friendly
+def objection_raise(
+    resource: str,
+    key: list[str] = typer.Option(
+        ..., help="主键 信息项=值 / key ITEM=VALUE (repeat for composite keys)"
+    ),
+    item: str = typer.Option(..., help="有疑义的信息项 / the item in question"),
+    reason: str = typer.Option(..., help="理由 / reason"),
+    value: str = typer.Option(None, help="建议值 / proposed value"),
+    actor: str = typer.Option("cli", help="提出人 / raised by"),
+) -> None:
+    """提出疑义 / Raise an objection on a record.
+
+    Example: shuhai objection raise 1 --key 身份证号=11010519491231002X --item 姓名 --value 张叁 --reason 户籍登记为张叁
+    """
+    from shuhai.quality.corrections import raise_objection
+
+    pairs = dict(k.split("=", 1) for k in key if "=" in k)
+    o = raise_objection(
+        _config(),
+        resource,
+        {"key": pairs, "item": item, "proposed_value": value, "reason": reason},
+        actor=actor,
+    )
+    console.print(
+        f"疑义 #{o['id']} 已提出 / raised · 当前值 {o['current_value']} → {o['proposed_value']} · 办理时限 {o['deadline']}"
+    )
+
+
+@objection_app.command("move")
+@friendly
+def objection_move(
+    objection: int,
+    to: str = typer.Argument(..., help="accepted | verifying | corrected | closed | rejected"),
+    note: str = typer.Option("", help="说明（驳回时必填）/ note (required to reject)"),
+    value: str = typer.Option(None, help="修正值 / corrected value"),
+    actor: str = typer.Option("cli"),
+) -> None:
+    """推进疑义处理 / Move an objection one step.  Example: shuhai objection move 3 accepted"""
+    from shuhai.quality.corrections import transition
+
+    o = transition(_config(), objection, to, actor=actor, note=note, value=value)
+    version = f" · 新版本 v{o['lake_version']}" if to == "corrected" else ""
+    console.print(f"疑义 #{o['id']}：{o['status_label']} / {o['status']}{version}")
+
+
+@objection_app.command("list")
+@friendly
+def objection_list(
+    status: str = typer.Option(None),
+    overdue: bool = typer.Option(False, help="只看逾期 / overdue only"),
+) -> None:
+    """疑义列表 / List objections.  Example: shuhai objection list --overdue"""
+    from shuhai.quality.corrections import list_objections
+
+    rows = [
+        dict(o, key=json.dumps(o["key"], ensure_ascii=False))
+        for o in list_objections(_config(), status=status, overdue=overdue)
+    ]
+    console.print(
+        _table(
+            rows,
+            [
+                "id",
+                "resource_id",
+                "key",
+                "item",
+                "current_value",
+                "proposed_value",
+                "status_label",
+                "deadline",
+                "overdue",
+            ],
+        )
+    )
+
+
 def main() -> None:
     app()
 
