@@ -44,9 +44,25 @@ def region_keys() -> np.ndarray:
     return np.unique(np.concatenate(keys))
 
 
+def _lengths(arr: pa.Array) -> np.ndarray:
+    """Byte length of every value (-1 for null), straight from the offsets buffer."""
+    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=kind)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    if arr.null_count:
+        lengths[pc.is_null(arr).to_numpy(zero_copy_only=False)] = -1
+    return lengths
+
+
 def _matrix(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """(indexes, byte matrix) of the values that are exactly ``width`` bytes long."""
-    lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy(zero_copy_only=False)
+    lengths = _lengths(arr)
+    if arr.null_count == 0 and lengths.size and (lengths == width).all():
+        # The common case: every value has the width; the data buffer is the matrix, no copy.
+        kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+        start = int(np.frombuffer(arr.buffers()[1], dtype=kind)[arr.offset])
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start : start + width * len(arr)]
+        return np.arange(len(arr)), data.reshape(-1, width)
     idx = np.flatnonzero(lengths == width)
     if idx.size == 0:
         return idx, np.empty((0, width), dtype=np.uint8)
@@ -60,9 +76,16 @@ def _matrix(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normalize(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Upper case without surrounding white space; values already clean are passed through."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    return pc.utf8_upper(pc.utf8_trim_whitespace(values.cast(pa.string())))
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.string())
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    if not ((raw == 32) | (raw == 9) | ((raw >= 97) & (raw <= 122)) | (raw >= 128)).any():
+        return values  # no spaces, tabs, lower-case letters or non-ASCII bytes: nothing to do
+    return pc.utf8_upper(pc.utf8_trim_whitespace(values))
 
 
 def _valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -103,6 +126,12 @@ def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         year = 1900 + d[:, 6] * 10 + d[:, 7]
         ok = digits & _valid_date(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
         out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
+    return _with_nulls(out, arr)
+
+
+def _with_nulls(out: np.ndarray, arr: pa.Array) -> pa.Array:
+    if arr.null_count == 0:
+        return pa.array(out)
     return pa.array(out, mask=pc.is_null(arr).to_numpy(zero_copy_only=False))
 
 
@@ -116,7 +145,7 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         ok = (v >= 0).all(axis=1) & (v[:, :8] <= 9).all(axis=1)
         total = (np.where(v[:, :17] >= 0, v[:, :17], 0) * USCC_WEIGHTS).sum(axis=1) % 31
         out[idx] = ok & (v[:, 17] == (31 - total) % 31)
-    return pa.array(out, mask=pc.is_null(arr).to_numpy(zero_copy_only=False))
+    return _with_nulls(out, arr)
 
 
 def register(con: object) -> None:
