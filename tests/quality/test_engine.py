@@ -168,3 +168,18 @@ def test_quality_api(config: Config, loaded: dict) -> None:
     page = client.get("/quality")
     assert page.status_code == 200 and "市公安局" in page.text
     assert "数据质量" in client.get(f"/resources/{rid}").text
+
+
+def test_rules_form_in_the_portal(config: Config, loaded: dict) -> None:
+    client = TestClient(create_app(config), raise_server_exceptions=False)
+    rid = loaded["id"]
+    page = client.get(f"/resources/{rid}/rules")
+    assert page.status_code == 200 and "kind: ric" in page.text
+    bad = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: 不存在, kind: ric}"})
+    assert bad.status_code == 422 and "不存在" in bad.text
+    broken = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: [unclosed"})
+    assert broken.status_code == 422 and "YAML" in broken.text
+    assert len(list_rules(config, rid)) == 9  # nothing changed
+    ok = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: 联系电话, kind: mobile}"})
+    assert ok.status_code == 200 and "已保存" in ok.text
+    assert [r["kind"] for r in list_rules(config, rid)] == ["mobile"]

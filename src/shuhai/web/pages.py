@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -12,7 +13,7 @@ from shuhai import ingest as ing
 from shuhai import quality
 from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
-from shuhai.errors import NotFound
+from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
@@ -114,6 +115,61 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
             "objections": corrections.list_objections(config, resource=rid),
         },
     )
+
+
+@router.get("/resources/{rid}/rules", response_class=HTMLResponse)
+def rules_page(request: Request, rid: int) -> HTMLResponse:
+    config = _config(request)
+    rules = quality.list_rules(config, rid)
+    text = yaml.safe_dump(
+        [{k: r[k] for k in ("item", "kind", "params", "enabled")} for r in rules],
+        allow_unicode=True,
+        sort_keys=False,
+    )
+    return _page(
+        request,
+        "rules.html",
+        {
+            "res": Catalog(config).get(rid),
+            "rules": rules,
+            "text": text,
+            "errors": [],
+            "saved": False,
+        },
+    )
+
+
+@router.post("/resources/{rid}/rules", response_class=HTMLResponse)
+async def rules_form(request: Request, rid: int) -> HTMLResponse:
+    """The rules form: YAML in a text area, validated like the API (all or nothing)."""
+    config = _config(request)
+    form = await request.form()
+    text = str(form.get("rules", ""))
+    errors: list[dict[str, Any]] = []
+    saved = False
+    try:
+        data = yaml.safe_load(text) or []
+        quality.set_rules(config, rid, data.get("rules", data) if isinstance(data, dict) else data)
+        saved = True
+    except yaml.YAMLError as exc:
+        errors = [{"field": "yaml", "error": f"YAML 格式错误 / YAML syntax error: {exc}"}]
+    except InvalidInput as exc:
+        errors = exc.details or [{"field": "rules", "error": exc.message}]
+    rules = quality.list_rules(config, rid)
+    status = 422 if errors else 200
+    response = _page(
+        request,
+        "rules.html",
+        {
+            "res": Catalog(config).get(rid),
+            "rules": rules,
+            "text": text,
+            "errors": errors,
+            "saved": saved,
+        },
+    )
+    response.status_code = status
+    return response
 
 
 @router.get("/quality", response_class=HTMLResponse)
