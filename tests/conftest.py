@@ -121,3 +121,12 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"reference data not found at {path}")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_check_outlives_its_test() -> Iterator[None]:
+    """Quality checks run in background threads after each ingest; each test waits for its own."""
+    yield
+    from shuhai.quality.plugin import wait_for_checks
+
+    wait_for_checks(timeout=60)

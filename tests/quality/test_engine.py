@@ -20,6 +20,7 @@ from shuhai.quality import (
     quality_history,
     run_quality,
     set_rules,
+    wait_for_checks,
 )
 from shuhai.web.app import create_app
 from tests.conftest import write
@@ -59,6 +60,7 @@ def loaded(config: Config, tmp_path: Path) -> dict:
     ingest(
         config, res["code"], str(write(tmp_path / "p.csv", header + "\n" + "\n".join(ROWS) + "\n"))
     )
+    wait_for_checks()  # the automatic check runs in the background
     return res
 
 

@@ -263,6 +263,22 @@ def ingest(
             progress=progress,
         )
     _print_run(run)
+    if run["lake_version"] is not None:
+        from shuhai.quality.plugin import wait_for_checks
+
+        with err_console.status("质量检查中 / checking quality…"):
+            wait_for_checks()
+        from shuhai.quality import quality_history
+
+        history = [
+            q
+            for q in quality_history(cfg, run["resource_id"])
+            if q["lake_version"] == run["lake_version"]
+        ]
+        if history:
+            console.print(
+                f"质量 / quality v{run['lake_version']}: 综合 overall {history[-1]['scores']['overall']:.1%} (shuhai quality report {run['resource_id']})"
+            )
 
 
 def _print_run(run: dict[str, Any]) -> None:

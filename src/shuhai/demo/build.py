@@ -211,6 +211,10 @@ def build_demo(
         if (left["item"], right["item"]) not in declared:
             add_comparison(config, {"left": left, "right": right})
     if load:
+        from shuhai.quality.plugin import wait_for_checks
+
+        say("质量检查 / checking quality…")
+        wait_for_checks()
         say("跨部门比对 / comparing departments…")
         for c in list_comparisons(config):
             run_comparison(config, c["id"])

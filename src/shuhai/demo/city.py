@@ -1044,7 +1044,7 @@ TABLES: list[Table] = [
         "xlsx",
         _students,
         key=["身份证号"],
-        update_cycle="每学期" if False else "每半年",
+        update_cycle="每半年",
     ),
     Table(
         "JY",

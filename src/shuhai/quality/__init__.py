@@ -12,6 +12,7 @@ from shuhai.quality.engine import (
     run_quality,
     set_rules,
 )
+from shuhai.quality.plugin import wait_for_checks
 from shuhai.quality.rules import KINDS, RuleSpec, default_rules, validate_rules
 from shuhai.quality.scores import DIMENSIONS, score_version
 
@@ -32,4 +33,5 @@ __all__ = [
     "set_rules",
     "validate_rules",
     "validators",
+    "wait_for_checks",
 ]

@@ -223,9 +223,7 @@ def run_quality(
     types = {it["name"]: it["data_type"] for it in spec["items"]}
     present = set(dataset.schema.names)
     rules = [
-        r
-        for r in rules
-        if r["item"] in present and all(v in present for k, v in r["params"].items() if k == "ric")
+        r for r in rules if r["item"] in present and r["params"].get("ric", r["item"]) in present
     ]
     keys = [k for k in spec["key_columns"] if k in present] or []
     con = duckdb.connect(":memory:")
@@ -245,7 +243,7 @@ def run_quality(
         cols = sorted(
             {r["item"] for r in rules}
             | set(keys)
-            | {p["ric"] for r in rules for k, p in [(0, r["params"])] if "ric" in p}
+            | {r["params"]["ric"] for r in rules if "ric" in r["params"]}
         )
         select_cols = ", ".join([_q(c) for c in cols] + [LINE_COLUMN, RUN_COLUMN])
         sql = (

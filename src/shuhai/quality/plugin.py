@@ -1,21 +1,50 @@
-"""Built-in plugin: run the quality rules on every new lake version (入湖后自动质检)."""
+"""Built-in plugin: run the quality rules on every new lake version (入湖后自动质检).
+
+The check starts in a background thread once the version is committed, so an ingest returns
+(and is timed) without waiting for it; ``wait_for_checks`` joins the pending checks (the CLI and
+the demo call it; Python also joins these non-daemon threads before the interpreter exits).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from shuhai.errors import ShuhaiError
 from shuhai.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
+_pending: list[threading.Thread] = []
+_lock = threading.Lock()
 
 
-@hookimpl
-def after_ingest(config: Any, run: dict[str, Any]) -> None:
+def _check(config: Any, run: dict[str, Any]) -> None:
     from shuhai.quality.engine import run_quality
 
     try:
         run_quality(config, run["resource_id"], version=run["lake_version"])
     except ShuhaiError as exc:  # a broken rule must not undo a committed load
         log.warning("quality check after run %s failed: %s", run["id"], exc.message)
+    except Exception:  # noqa: BLE001 - logged; the load itself stands
+        log.exception("quality check after run %s failed", run["id"])
+
+
+@hookimpl
+def after_ingest(config: Any, run: dict[str, Any]) -> None:
+    thread = threading.Thread(target=_check, args=(config, run), name=f"shuhai-quality-{run['id']}")
+    with _lock:
+        _pending[:] = [t for t in _pending if t.is_alive()]
+        _pending.append(thread)
+    thread.start()
+
+
+def wait_for_checks(timeout: float | None = None) -> None:
+    """Block until every quality check started by this process has finished."""
+    with _lock:
+        pending = list(_pending)
+    for thread in pending:
+        thread.join(timeout)
+
+
+__all__ = ["after_ingest", "wait_for_checks"]
