@@ -8,7 +8,9 @@ Results are stored per version (metadata), failing rows as Parquet under ``SHUHA
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,13 @@ def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None)
     raise InvalidInput("quality.unknown_kind", f"未知规则类型 {kind}", f"Unknown rule kind {kind}")
 
 
+def parquet_scan(dataset: Any) -> str:
+    """DuckDB's own Parquet reader over a version's files (memory-governed, spills; columns a
+    file lacks read as null)."""
+    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in dataset.files)
+    return f"read_parquet([{files}], union_by_name = true)"
+
+
 def rule_dict(rule: QualityRule) -> dict[str, Any]:
     return {
         "id": rule.id,
@@ -120,11 +129,16 @@ def rule_dict(rule: QualityRule) -> dict[str, Any]:
     }
 
 
+_defaults_lock = threading.Lock()
+QUERY_MEMORY = "512MB"  # per quality query; larger versions spill to disk
+
+
 def list_rules(
     config: Config, resource: str | int, *, materialize: bool = True
 ) -> list[dict[str, Any]]:
-    """The resource's rules; when none were ever set, the inferred defaults are stored first."""
-    with session_scope(config.database_url) as s:
+    """The resource's rules; when none were ever set, the inferred defaults are stored first
+    (under a lock: a background check and a request may ask at the same moment)."""
+    with _defaults_lock, session_scope(config.database_url) as s:
         res = find_resource(s, resource)
         rules = s.scalars(
             select(QualityRule).where(QualityRule.resource_id == res.id).order_by(QualityRule.id)
@@ -228,7 +242,12 @@ def run_quality(
     keys = [k for k in spec["key_columns"] if k in present] or []
     con = duckdb.connect(":memory:")
     try:
-        con.register("t", dataset)
+        # Bounded memory whatever the version's size: DuckDB spills to the home's tmp folder.
+        spill = config.home / "tmp" / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET memory_limit = '{QUERY_MEMORY}'")
+        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(f"CREATE VIEW t AS SELECT * FROM {parquet_scan(dataset)}")
         V.prepare(con)
         flags = []
         for i, r in enumerate(rules):
@@ -237,7 +256,9 @@ def run_quality(
                 ref = f"ref_{i}"
                 with session_scope(config.database_url) as s2:
                     ref_id = find_resource(s2, r["params"]["resource"]).id
-                con.register(ref, LakeTable(config.lake_dir, ref_id).dataset())
+                con.execute(
+                    f"CREATE VIEW {ref} AS SELECT * FROM {parquet_scan(LakeTable(config.lake_dir, ref_id).dataset())}"
+                )
             expr = rule_sql(RuleSpec(r["item"], r["kind"], r["params"]), types, ref)
             flags.append(f"NOT coalesce({expr}, false) AS f_{i}")
         cols = sorted(
@@ -253,31 +274,47 @@ def run_quality(
             sql += " WHERE " + " OR ".join(f"f_{i}" for i in range(len(rules)))
         else:
             sql += " WHERE false"
+        # The failing rows go straight to Parquet (DuckDB streams and spills), then counts and
+        # samples are read back from that file: memory stays bounded however many rows fail.
+        staged = spill / f"failing-{uuid.uuid4().hex}.parquet"
         try:
-            failing = con.sql(sql).to_arrow_table()
+            con.execute(f"COPY ({sql}) TO '{staged}' (FORMAT PARQUET)")
+            counts = con.sql(
+                "SELECT count(*)"
+                + "".join(f", coalesce(sum(f_{i}::INTEGER), 0)" for i in range(len(rules)))
+                + f" FROM read_parquet('{staged}')"
+            ).fetchall()[0]
+            heads = [
+                con.sql(
+                    f"SELECT * FROM read_parquet('{staged}') WHERE f_{i} ORDER BY {LINE_COLUMN} LIMIT 5"
+                )
+                .to_arrow_table()
+                .to_pylist()
+                if counts[i + 1]
+                else []
+                for i in range(len(rules))
+            ]
         except duckdb.Error as exc:
+            staged.unlink(missing_ok=True)
             raise InvalidInput(
                 "quality.sql_error", f"规则执行失败：{exc}", f"Rules failed to run: {exc}"
             ) from exc
     finally:
         con.close()
     rows, non_null = _non_null_counts(table, use)
+    rows_failed = int(counts[0])
     results = []
     for i, r in enumerate(rules):
-        flag = failing.column(f"f_{i}") if failing.num_rows else None
-        failed = int(pa.compute.sum(flag).as_py() or 0) if flag is not None else 0
+        failed = int(counts[i + 1])
         checked = rows if r["kind"] == "not_null" else non_null.get(r["item"], rows)
-        samples = []
-        if failed:
-            head = failing.filter(flag).slice(0, 5).to_pylist()
-            samples = [
-                {
-                    "line": row[LINE_COLUMN],
-                    "key": {k: _jsonable(row.get(k)) for k in keys},
-                    "value": _jsonable(row.get(r["item"])),
-                }
-                for row in head
-            ]
+        samples = [
+            {
+                "line": row[LINE_COLUMN],
+                "key": {k: _jsonable(row.get(k)) for k in keys},
+                "value": _jsonable(row.get(r["item"])),
+            }
+            for row in heads[i]
+        ]
         results.append(
             {
                 "rule_id": r["id"],
@@ -303,7 +340,7 @@ def run_quality(
             resource_id=rid,
             lake_version=use,
             rows=rows,
-            rows_failed=failing.num_rows,
+            rows_failed=rows_failed,
             scores=scores,
             duration_ms=int((time.perf_counter() - started) * 1000),
         )
@@ -313,9 +350,7 @@ def run_quality(
         run_id = qrun.id
     path = quality_path(config, rid, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    import pyarrow.parquet as pq
-
-    pq.write_table(failing, str(path))
+    staged.replace(path)
     return get_quality_run(config, run_id)
 
 
