@@ -111,14 +111,19 @@ def speed(rows: int) -> None:
     ours = time.perf_counter() - t
     dataset = LakeTable(config.lake_dir, res["id"]).dataset()
     con = duckdb.connect()
-    con.execute(
-        f"CREATE VIEW t AS SELECT * FROM {parquet_scan(dataset)}"
-    )  # DuckDB's own reader, as the rules use
+    # The issue's reference query on the Arrow dataset (a real scan). On DuckDB's own Parquet
+    # reader the same query is answered from the files' null counts without reading the data.
+    con.register("t", dataset)
+    con.execute(f"CREATE VIEW native AS SELECT * FROM {parquet_scan(dataset)}")
     cols = sorted({r["item"] for r in RULES})
     t = time.perf_counter()
     for c in cols:
         con.execute(f'SELECT count(*) FROM t WHERE "{c}" IS NOT NULL').fetchall()
     scan = time.perf_counter() - t
+    t = time.perf_counter()
+    for c in cols:
+        con.execute(f'SELECT count(*) FROM native WHERE "{c}" IS NOT NULL').fetchall()
+    stats_only = time.perf_counter() - t
     from stdnum.cn import ric, uscc
 
     sample = con.execute('SELECT "身份证号", "单位统一社会信用代码" FROM t LIMIT 200000').fetchall()
@@ -129,7 +134,7 @@ def speed(rows: int) -> None:
     per_row = (time.perf_counter() - t) / len(sample) * rows
     print(
         f"{rows:,} rows, {len(RULES)} rules: shuhai {ours:.2f}s; DuckDB not-null scan of the {len(cols)} columns {scan:.2f}s "
-        f"(ratio {ours / scan:.2f}x, target <= 3x); python-stdnum per row for ID + USCC only {per_row:.1f}s "
+        f"(ratio {ours / scan:.2f}x, target <= 3x; DuckDB's Parquet reader answers it from statistics in {stats_only:.2f}s); python-stdnum per row for ID + USCC only {per_row:.1f}s "
         f"(extrapolated from 200k rows; shuhai is {per_row / ours:.0f}x faster, target >= 20x)"
     )
     print("failures per rule:", [(r["item"], r["kind"], r["failed"]) for r in q["results"]])
