@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 from sqlalchemy import select
 
@@ -199,11 +200,11 @@ def _non_null_counts(table: LakeTable, version: int) -> tuple[int, dict[str, int
     """Rows and non-null values per column, from the Delta log's file statistics (no scan)."""
     dt = DeltaTable(str(table.path), version=version)
     actions = pa.table(dt.get_add_actions(flatten=True))
-    rows = int(pa.compute.sum(actions["num_records"]).as_py() or 0)
+    rows = int(pc.sum(actions["num_records"]).as_py() or 0)
     out = {}
     for name in actions.column_names:
         if name.startswith("null_count."):
-            nulls = pa.compute.sum(actions[name]).as_py() or 0
+            nulls = pc.sum(actions[name]).as_py() or 0
             out[name[len("null_count.") :]] = rows - int(nulls)
     return rows, out
 
