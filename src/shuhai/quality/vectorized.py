@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +17,7 @@ import pyarrow.compute as pc
 
 from shuhai.quality.divisions import FIRST_YEAR, division_periods
 
-RIC_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+RIC_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int32)
 RIC_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = np.array(
@@ -27,6 +28,7 @@ for _i, _c in enumerate(USCC_ALPHABET):
     USCC_VALUE[ord(_c)] = _i
 DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 POW = 10 ** np.arange(5, -1, -1, dtype=np.int64)
+NO_DATE = np.iinfo(np.int64).min
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +84,15 @@ def _normalize(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = values.cast(pa.string())
     data = values.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(values.buffers()[1], dtype=kind)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    raw = (
+        np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if data is not None and len(values)
+        else np.empty(0, np.uint8)
+    )
     if not ((raw == 32) | (raw == 9) | ((raw >= 97) & (raw <= 122)) | (raw >= 128)).any():
         return values  # no spaces, tabs, lower-case letters or non-ASCII bytes: nothing to do
     return pc.utf8_upper(pc.utf8_trim_whitespace(values))
@@ -111,13 +121,13 @@ def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     out = np.zeros(n, dtype=bool)
     idx, mat = _matrix(arr, 18)
     if idx.size:
-        d = mat[:, :17].astype(np.int64) - 48
+        d = mat[:, :17].astype(np.int32) - 48
         digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d = np.where(digits[:, None], d, 0)
-        check = RIC_CHECK[(d * RIC_WEIGHTS).sum(axis=1) % 11] == mat[:, 17]
+        d[~digits] = 0
+        check = RIC_CHECK[(d @ RIC_WEIGHTS) % 11] == mat[:, 17]
         year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
         ok = digits & check & _valid_date(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13])
-        out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
+        out[idx] = ok & _region_ok(d[:, :6].astype(np.int64) @ POW, year.astype(np.int64))
     idx, mat = _matrix(arr, 15)
     if idx.size:
         d = mat.astype(np.int64) - 48
@@ -127,6 +137,32 @@ def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         ok = digits & _valid_date(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
         out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
     return _with_nulls(out, arr)
+
+
+def ric_birth_days(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Birth date in each ID as days since 1970-01-01 (int64), ``NO_DATE`` where unreadable."""
+    arr = _normalize(values)
+    out = np.full(len(arr), NO_DATE, dtype=np.int64)
+    for width, century in ((18, 0), (15, 1900)):
+        idx, mat = _matrix(arr, width)
+        if not idx.size:
+            continue
+        d = mat[:, : width - (1 if width == 18 else 0)].astype(np.int64) - 48
+        digits = ((d >= 0) & (d <= 9)).all(axis=1)
+        d = np.where(digits[:, None], d, 0)
+        if width == 18:
+            year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+            month, day = d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
+        else:
+            year = century + d[:, 6] * 10 + d[:, 7]
+            month, day = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+        ok = digits & _valid_date(year, month, day)
+        dates = (
+            (np.clip(year, 1800, 9999) - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+            + (np.clip(month, 1, 12) - 1).astype("timedelta64[M]")
+        ).astype("datetime64[D]") + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
+        out[idx] = np.where(ok, dates.astype(np.int64), NO_DATE)
+    return out
 
 
 def _with_nulls(out: np.ndarray, arr: pa.Array) -> pa.Array:
@@ -148,6 +184,23 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _with_nulls(out, arr)
 
 
+SLICE = 65536  # rows per NumPy pass: the byte matrices stay in cache
+
+
+def in_slices(fn: Any, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Apply a check to a long column slice by slice; NULL results count as valid (True)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    parts = []
+    for start in range(0, len(arr), SLICE):
+        out = fn(arr.slice(start, SLICE))
+        parts.append(
+            out
+            if isinstance(out, np.ndarray)
+            else pc.fill_null(out, True).to_numpy(zero_copy_only=False)
+        )
+    return np.concatenate(parts) if parts else np.empty(0, dtype=bool)
+
+
 def register(con: object) -> None:
     """Register ``shuhai_ric(VARCHAR)`` and ``shuhai_uscc(VARCHAR)`` on a DuckDB connection."""
     import duckdb
@@ -160,4 +213,4 @@ def register(con: object) -> None:
         )
 
 
-__all__ = ["register", "region_keys", "ric_valid", "uscc_valid"]
+__all__ = ["in_slices", "register", "region_keys", "ric_birth_days", "ric_valid", "uscc_valid"]
