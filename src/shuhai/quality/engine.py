@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None)
 
 
 PRECHECKED = ("ric", "uscc", "ric_birth_date")
+PRECHECK_THREADS = 2
 ROW_KEY = (
     f"({RUN_COLUMN} * 4294967296 + coalesce({LINE_COLUMN}, 0))"  # a row's identity: run and line
 )
@@ -121,47 +123,59 @@ ROW_KEY = (
 
 def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
     """ID and credit-code rules checked with NumPy over whole columns, one Parquet file at a time
-    (memory bounded by a file): for each such rule, the row keys that fail it. The rule query then
-    only looks these keys up, instead of calling into Python for every vector of rows."""
+    (memory bounded by a few files), files in parallel (NumPy releases the GIL): for each such
+    rule, the row keys that fail it. The rule query then only looks these keys up, instead of
+    calling into Python for every vector of rows."""
     todo = [(i, r) for i, r in enumerate(rules) if r["kind"] in PRECHECKED]
     if not todo:
         return {}
-    found: dict[int, list[np.ndarray]] = {i: [] for i, _ in todo}
-    for path in dataset.files:
-        pf = pq.ParquetFile(path)
-        names = set(pf.schema_arrow.names)
-        need = {r["item"] for _, r in todo} | {
-            r["params"]["ric"] for _, r in todo if "ric" in r["params"]
-        }
-        table = pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN])
-        line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
-        keys = table[RUN_COLUMN].to_numpy(zero_copy_only=False).astype(np.int64) * 4294967296 + line
-        for i, r in todo:
-            col = r["item"]
-            if col not in names:
-                continue
-            values = table[col]
-            present = pc.is_valid(values).to_numpy(zero_copy_only=False)
-            if r["kind"] == "ric":
-                bad = present & ~vectorized.in_slices(vectorized.ric_valid, values)
-            elif r["kind"] == "uscc":
-                bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
-            else:  # ric_birth_date: the stored date must be the one in the ID, when the ID has one
-                ric = r["params"]["ric"]
-                if ric not in names:
-                    continue
-                born = vectorized.in_slices(vectorized.ric_birth_days, table[ric])
-                stored = (
-                    pc.fill_null(values.cast(pa.int32()), 0)
-                    .to_numpy(zero_copy_only=False)
-                    .astype(np.int64)
-                )
-                bad = present & (born != vectorized.NO_DATE) & (born != stored)
-            found[i].append(keys[bad])
+    with ThreadPoolExecutor(max_workers=PRECHECK_THREADS) as pool:
+        per_file = list(pool.map(lambda path: _precheck_file(path, todo), dataset.files))
     return {
-        i: pa.table({"k": np.concatenate(parts) if parts else np.empty(0, np.int64)})
-        for i, parts in found.items()
+        i: pa.table(
+            {
+                "k": np.concatenate([f[i] for f in per_file if i in f])
+                if per_file
+                else np.empty(0, np.int64)
+            }
+        )
+        for i, _ in todo
     }
+
+
+def _precheck_file(path: str, todo: list[tuple[int, dict[str, Any]]]) -> dict[int, np.ndarray]:
+    pf = pq.ParquetFile(path)
+    names = set(pf.schema_arrow.names)
+    need = {r["item"] for _, r in todo} | {
+        r["params"]["ric"] for _, r in todo if "ric" in r["params"]
+    }
+    table = pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN])
+    line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = table[RUN_COLUMN].to_numpy(zero_copy_only=False).astype(np.int64) * 4294967296 + line
+    out: dict[int, np.ndarray] = {}
+    for i, r in todo:
+        col = r["item"]
+        if col not in names:
+            continue
+        values = table[col]
+        present = pc.is_valid(values).to_numpy(zero_copy_only=False)
+        if r["kind"] == "ric":
+            bad = present & ~vectorized.in_slices(vectorized.ric_valid, values)
+        elif r["kind"] == "uscc":
+            bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
+        else:  # ric_birth_date: the stored date must be the one in the ID, when the ID has one
+            ric = r["params"]["ric"]
+            if ric not in names:
+                continue
+            born = vectorized.in_slices(vectorized.ric_birth_days, table[ric])
+            stored = (
+                pc.fill_null(values.cast(pa.int32()), 0)
+                .to_numpy(zero_copy_only=False)
+                .astype(np.int64)
+            )
+            bad = present & (born != vectorized.NO_DATE) & (born != stored)
+        out[i] = keys[bad]
+    return out
 
 
 def parquet_scan(dataset: Any) -> str:
