@@ -109,7 +109,7 @@ def uscc_strict(col: str) -> str:
 
 def mobile(col: str) -> str:
     """Mainland mobile number: 11 digits starting 13–19 (an optional +86 or 86 prefix)."""
-    return f"({col} IS NULL OR regexp_full_match(regexp_replace(trim({col}), '^(\\+?86)[- ]?', ''), '1[3-9][0-9]{{9}}'))"
+    return f"({col} IS NULL OR regexp_full_match(trim({col}), '(\\+?86[- ]?)?1[3-9][0-9]{{9}}'))"
 
 
 def landline(col: str) -> str:

@@ -23,7 +23,7 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = np.array(
     [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64
 )
-USCC_VALUE = np.full(256, -1, dtype=np.int64)
+USCC_VALUE = np.full(256, -1, dtype=np.int32)
 for _i, _c in enumerate(USCC_ALPHABET):
     USCC_VALUE[ord(_c)] = _i
 DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -179,8 +179,9 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if idx.size:
         v = USCC_VALUE[mat]
         ok = (v >= 0).all(axis=1) & (v[:, :8] <= 9).all(axis=1)
-        total = (np.where(v[:, :17] >= 0, v[:, :17], 0) * USCC_WEIGHTS).sum(axis=1) % 31
-        out[idx] = ok & (v[:, 17] == (31 - total) % 31)
+        body = v[:, :17].copy()
+        body[body < 0] = 0
+        out[idx] = ok & (v[:, 17] == (31 - (body @ USCC_WEIGHTS) % 31) % 31)
     return _with_nulls(out, arr)
 
 
