@@ -153,6 +153,15 @@ def _precheck_file(path: str, todo: list[tuple[int, dict[str, Any]]]) -> dict[in
     line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
     keys = table[RUN_COLUMN].to_numpy(zero_copy_only=False).astype(np.int64) * 4294967296 + line
     out: dict[int, np.ndarray] = {}
+    scans: dict[
+        str, tuple[np.ndarray, np.ndarray]
+    ] = {}  # ID column -> (valid, birth days), parsed once
+
+    def scan(col: str) -> tuple[np.ndarray, np.ndarray]:
+        if col not in scans:
+            scans[col] = vectorized.ric_scan_slices(table[col])
+        return scans[col]
+
     for i, r in todo:
         col = r["item"]
         if col not in names:
@@ -160,14 +169,14 @@ def _precheck_file(path: str, todo: list[tuple[int, dict[str, Any]]]) -> dict[in
         values = table[col]
         present = pc.is_valid(values).to_numpy(zero_copy_only=False)
         if r["kind"] == "ric":
-            bad = present & ~vectorized.in_slices(vectorized.ric_valid, values)
+            bad = present & ~scan(col)[0]
         elif r["kind"] == "uscc":
             bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
         else:  # ric_birth_date: the stored date must be the one in the ID, when the ID has one
             ric = r["params"]["ric"]
             if ric not in names:
                 continue
-            born = vectorized.in_slices(vectorized.ric_birth_days, table[ric])
+            born = scan(ric)[1]
             stored = (
                 pc.fill_null(values.cast(pa.int32()), 0)
                 .to_numpy(zero_copy_only=False)

@@ -114,55 +114,52 @@ def _region_ok(code: np.ndarray, year: np.ndarray) -> np.ndarray:
     return keys[pos] == wanted
 
 
+def ric_scan(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over ID numbers: (GB 11643 validity, birth date as days since 1970 or NO_DATE).
+
+    Validity: check character, date, region code in use in the birth year; nulls count as valid.
+    """
+    arr = _normalize(values)
+    n = len(arr)
+    valid = np.zeros(n, dtype=bool)
+    days = np.full(n, NO_DATE, dtype=np.int64)
+    for width in (18, 15):
+        idx, mat = _matrix(arr, width)
+        if not idx.size:
+            continue
+        d = mat[:, : 17 if width == 18 else 15].astype(np.int32) - 48
+        digits = ((d >= 0) & (d <= 9)).all(axis=1)
+        d[~digits] = 0
+        if width == 18:
+            year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+            month, day = d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
+            check = RIC_CHECK[(d @ RIC_WEIGHTS) % 11] == mat[:, 17]
+        else:
+            year = 1900 + d[:, 6] * 10 + d[:, 7]
+            month, day = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+            check = np.ones(idx.size, dtype=bool)
+        year, month, day = (x.astype(np.int64) for x in (year, month, day))
+        dated = digits & _valid_date(year, month, day)
+        valid[idx] = dated & check & _region_ok(d[:, :6].astype(np.int64) @ POW, year)
+        stamp = (
+            (np.clip(year, 1800, 9999) - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+            + (np.clip(month, 1, 12) - 1).astype("timedelta64[M]")
+        ).astype("datetime64[D]") + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
+        days[idx] = np.where(dated, stamp.astype(np.int64), NO_DATE)
+    if arr.null_count:
+        valid[pc.is_null(arr).to_numpy(zero_copy_only=False)] = True
+    return valid, days
+
+
 def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """GB 11643 validity per value (NULL stays NULL): check character, date, region in year."""
     arr = _normalize(values)
-    n = len(arr)
-    out = np.zeros(n, dtype=bool)
-    idx, mat = _matrix(arr, 18)
-    if idx.size:
-        d = mat[:, :17].astype(np.int32) - 48
-        digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d[~digits] = 0
-        check = RIC_CHECK[(d @ RIC_WEIGHTS) % 11] == mat[:, 17]
-        year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        ok = digits & check & _valid_date(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13])
-        out[idx] = ok & _region_ok(d[:, :6].astype(np.int64) @ POW, year.astype(np.int64))
-    idx, mat = _matrix(arr, 15)
-    if idx.size:
-        d = mat.astype(np.int64) - 48
-        digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d = np.where(digits[:, None], d, 0)
-        year = 1900 + d[:, 6] * 10 + d[:, 7]
-        ok = digits & _valid_date(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
-        out[idx] = ok & _region_ok(d[:, :6] @ POW, year)
-    return _with_nulls(out, arr)
+    return _with_nulls(ric_scan(arr)[0], arr)
 
 
 def ric_birth_days(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Birth date in each ID as days since 1970-01-01 (int64), ``NO_DATE`` where unreadable."""
-    arr = _normalize(values)
-    out = np.full(len(arr), NO_DATE, dtype=np.int64)
-    for width, century in ((18, 0), (15, 1900)):
-        idx, mat = _matrix(arr, width)
-        if not idx.size:
-            continue
-        d = mat[:, : width - (1 if width == 18 else 0)].astype(np.int64) - 48
-        digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d = np.where(digits[:, None], d, 0)
-        if width == 18:
-            year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-            month, day = d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
-        else:
-            year = century + d[:, 6] * 10 + d[:, 7]
-            month, day = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
-        ok = digits & _valid_date(year, month, day)
-        dates = (
-            (np.clip(year, 1800, 9999) - 1970).astype("datetime64[Y]").astype("datetime64[M]")
-            + (np.clip(month, 1, 12) - 1).astype("timedelta64[M]")
-        ).astype("datetime64[D]") + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
-        out[idx] = np.where(ok, dates.astype(np.int64), NO_DATE)
-    return out
+    return ric_scan(values)[1]
 
 
 def _with_nulls(out: np.ndarray, arr: pa.Array) -> pa.Array:
@@ -186,6 +183,15 @@ def uscc_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 SLICE = 65536  # rows per NumPy pass: the byte matrices stay in cache
+
+
+def ric_scan_slices(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """``ric_scan`` over a long column, slice by slice."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    parts = [ric_scan(arr.slice(start, SLICE)) for start in range(0, len(arr), SLICE)]
+    if not parts:
+        return np.empty(0, dtype=bool), np.empty(0, dtype=np.int64)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def in_slices(fn: Any, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -214,4 +220,13 @@ def register(con: object) -> None:
         )
 
 
-__all__ = ["in_slices", "register", "region_keys", "ric_birth_days", "ric_valid", "uscc_valid"]
+__all__ = [
+    "in_slices",
+    "register",
+    "ric_scan",
+    "ric_scan_slices",
+    "region_keys",
+    "ric_birth_days",
+    "ric_valid",
+    "uscc_valid",
+]
