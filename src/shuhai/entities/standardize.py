@@ -1,0 +1,154 @@
+"""Standardization before linkage (标准化), vectorized over whole columns (Polars + OpenCC).
+
+- ``names``: padding, full-width letters and digits, internal white space, the middle dot of
+  minority names in its variants (· • ・ ‧ ∙ ．) and traditional characters (OpenCC t2s, one call
+  for all distinct values).
+- ``id_numbers``: upper case, full-width digits, 15-digit numbers upgraded to 18 (GB 11643).
+- ``phones``: separators and the +86 prefix removed.
+- ``sex_codes``: 男/女/M/F/male/female to GB/T 2261.1 codes.
+- ``addresses``: 號→号, full-width digits, split into province / city / district / street / detail
+  with the shipped division names.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import polars as pl
+
+FULL = (
+    [chr(0xFF10 + i) for i in range(10)]
+    + [chr(0xFF21 + i) for i in range(26)]
+    + [chr(0xFF41 + i) for i in range(26)]
+)
+HALF = (
+    [str(i) for i in range(10)]
+    + [chr(65 + i) for i in range(26)]
+    + [chr(97 + i) for i in range(26)]
+)
+DOTS = ["•", "・", "‧", "∙", "⋅", "．", "﹒", "·"]
+RIC_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(series: pl.Series) -> pl.Series:
+    """Traditional to simplified characters: the distinct values in one OpenCC call."""
+    distinct = series.drop_nulls().unique(maintain_order=True)
+    if distinct.len() == 0:
+        return series
+    joined = "\n".join(distinct.str.replace_all("\n", " ").to_list())
+    converted = _t2s().convert(joined).split("\n")
+    mapping = dict(zip(distinct.to_list(), converted, strict=True))
+    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def names(series: pl.Series) -> pl.Series:
+    """Names as they should be compared: 張 偉 → 张伟, 艾力•买买提 → 艾力·买买提, ＡＢＣ → ABC."""
+    s = (
+        series.str.replace_many(FULL, HALF)
+        .str.replace_many(DOTS[:-1], ["·"] * (len(DOTS) - 1))
+        .str.replace_all(r"[\s\u3000]*·[\s\u3000]*", "·")
+        .str.replace_all(r"[\s\u3000]+", "")
+    )
+    s = simplified(s)
+    return pl.Series(series.name, s).replace("", None)
+
+
+def id_numbers(series: pl.Series) -> pl.Series:
+    """Upper case, half-width; 15-digit numbers get 19 and their check character (18 digits)."""
+    s = series.str.replace_many(FULL, HALF).str.replace_all(r"[\s\u3000]+", "").str.to_uppercase()
+    old = s.str.contains(r"^\d{15}$").fill_null(False)
+    if not old.any():
+        return s.alias(series.name)
+    bodies = (s.filter(old).str.slice(0, 6) + "19" + s.filter(old).str.slice(6, 9)).to_list()
+    digits = np.frombuffer("".join(bodies).encode(), dtype=np.uint8).reshape(len(bodies), 17) - 48
+    checks = np.array(list("10X98765432"))[(digits.astype(np.int64) * RIC_WEIGHTS).sum(axis=1) % 11]
+    upgraded = pl.Series([b + c for b, c in zip(bodies, checks, strict=True)])
+    out = s.to_list()
+    for pos, value in zip(np.flatnonzero(old.to_numpy()), upgraded.to_list(), strict=True):
+        out[pos] = value
+    return pl.Series(series.name, out, dtype=pl.String)
+
+
+def phones(series: pl.Series) -> pl.Series:
+    """Digits only: 0591-8765 4321 → 059187654321, +86 138-0013-8000 → 13800138000; an extension
+    (转 123, ext 123) is kept after one dash."""
+    s = series.str.replace_many(FULL, HALF).str.replace_all(r"(?i)(转|ext\.?)", "#")
+    s = s.str.replace_all(r"[\s\u3000()（）\-]+", "")
+    s = s.str.replace(r"^\+?86(1[3-9]\d{9})", "$1")
+    return s.str.replace("#", "-", literal=True).alias(series.name)
+
+
+def sex_codes(series: pl.Series) -> pl.Series:
+    """GB/T 2261.1: 1 男, 2 女, 0 未知, 9 未说明; common spellings mapped, anything else null."""
+    lowered = series.str.strip_chars().str.to_lowercase()
+    mapping = {
+        "1": "1",
+        "男": "1",
+        "m": "1",
+        "male": "1",
+        "2": "2",
+        "女": "2",
+        "f": "2",
+        "female": "2",
+        "0": "0",
+        "9": "9",
+    }
+    return lowered.replace_strict(mapping, default=None, return_dtype=pl.String).alias(series.name)
+
+
+@lru_cache(maxsize=1)
+def _division_names() -> tuple[list[str], list[str], list[str]]:
+    path = resources.files("shuhai").joinpath("data", "divisions", "divisions.csv")
+    div = pl.read_csv(str(path), schema_overrides={"code": pl.String, "parent_code": pl.String})
+    names_by_level = [
+        sorted(
+            set(div.filter(pl.col("level") == lvl)["name"].to_list())
+            - {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"},
+            key=len,
+            reverse=True,
+        )
+        for lvl in (1, 2, 3)
+    ]
+    return names_by_level[0], names_by_level[1], names_by_level[2]
+
+
+def _alternation(words: list[str]) -> str:
+    import re
+
+    return "|".join(re.escape(w) for w in words)
+
+
+def addresses(series: pl.Series) -> pl.DataFrame:
+    """Split addresses: 福建省福州市鼓楼区五一中路１２號 → 福建省 | 福州市 | 鼓楼区 | 五一中路 | 12号.
+
+    Province, city and district are matched against the division names (longest first); the
+    street is the next part up to 街道/镇/乡/路/街/巷/道; the rest is the detail.
+    """
+    provinces, cities, districts = _division_names()
+    s = (
+        series.str.replace_many(FULL, HALF)
+        .str.replace_all("號", "号")
+        .str.replace_all(r"[\s\u3000]+", "")
+    )
+    frame = pl.DataFrame({"a": s})
+    pattern = (
+        f"^(?P<province>{_alternation(provinces)})?"
+        f"(?P<city>{_alternation(cities)})?"
+        f"(?P<district>{_alternation(districts)})?"
+        r"(?P<street>[^0-9]*?(?:街道|镇|乡|路|街|巷|道|大道))?"
+        r"(?P<detail>.*)$"
+    )
+    parts = frame.select(pl.col("a").str.extract_groups(pattern)).unnest("a")
+    return parts.with_columns(pl.all().replace("", None))
+
+
+__all__ = ["addresses", "id_numbers", "names", "phones", "sex_codes", "simplified"]
