@@ -12,6 +12,11 @@ RUN_COLUMN = "_run_id"  # ingest run that last wrote the row
 SYSTEM_COLUMNS = (RUN_COLUMN, LINE_COLUMN)
 
 
+def quote_identifier(name: str) -> str:
+    """A column name as a DuckDB/SQL identifier ("身份证号"; embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def arrow_type(data_type: str, scale: int | None = None) -> pa.DataType:
     """C/M text, N number (int64 when scale is 0, else float64), Y decimal(18,2), D date, T timestamp, L bool."""
     if data_type in ("C", "M"):
@@ -36,4 +41,11 @@ def table_schema(items: Iterable[dict[str, Any]]) -> pa.Schema:
     return pa.schema(fields)
 
 
-__all__ = ["LINE_COLUMN", "RUN_COLUMN", "SYSTEM_COLUMNS", "arrow_type", "table_schema"]
+__all__ = [
+    "LINE_COLUMN",
+    "RUN_COLUMN",
+    "SYSTEM_COLUMNS",
+    "arrow_type",
+    "quote_identifier",
+    "table_schema",
+]

@@ -28,6 +28,7 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from shuhai.errors import InvalidInput, NotFound
+from shuhai.lake.schema import quote_identifier
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ def _quote(name: str) -> str:
         raise InvalidInput(
             "lake.bad_identifier", f"列名无效：{name!r}", f"Invalid column name: {name!r}"
         )
-    return f'"{name}"'
+    return quote_identifier(name)
 
 
 def run_sql(sql: str, tables: dict[str, ds.Dataset | pa.Table]) -> pa.Table:

@@ -21,6 +21,7 @@ from shuhai.config import Config
 from shuhai.db import Comparison, ComparisonRun, session_scope
 from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, LakeTable
+from shuhai.lake.schema import quote_identifier as _q
 
 FAMILY = {
     "C": "text",
@@ -33,10 +34,6 @@ FAMILY = {
 }
 FULL = "０１２３４５６７８９（）－號"
 HALF = "0123456789()-号"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _normal(expr: str, family: str) -> str:

@@ -23,6 +23,7 @@ from shuhai.config import Config
 from shuhai.db import IngestRun, Objection, ObjectionEvent, ObjectionPolicy, Resource, session_scope
 from shuhai.errors import Conflict, InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.lake.schema import quote_identifier as _q
 from shuhai.lake.schema import table_schema
 from shuhai.quality.workdays import add_working_days
 
@@ -53,10 +54,6 @@ TRANSITIONS = {
 OPEN = {RAISED, ACCEPTED, VERIFYING}
 DEFAULT_DAYS = 5
 MAX_ATTACHMENT = 10 * 1024 * 1024
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def objection_dict(o: Objection) -> dict[str, Any]:

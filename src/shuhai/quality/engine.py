@@ -28,16 +28,13 @@ from shuhai.config import Config
 from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resource, session_scope
 from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.lake.schema import quote_identifier as _q
 from shuhai.quality import validators as V
 from shuhai.quality import vectorized
 from shuhai.quality.rules import KINDS, RuleSpec, default_rules, validate_rules
 from shuhai.quality.scores import score_version
 
 log = logging.getLogger(__name__)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(value: Any) -> str:
