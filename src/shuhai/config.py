@@ -22,7 +22,6 @@ class Setting:
     cast: Callable[[str], Any]
     help_zh: str
     help_en: str
-    secret: bool = False
 
 
 def _bool(value: str) -> bool:

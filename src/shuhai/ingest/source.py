@@ -79,7 +79,6 @@ class HashingReader:
         self.raw = raw
         self.hasher = hasher
         self.stream = stream
-        self.closed = False
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
@@ -88,14 +87,7 @@ class HashingReader:
             self.stream.bytes_read += len(data)
         return bytes(data)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
     def close(self) -> None:
-        self.closed = True
         self.raw.close()
 
 

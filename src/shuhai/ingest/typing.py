@@ -306,7 +306,6 @@ class Typer:
         self.plan = plan
         self.header = header
         self.run_id = run_id
-        self.out_schema = plan.schema
         self.polars_schema = pl.Schema(pl.from_arrow(plan.schema.empty_table()).schema)  # type: ignore[union-attr]
         self.items: list[ItemTyping] | None = None
 

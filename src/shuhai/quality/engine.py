@@ -56,6 +56,16 @@ def _typed_literal(value: Any, data_type: str) -> str:
     return _literal(value)
 
 
+def _bounds(col: str, expr: str, params: dict[str, Any], literal: Any) -> str:
+    """``expr`` within ``params['min']`` and/or ``params['max']`` (NULL values pass)."""
+    parts = [
+        f"{expr} {op} {literal(params[k])}"
+        for k, op in (("min", ">="), ("max", "<="))
+        if k in params
+    ]
+    return f"({col} IS NULL OR ({' AND '.join(parts)}))"
+
+
 def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None) -> str:
     """The SQL boolean that is true when a row passes ``rule``."""
     c = _q(rule.item)
@@ -85,19 +95,9 @@ def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None)
         values = ", ".join(_literal(str(v)) for v in p["values"])
         return f"({c} IS NULL OR CAST({c} AS VARCHAR) IN ({values}))"
     if kind == "range":
-        parts = []
-        if "min" in p:
-            parts.append(f"{c} >= {_typed_literal(p['min'], types[rule.item])}")
-        if "max" in p:
-            parts.append(f"{c} <= {_typed_literal(p['max'], types[rule.item])}")
-        return f"({c} IS NULL OR ({' AND '.join(parts)}))"
+        return _bounds(c, c, p, lambda v: _typed_literal(v, types[rule.item]))
     if kind == "length":
-        parts = []
-        if "min" in p:
-            parts.append(f"length({c}) >= {int(p['min'])}")
-        if "max" in p:
-            parts.append(f"length({c}) <= {int(p['max'])}")
-        return f"({c} IS NULL OR ({' AND '.join(parts)}))"
+        return _bounds(c, f"length({c})", p, lambda v: str(int(v)))
     if kind == "reference":
         return f"({c} IS NULL OR {c} IN (SELECT {_q(p['item'])} FROM {ref_name}))"
     if kind == "ric_birth_date":

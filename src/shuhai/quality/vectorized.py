@@ -153,8 +153,8 @@ def ric_scan(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray
 
 def ric_valid(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """GB 11643 validity per value (NULL stays NULL): check character, date, region in year."""
-    arr = _normalize(values)
-    return _with_nulls(ric_scan(arr)[0], arr)
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return _with_nulls(ric_scan(arr)[0], arr)  # ric_scan normalizes; nulls stay null
 
 
 def ric_birth_days(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
