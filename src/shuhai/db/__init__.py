@@ -2,9 +2,12 @@
 
 from shuhai.db.models import (
     Base,
+    BaseBuild,
+    BaseDatabase,
     Comparison,
     ComparisonRun,
     Department,
+    EntityEvent,
     InfoItem,
     IngestRun,
     Objection,
@@ -15,10 +18,15 @@ from shuhai.db.models import (
     QualityRun,
     QuarantineSummary,
     Resource,
+    ReviewPair,
 )
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "BaseBuild",
+    "BaseDatabase",
+    "EntityEvent",
+    "ReviewPair",
     "Objection",
     "ObjectionEvent",
     "ObjectionPolicy",

@@ -302,3 +302,79 @@ class ObjectionPolicy(Base):
         ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
     )
     working_days: Mapped[int] = mapped_column(Integer, default=5)
+
+
+class BaseDatabase(Base):
+    """基础库: a population, legal-entity or e-licence base database, configured as data."""
+
+    __tablename__ = "base_databases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # person | enterprise | licence
+    config: Mapped[str] = mapped_column(Text)  # the YAML as saved
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class BaseBuild(Base):
+    """One build of a base database: which versions of which resources went in, what came out."""
+
+    __tablename__ = "base_builds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_id: Mapped[int] = mapped_column(
+        ForeignKey("base_databases.id", ondelete="CASCADE"), index=True
+    )
+    mode: Mapped[str] = mapped_column(String(12))  # full | incremental
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    config_version: Mapped[int] = mapped_column(Integer)
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # resource id -> version
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float | None] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewPair(Base):
+    """人工复核: an uncertain pair (a record, an entity) and the reviewer's decision."""
+
+    __tablename__ = "review_pairs"
+    __table_args__ = (UniqueConstraint("base_id", "record_key", "file_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_id: Mapped[int] = mapped_column(
+        ForeignKey("base_databases.id", ondelete="CASCADE"), index=True
+    )
+    build_id: Mapped[int] = mapped_column(Integer)  # the build that last proposed the pair
+    record_key: Mapped[str] = mapped_column(String(120))
+    file_id: Mapped[str] = mapped_column(String(20))
+    probability: Mapped[float] = mapped_column()
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), index=True, default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+    applied_build_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class EntityEvent(Base):
+    """档案变更: a file created, merged into another, split off or retired, with the reason."""
+
+    __tablename__ = "entity_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_id: Mapped[int] = mapped_column(
+        ForeignKey("base_databases.id", ondelete="CASCADE"), index=True
+    )
+    build_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # merge | split | retire
+    file_id: Mapped[str] = mapped_column(String(20), index=True)
+    other_file_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

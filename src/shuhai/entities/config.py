@@ -11,12 +11,24 @@ Example (YAML)::
     authority: {姓名: 常住人口基本信息, 性别: 常住人口基本信息, 出生日期: 常住人口基本信息, 社会保障号码: 参保人员信息}
     survivorship: most_recent   # for attributes without an authority
 
+Optional keys: ``event`` per member (``{date: 入学日期, label: 入学}``, a timeline entry per
+record), ``match`` per member (which column plays which linking role when the attribute names
+do not say it), ``thresholds`` (``{link: 0.95, review: 0.6}``), and for legal entities
+``relations`` (``{resource, enterprise, person, role}``: legal representatives, shareholders,
+employees) resolved through the person base named by ``persons``. An e-licence base database
+(``kind: licence``) lists ``licences`` instead of members::
+
+    licences:
+      - {resource: 机动车驾驶证信息, type: 机动车驾驶证, number: 驾驶证号, holder: 身份证号,
+         holder_kind: person, name: 姓名, issued: 初次领证日期, valid_until: 有效期至}
+
 Validation collects every problem: unknown resources or columns, an attribute with two
 authorities, an authority that does not provide the attribute.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +37,17 @@ from sqlalchemy.orm import Session
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.errors import InvalidInput, NotFound
 
-KINDS = ("person", "enterprise")
+KINDS = ("person", "enterprise", "licence")
+ROLES = ("name", "birth", "sex", "phone", "address", "legal")
+ROLE_PATTERNS = {
+    "name": r"姓名$|名称$|^名字$",
+    "birth": r"出生日期|出生年月",
+    "sex": r"性别",
+    "phone": r"电话|手机",
+    "address": r"地址|住址|住所|居住地",
+    "legal": r"^法定代表人(姓名)?$|^负责人$",
+}
+HOLDER_KINDS = ("person", "enterprise")
 SURVIVORSHIP = ("most_recent", "most_frequent", "longest")
 
 
@@ -35,6 +57,41 @@ class Member:
     resource: str
     id_column: str
     attributes: dict[str, str]  # golden attribute -> column in this resource
+    roles: dict[str, str] = field(default_factory=dict)  # linking role -> column
+    event: dict[str, str] | None = None  # {date: column, label: text}
+
+    @property
+    def key(self) -> str:
+        """Stable name of the member: resource id and ID column (a resource can hold two roles)."""
+        return f"{self.resource_id}/{self.id_column}"
+
+
+@dataclass
+class Relation:
+    """企业与人员关联: a resource row links an enterprise code to a person's ID number."""
+
+    resource_id: int
+    resource: str
+    enterprise: str
+    person: str
+    role: str
+
+
+@dataclass
+class LicenceSource:
+    """电子证照来源: where a kind of licence is held and which columns say what."""
+
+    resource_id: int
+    resource: str
+    department: str
+    type: str
+    number: str
+    holder: str
+    holder_kind: str
+    name: str | None = None
+    issued: str | None = None
+    valid_until: str | None = None
+    status: str | None = None
 
 
 @dataclass
@@ -44,6 +101,11 @@ class BaseConfig:
     members: list[Member]
     authority: dict[str, int] = field(default_factory=dict)  # attribute -> resource id
     survivorship: str = "most_recent"
+    thresholds: dict[str, float] = field(default_factory=lambda: {"link": 0.95, "review": 0.6})
+    relations: list[Relation] = field(default_factory=list)
+    persons: str | None = None  # the person base that resolves relations and licence holders
+    enterprises: str | None = None  # the legal-entity base that resolves licence holders
+    licences: list[LicenceSource] = field(default_factory=list)
 
     @property
     def attributes(self) -> list[str]:
@@ -76,33 +138,22 @@ def validate_config(s: Session, data: dict[str, Any]) -> BaseConfig:
         )
     members: list[Member] = []
     raw_members = data.get("members") or []
-    if not isinstance(raw_members, list) or not raw_members:
+    if kind != "licence" and (not isinstance(raw_members, list) or not raw_members):
         problems.append(
             {"field": "members", "error": "至少需要一个成员资源 / at least one member resource"}
         )
+    if not isinstance(raw_members, list):
         raw_members = []
     by_name: dict[str, Member] = {}
     for i, m in enumerate(raw_members):
         where = f"members[{i}]"
-        try:
-            res = resource_dict(find_resource(s, str(m.get("resource", ""))))
-        except NotFound:
-            problems.append(
-                {
-                    "field": f"{where}.resource",
-                    "error": f"资源“{m.get('resource')}”不存在 / unknown resource",
-                }
-            )
+        res = _resource(s, m, where, problems)
+        if res is None:
             continue
         columns = {it["name"] for it in res["items"]}
-        id_column = str(m.get("id", ""))
-        if id_column not in columns:
-            problems.append(
-                {
-                    "field": f"{where}.id",
-                    "error": f"{res['name']} 没有信息项“{id_column}” / no item {id_column!r}",
-                }
-            )
+        id_column = str(m.get("id") or "")
+        if id_column:  # a member without an ID column is linked by its other fields only
+            _column(res, columns, id_column, f"{where}.id", problems)
         attributes = m.get("attributes") or {}
         if not isinstance(attributes, dict):
             problems.append(
@@ -113,27 +164,189 @@ def validate_config(s: Session, data: dict[str, Any]) -> BaseConfig:
             )
             attributes = {}
         for attr, col in attributes.items():
-            if col not in columns:
+            _column(res, columns, str(col), f"{where}.attributes.{attr}", problems)
+        attributes = {str(a): str(c) for a, c in attributes.items()}
+        roles = _roles(attributes)
+        for role, col in (m.get("match") or {}).items():
+            if role not in ROLES:
                 problems.append(
                     {
-                        "field": f"{where}.attributes.{attr}",
-                        "error": f"{res['name']} 没有信息项“{col}” / no item {col!r}",
+                        "field": f"{where}.match.{role}",
+                        "error": f"未知的匹配角色 / unknown role (one of {', '.join(ROLES)})",
                     }
                 )
-        member = Member(
-            res["id"], res["name"], id_column, {str(a): str(c) for a, c in attributes.items()}
-        )
+            elif _column(res, columns, str(col), f"{where}.match.{role}", problems):
+                roles[role] = str(col)
+        event = m.get("event")
+        if event is not None:
+            if not isinstance(event, dict) or not event.get("date"):
+                problems.append(
+                    {
+                        "field": f"{where}.event",
+                        "error": "应为 {date, label} / needs date and label",
+                    }
+                )
+                event = None
+            else:
+                _column(res, columns, str(event["date"]), f"{where}.event.date", problems)
+                event = {
+                    "date": str(event["date"]),
+                    "label": str(event.get("label") or res["name"]),
+                }
+        member = Member(res["id"], res["name"], id_column, attributes, roles, event)
         members.append(member)
         by_name[res["name"]] = member
         by_name[res["code"]] = member
+    authority = _authority(data.get("authority") or {}, by_name, problems)
+    thresholds = {"link": 0.95, "review": 0.6}
+    for k, v in (data.get("thresholds") or {}).items():
+        if k not in thresholds or not isinstance(v, int | float) or not 0 < v < 1:
+            problems.append(
+                {
+                    "field": f"thresholds.{k}",
+                    "error": "link/review 应在 0 与 1 之间 / link and review lie between 0 and 1",
+                }
+            )
+        else:
+            thresholds[k] = float(v)
+    if thresholds["review"] > thresholds["link"]:
+        problems.append(
+            {"field": "thresholds", "error": "review 不能高于 link / review must not exceed link"}
+        )
+    relations = []
+    for i, r in enumerate(data.get("relations") or []):
+        where = f"relations[{i}]"
+        res = _resource(s, r, where, problems)
+        if res is None:
+            continue
+        columns = {it["name"] for it in res["items"]}
+        ok = _column(res, columns, str(r.get("enterprise", "")), f"{where}.enterprise", problems)
+        ok &= _column(res, columns, str(r.get("person", "")), f"{where}.person", problems)
+        if ok:
+            relations.append(
+                Relation(
+                    res["id"],
+                    res["name"],
+                    str(r["enterprise"]),
+                    str(r["person"]),
+                    str(r.get("role") or "关联"),
+                )
+            )
+    licences = []
+    for i, lic in enumerate(data.get("licences") or []):
+        where = f"licences[{i}]"
+        res = _resource(s, lic, where, problems)
+        if res is None:
+            continue
+        columns = {it["name"] for it in res["items"]}
+        ok = True
+        for part in ("number", "holder"):
+            ok &= _column(res, columns, str(lic.get(part, "")), f"{where}.{part}", problems)
+        for part in ("name", "issued", "valid_until", "status"):
+            if lic.get(part):
+                ok &= _column(res, columns, str(lic[part]), f"{where}.{part}", problems)
+        holder_kind = lic.get("holder_kind", "person")
+        if holder_kind not in HOLDER_KINDS:
+            problems.append(
+                {
+                    "field": f"{where}.holder_kind",
+                    "error": "应为 person/enterprise / must be person or enterprise",
+                }
+            )
+            ok = False
+        if ok:
+            licences.append(
+                LicenceSource(
+                    res["id"],
+                    res["name"],
+                    res["department"]["name"],
+                    str(lic.get("type") or res["name"]),
+                    str(lic["number"]),
+                    str(lic["holder"]),
+                    holder_kind,
+                    *(
+                        str(lic[p]) if lic.get(p) else None
+                        for p in ("name", "issued", "valid_until", "status")
+                    ),
+                )
+            )
+    if (
+        kind == "licence"
+        and not licences
+        and not any(p["field"].startswith("licences") for p in problems)
+    ):
+        problems.append(
+            {"field": "licences", "error": "至少需要一个证照来源 / at least one licence source"}
+        )
+    if problems:
+        raise InvalidInput(
+            "entities.invalid_config",
+            f"基础库配置有 {len(problems)} 处错误",
+            f"{len(problems)} problems in the base-database config",
+            details=problems,
+        )
+    return BaseConfig(
+        str(data.get("name") or "基础库"),
+        kind,
+        members,
+        authority,
+        survivorship,
+        thresholds,
+        relations,
+        str(data["persons"]) if data.get("persons") else None,
+        str(data["enterprises"]) if data.get("enterprises") else None,
+        licences,
+    )
+
+
+def _resource(
+    s: Session, entry: Any, where: str, problems: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    if not isinstance(entry, dict):
+        problems.append({"field": where, "error": "应为对象 / must be an object"})
+        return None
+    try:
+        return resource_dict(find_resource(s, str(entry.get("resource", ""))))
+    except NotFound:
+        problems.append(
+            {
+                "field": f"{where}.resource",
+                "error": f"资源“{entry.get('resource')}”不存在 / unknown resource",
+            }
+        )
+        return None
+
+
+def _column(
+    res: dict[str, Any], columns: set[str], column: str, where: str, problems: list[dict[str, Any]]
+) -> bool:
+    if column in columns:
+        return True
+    problems.append(
+        {"field": where, "error": f"{res['name']} 没有信息项“{column}” / no item {column!r}"}
+    )
+    return False
+
+
+def _roles(attributes: dict[str, str]) -> dict[str, str]:
+    """Linking roles inferred from attribute names (姓名 → name, 户籍地址 → address …)."""
+    roles: dict[str, str] = {}
+    for attr, col in attributes.items():
+        for role, pattern in ROLE_PATTERNS.items():
+            if role not in roles and re.search(pattern, attr) and not attr.endswith("身份证号"):
+                roles[role] = col
+                break
+    return roles
+
+
+def _authority(
+    raw: Any, by_name: dict[str, Member], problems: list[dict[str, Any]]
+) -> dict[str, int]:
     authority: dict[str, int] = {}
-    raw_authority = data.get("authority") or {}
-    if isinstance(
-        raw_authority, list
-    ):  # [{attribute, resource}] lets a config name two authorities: refused below
-        pairs = [(str(a.get("attribute")), str(a.get("resource"))) for a in raw_authority]
+    if isinstance(raw, list):  # [{attribute, resource}] lets a config name two authorities
+        pairs = [(str(a.get("attribute")), str(a.get("resource"))) for a in raw]
     else:
-        pairs = [(str(a), str(r)) for a, r in raw_authority.items()]
+        pairs = [(str(a), str(r)) for a, r in raw.items()]
     for attr, resource in pairs:
         if attr in authority:
             problems.append(
@@ -161,14 +374,7 @@ def validate_config(s: Session, data: dict[str, Any]) -> BaseConfig:
             )
             continue
         authority[attr] = member.resource_id
-    if problems:
-        raise InvalidInput(
-            "entities.invalid_config",
-            f"基础库配置有 {len(problems)} 处错误",
-            f"{len(problems)} problems in the base-database config",
-            details=problems,
-        )
-    return BaseConfig(str(data.get("name") or "基础库"), kind, members, authority, survivorship)
+    return authority
 
 
-__all__ = ["BaseConfig", "Member", "validate_config"]
+__all__ = ["BaseConfig", "LicenceSource", "Member", "Relation", "validate_config"]

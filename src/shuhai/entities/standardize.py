@@ -151,4 +151,98 @@ def addresses(series: pl.Series) -> pl.DataFrame:
     return parts.with_columns(pl.all().replace("", None))
 
 
-__all__ = ["addresses", "id_numbers", "names", "phones", "sex_codes", "simplified"]
+def id_checksum_ok(series: pl.Series) -> pl.Series:
+    """GB 11643 check character and a real birth date, per standardized 18-character number.
+
+    Deliberately looser than the quality rule (which also wants the region code in use in the
+    birth year): for linking, a number whose check character is right identifies one person.
+    """
+    s = series.fill_null("")
+    shaped = s.str.contains(r"^\d{17}[\dX]$")
+    idx = np.flatnonzero(shaped.to_numpy())
+    out = np.zeros(series.len(), dtype=bool)
+    if idx.size:
+        raw = "".join(s.gather(idx).to_list()).encode()
+        mat = np.frombuffer(raw, dtype=np.uint8).reshape(idx.size, 18)
+        digits = mat[:, :17].astype(np.int64) - 48
+        expected = np.frombuffer(b"10X98765432", dtype=np.uint8)[
+            (digits * RIC_WEIGHTS).sum(axis=1) % 11
+        ]
+        ok = expected == mat[:, 17]
+        births = s.gather(idx).str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+        ok &= births.is_not_null().to_numpy()
+        out[idx] = ok
+    return pl.Series(series.name, out)
+
+
+def dates(series: pl.Series) -> pl.Series:
+    """Dates as ISO text (YYYY-MM-DD) whatever the column type; unreadable values null."""
+    if series.dtype == pl.Date:
+        return series.dt.strftime("%Y-%m-%d")
+    if series.dtype == pl.Datetime:
+        return series.dt.date().dt.strftime("%Y-%m-%d")
+    text = series.cast(pl.String).str.replace_many(FULL, HALF).str.strip_chars()
+    text = text.str.replace_all(r"[年月/.]", "-").str.replace_all("日", "")
+    parsed = text.str.to_date("%Y-%m-%d", strict=False).fill_null(
+        text.str.to_date("%Y%m%d", strict=False)
+    )
+    return parsed.dt.strftime("%Y-%m-%d").alias(series.name)
+
+
+def birth_from_id(ids: pl.Series) -> pl.Series:
+    """Birth date written in an 18-digit ID number (digits 7–14), even when its check fails."""
+    return ids.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).dt.strftime("%Y-%m-%d")
+
+
+def sex_from_id(ids: pl.Series) -> pl.Series:
+    """GB 11643: the 17th digit is odd for men (1), even for women (2)."""
+    digit = ids.str.slice(16, 1).cast(pl.Int32, strict=False)
+    frame = pl.DataFrame({"d": digit})
+    sex = pl.when(pl.col("d") % 2 == 1).then(pl.lit("1")).when(pl.col("d").is_not_null())
+    return frame.select(sex.then(pl.lit("2")).otherwise(None).alias(ids.name)).to_series()
+
+
+_PINYIN: dict[str, str] = {}  # character -> toneless pinyin, filled as characters are met
+
+
+def pinyin(series: pl.Series) -> pl.Series:
+    """Names in toneless pinyin, syllables joined (张伟 → zhangwei, 章玮 → zhangwei): homophones
+    compare equal. Each distinct character is looked up once (pypinyin), then mapped in Polars."""
+    from pypinyin import Style, lazy_pinyin
+
+    table = _PINYIN
+    chars = series.drop_nulls().str.split("").explode().unique().drop_nulls().to_list()
+    missing = [c for c in chars if c not in table]
+    for ch in missing:
+        table[ch] = "".join(lazy_pinyin(ch, style=Style.NORMAL, errors="default")).lower()
+    frame = pl.DataFrame({"v": series}).with_row_index("i")
+    exploded = frame.with_columns(pl.col("v").str.split("")).explode("v")
+    mapped = exploded.with_columns(
+        pl.col("v").replace_strict(table, default=pl.col("v"), return_dtype=pl.String)
+    )
+    joined = mapped.group_by("i", maintain_order=True).agg(pl.col("v").str.join(""))
+    return joined["v"].replace("", None).alias(series.name)
+
+
+def enterprise_names(series: pl.Series) -> pl.Series:
+    """Enterprise names: half-width, （）→(), no white space, simplified characters."""
+    s = series.str.replace_many(FULL + ["（", "）"], HALF + ["(", ")"]).str.replace_all(
+        r"[\s\u3000]+", ""
+    )
+    return simplified(s).replace("", None).alias(series.name)
+
+
+__all__ = [
+    "addresses",
+    "birth_from_id",
+    "dates",
+    "enterprise_names",
+    "id_checksum_ok",
+    "id_numbers",
+    "names",
+    "phones",
+    "pinyin",
+    "sex_codes",
+    "sex_from_id",
+    "simplified",
+]

@@ -369,3 +369,27 @@ __all__ = [
     "set_policy",
     "transition",
 ]
+
+
+def objections_for_records(config: Config, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Open objections on any of these lake rows (a profile's source records): matched by the
+    record's resource and its key values."""
+    by_resource: dict[int, list[dict[str, Any]]] = {}
+    for r in records:
+        by_resource.setdefault(int(r["resource_id"]), []).append(r)
+    out = []
+    with session_scope(config.database_url) as s:
+        for resource_id, rows in by_resource.items():
+            opened = s.scalars(
+                select(Objection).where(
+                    Objection.resource_id == resource_id, Objection.status.in_(OPEN)
+                )
+            ).all()
+            if not opened:
+                continue
+            ids = {str(r.get("id")) for r in rows if r.get("id")}
+            for o in opened:
+                values = {str(v).upper() for v in (o.record_key or {}).values()}
+                if values & ids:
+                    out.append(objection_dict(o))
+    return out

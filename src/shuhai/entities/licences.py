@@ -1,0 +1,182 @@
+"""The e-licence base database (电子证照库): licences and certificates departments issue, with
+holder (resolved to a person's or enterprise's file), issuer, number, validity and status, and
+verification by number (核验: does it exist, is it valid, whose is it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from sqlalchemy import select
+
+from shuhai.config import Config
+from shuhai.db import BaseDatabase, session_scope
+from shuhai.entities import standardize as std
+from shuhai.entities.config import BaseConfig
+from shuhai.errors import InvalidInput, NotFound
+from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+
+VALID, EXPIRED, REVOKED = "有效", "已过期", "已注销"
+
+
+def build_licences(
+    config: Config, cfg: BaseConfig, out: Path
+) -> tuple[dict[str, Any], dict[str, int]]:
+    from shuhai.entities.relations import _id_index
+
+    persons = _id_index(config, cfg.persons)
+    companies = _id_index(config, cfg.enterprises)
+    today = dt.date.today()
+    frames, versions = [], {}
+    for src in cfg.licences:
+        table = LakeTable(config.lake_dir, src.resource_id)
+        if not table.exists():
+            continue
+        version = int(table.latest_version() or 0)
+        versions[str(src.resource_id)] = version
+        cols = [
+            c
+            for c in (src.number, src.holder, src.name, src.issued, src.valid_until, src.status)
+            if c
+        ]
+        raw = pl.from_arrow(
+            table.dataset(version).to_table(columns=[*dict.fromkeys(cols), RUN_COLUMN, LINE_COLUMN])
+        )
+        assert isinstance(raw, pl.DataFrame)
+        n = raw.height
+        none = pl.Series([None] * n, dtype=pl.String)
+        holder = raw[src.holder].cast(pl.String)
+        holder = (
+            std.id_numbers(holder) if src.holder_kind == "person" else holder.str.to_uppercase()
+        )
+        until_raw = raw[src.valid_until] if src.valid_until else none
+        until = std.dates(until_raw)
+        f = pl.DataFrame(
+            {
+                "number": raw[src.number].cast(pl.String).str.strip_chars(),
+                "type": [src.type] * n,
+                "holder_kind": [src.holder_kind] * n,
+                "holder_id": holder,
+                "holder_name": raw[src.name].cast(pl.String) if src.name else none,
+                "issuer": [src.department] * n,
+                "issued": std.dates(raw[src.issued]) if src.issued else none,
+                "valid_until": until,
+                "long_term": until_raw.cast(pl.String).str.contains("长期").fill_null(False)
+                if src.valid_until
+                else pl.Series([False] * n),
+                "stated_status": raw[src.status].cast(pl.String) if src.status else none,
+                "resource_id": pl.Series([src.resource_id] * n, dtype=pl.Int32),
+                "version": pl.Series([version] * n, dtype=pl.Int32),
+                "run": raw[RUN_COLUMN],
+                "line": raw[LINE_COLUMN],
+            }
+        ).filter(pl.col("number").is_not_null())
+        index = persons if src.holder_kind == "person" else companies
+        if index is not None:
+            f = f.join(
+                index.rename({"id": "holder_id", "file_id": "holder_file_id"}),
+                on="holder_id",
+                how="left",
+            )
+        else:
+            f = f.with_columns(pl.lit(None, dtype=pl.String).alias("holder_file_id"))
+        frames.append(f)
+    if not frames:
+        raise NotFound(
+            "entities.no_licence_data", "证照来源资源还没有数据", "No licence source has data yet"
+        )
+    lic = pl.concat(frames, how="diagonal_relaxed")
+    lic = lic.with_columns(
+        pl.when(pl.col("stated_status").str.contains("注销|吊销|撤销").fill_null(False))
+        .then(pl.lit(REVOKED))
+        .when(pl.col("long_term") | pl.col("valid_until").is_null())
+        .then(pl.lit(VALID))
+        .when(pl.col("valid_until") < pl.lit(today.isoformat()))
+        .then(pl.lit(EXPIRED))
+        .otherwise(pl.lit(VALID))
+        .alias("status")
+    ).drop("long_term")
+    lic.sort("number").write_parquet(out / "licences.parquet", row_group_size=65536)
+    counts = {
+        "licences": lic.height,
+        "valid": int((lic["status"] == VALID).sum()),
+        "expired": int((lic["status"] == EXPIRED).sum()),
+        "revoked": int((lic["status"] == REVOKED).sum()),
+        "holders_resolved": int(lic["holder_file_id"].is_not_null().sum()),
+    }
+    return counts, versions
+
+
+def mask_name(name: str | None) -> str | None:
+    """张三 → 张*, 欧阳娜娜 → 欧**娜: enough to confirm, not to disclose."""
+    if not name:
+        return name
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def verify(config: Config, number: str, *, holder: str | None = None) -> dict[str, Any]:
+    """核验: is there a licence with this number, is it valid, whose is it. ``holder`` (ID number,
+    credit code or name) is checked against the holder without disclosing it."""
+    from shuhai.entities.build import build_path, last_build
+
+    number = (number or "").strip()
+    if not number or len(number) > 100:
+        raise InvalidInput("licence.bad_number", "证照编号无效", "Invalid licence number")
+    with session_scope(config.database_url) as s:
+        paths = []
+        for row in s.scalars(select(BaseDatabase).where(BaseDatabase.kind == "licence")):
+            b = last_build(s, row.id)
+            if b is not None and (build_path(config, b) / "licences.parquet").exists():
+                paths.append(build_path(config, b) / "licences.parquet")
+    if not paths:
+        raise NotFound(
+            "licence.no_base", "电子证照库还没有构建", "The e-licence base has not been built"
+        )
+    con = duckdb.connect(":memory:")
+    try:
+        files = ", ".join(f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in paths)
+        rows = (
+            con.sql(
+                f"SELECT * FROM read_parquet([{files}], union_by_name=true) WHERE number = ?",
+                params=[number],
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+    if not rows:
+        return {"number": number, "exists": False, "valid": False}
+    r = rows[0]
+    out: dict[str, Any] = {
+        "number": number,
+        "exists": True,
+        "valid": r["status"] == VALID,
+        "status": r["status"],
+        "type": r["type"],
+        "issuer": r["issuer"],
+        "issued": r["issued"],
+        "valid_until": r["valid_until"],
+        "holder": {
+            "kind": r["holder_kind"],
+            "file_id": r["holder_file_id"],
+            "name": mask_name(r["holder_name"])
+            if r["holder_kind"] == "person"
+            else r["holder_name"],
+        },
+    }
+    if holder is not None:
+        h = holder.strip().upper()
+        out["holder_matches"] = h in {
+            (r["holder_id"] or "").upper(),
+            (r["holder_name"] or "").upper(),
+        }
+    return out
+
+
+__all__ = ["build_licences", "mask_name", "verify"]

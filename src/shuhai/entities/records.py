@@ -1,0 +1,223 @@
+"""Member records (成员记录): each member resource's current version read from the lake and put in
+one shape for linking — lineage (resource, version, run, line), the standardized ID, the linking
+fields, the timeline event and every configured attribute.
+
+A record's key is ``resource/ID column/run/line``: stable while the row is not rewritten, new when
+an ingest changes it, so an incremental build sees exactly what is new, changed or gone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pyarrow as pa
+
+from shuhai.config import Config
+from shuhai.entities import standardize as std
+from shuhai.entities.config import BaseConfig, Member
+from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.quality.vectorized import uscc_valid
+
+FIELDS = [
+    "id",
+    "id_valid",
+    "name",
+    "name_py",
+    "birth",
+    "sex",
+    "phone",
+    "district",
+    "street",
+    "detail",
+    "address",
+    "legal",
+    "legal_py",
+]
+LINEAGE = ["key", "member", "resource_id", "version", "run", "line"]
+
+
+def attr_column(attribute: str) -> str:
+    return f"a:{attribute}"
+
+
+def _text(series: pl.Series) -> pl.Series:
+    if series.dtype == pl.String:
+        return series.str.strip_chars().replace("", None)
+    if series.dtype in (pl.Date, pl.Datetime):
+        return std.dates(series)
+    return series.cast(pl.String)
+
+
+def standardized_value(attribute: str, series: pl.Series, kind: str) -> pl.Series:
+    """An attribute's values as they are compared and kept (one rule per kind of value)."""
+    if series.dtype in (pl.Date, pl.Datetime) or re.search(r"日期|出生年月", attribute):
+        return std.dates(series)
+    text = _text(series)
+    if attribute.endswith("身份证号") or attribute in ("社会保障号码", "公民身份号码"):
+        return std.id_numbers(text)
+    if re.search(r"统一社会信用代码|纳税人识别号", attribute):
+        return text.str.to_uppercase()
+    if re.search(r"电话|手机", attribute):
+        return std.phones(text)
+    if "性别" in attribute:
+        return std.sex_codes(text)
+    if re.search(r"姓名$|^法定代表人$", attribute):
+        return std.names(text)
+    if kind == "enterprise" and re.search(r"名称$", attribute):
+        return std.enterprise_names(text)
+    if re.search(r"地址|住址|住所", attribute):
+        return text.str.replace_many(std.FULL, std.HALF).str.replace_all("號", "号")
+    return text
+
+
+def read_member(
+    config: Config, cfg: BaseConfig, member: Member, *, version: int | None = None
+) -> pl.DataFrame:
+    """One member's rows in the record shape (empty frame when the resource has no data yet)."""
+    table = LakeTable(config.lake_dir, member.resource_id)
+    if not table.exists():
+        return pl.DataFrame()
+    version = table.latest_version() if version is None else version
+    dataset = table.dataset(version)
+    wanted = [
+        c for c in [member.id_column, *member.attributes.values(), *member.roles.values()] if c
+    ]
+    if member.event:
+        wanted.append(member.event["date"])
+    columns = [c for c in dict.fromkeys(wanted) if c in dataset.schema.names]
+    data = pl.from_arrow(dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN]))
+    assert isinstance(data, pl.DataFrame)
+    return shape(cfg, member, data, version or 0)
+
+
+def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> pl.DataFrame:
+    """Standardize one member's raw rows (lake columns plus ``_run_id``/``_line``)."""
+    n = data.height
+    missing = pl.Series([None] * n, dtype=pl.String)
+
+    def col(name: str | None) -> pl.Series:
+        return data[name] if name and name in data.columns else missing
+
+    run, line = data[RUN_COLUMN].cast(pl.Int64), data[LINE_COLUMN].cast(pl.Int64)
+    out: dict[str, pl.Series] = {
+        "key": pl.select(
+            pl.concat_str(
+                [pl.lit(f"{member.key}/"), run.cast(pl.String), pl.lit("/"), line.cast(pl.String)]
+            )
+        ).to_series(),
+        "member": pl.Series([member.key] * n, dtype=pl.String),
+        "resource_id": pl.Series([member.resource_id] * n, dtype=pl.Int32),
+        "version": pl.Series([version] * n, dtype=pl.Int32),
+        "run": run,
+        "line": line,
+    }
+    raw_id = _text(col(member.id_column))
+    roles = member.roles
+    if cfg.kind == "person":
+        ids = std.id_numbers(raw_id)
+        out["id"] = ids
+        out["id_valid"] = std.id_checksum_ok(ids)
+        out["name"] = std.names(_text(col(roles.get("name"))))
+        out["name_py"] = std.pinyin(out["name"])
+        birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
+        out["birth"] = birth.fill_null(std.birth_from_id(ids))
+        sex = std.sex_codes(_text(col(roles.get("sex")))) if "sex" in roles else missing
+        out["sex"] = sex.fill_null(std.sex_from_id(ids))
+        out["legal"] = missing
+        out["legal_py"] = missing
+    else:
+        ids = (
+            raw_id.str.replace_many(std.FULL, std.HALF)
+            .str.to_uppercase()
+            .str.replace_all(r"[\s\u3000]+", "")
+        )
+        out["id"] = ids
+        out["id_valid"] = pl.Series(
+            uscc_valid(pa.array(ids.to_list(), pa.string())).to_pylist(), dtype=pl.Boolean
+        ).fill_null(False)
+        out["name"] = std.enterprise_names(_text(col(roles.get("name"))))
+        out["name_py"] = missing
+        out["birth"] = missing
+        out["sex"] = missing
+        out["legal"] = std.names(_text(col(roles.get("legal"))))
+        out["legal_py"] = std.pinyin(out["legal"])
+    out["phone"] = std.phones(_text(col(roles.get("phone"))))
+    address = _text(col(roles.get("address")))
+    parts = std.addresses(address)
+    out["district"] = parts["district"]
+    out["street"] = parts["street"]
+    out["detail"] = parts["detail"]
+    out["address"] = (
+        pl.select(
+            pl.concat_str(
+                [
+                    parts[c].fill_null("")
+                    for c in ("province", "city", "district", "street", "detail")
+                ]
+            )
+        )
+        .to_series()
+        .replace("", None)
+    )
+    if member.event:
+        out["event_date"] = std.dates(col(member.event["date"]))
+        out["event_label"] = pl.Series([member.event["label"]] * n, dtype=pl.String)
+    else:
+        out["event_date"] = missing
+        out["event_label"] = missing
+    for attribute, column in member.attributes.items():
+        out[attr_column(attribute)] = standardized_value(attribute, col(column), cfg.kind)
+    return pl.DataFrame({k: v.alias(k) for k, v in out.items()})
+
+
+def read_members(
+    config: Config, cfg: BaseConfig, versions: dict[int, int] | None = None
+) -> pl.DataFrame:
+    """Every member's records, one frame (attributes a member lacks are null)."""
+    frames = [
+        read_member(config, cfg, m, version=(versions or {}).get(m.resource_id))
+        for m in cfg.members
+    ]
+    frames = [f for f in frames if f.width]
+    if not frames:
+        return empty(cfg)
+    return pl.concat([empty(cfg), *frames], how="diagonal_relaxed")
+
+
+def empty(cfg: BaseConfig) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {
+        "key": pl.String(),
+        "member": pl.String(),
+        "resource_id": pl.Int32(),
+        "version": pl.Int32(),
+        "run": pl.Int64(),
+        "line": pl.Int64(),
+    }
+    schema |= {f: (pl.Boolean() if f == "id_valid" else pl.String()) for f in FIELDS}
+    schema |= {"event_date": pl.String(), "event_label": pl.String()}
+    schema |= {attr_column(a): pl.String() for a in cfg.attributes}
+    return pl.DataFrame(schema=schema)
+
+
+def current_versions(config: Config, cfg: BaseConfig) -> dict[int, int]:
+    """Latest lake version of each member resource (those with data)."""
+    out = {}
+    for m in cfg.members:
+        table = LakeTable(config.lake_dir, m.resource_id)
+        if table.exists():
+            out[m.resource_id] = int(table.latest_version() or 0)
+    return out
+
+
+__all__ = [
+    "FIELDS",
+    "LINEAGE",
+    "attr_column",
+    "current_versions",
+    "empty",
+    "read_member",
+    "read_members",
+    "shape",
+    "standardized_value",
+]

@@ -1,0 +1,409 @@
+"""Base databases as a library (基础库服务): configure, build, read files, review pairs.
+
+Everything the CLI and the web layer do with base databases goes through these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+from sqlalchemy import select
+
+from shuhai.config import Config
+from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
+from shuhai.entities.build import build_dict, build_path, find_base, last_build, load_config
+from shuhai.entities.config import validate_config
+from shuhai.errors import Conflict, InvalidInput, NotFound
+
+
+def parse_config(text_or_data: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(text_or_data, dict):
+        return text_or_data
+    try:
+        data = yaml.safe_load(text_or_data)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(
+            "entities.bad_yaml", f"YAML 无法解析：{exc}", f"The YAML cannot be parsed: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("entities.bad_config", "配置应为对象", "The config must be an object")
+    return data
+
+
+def save_base(config: Config, text_or_data: str | dict[str, Any]) -> dict[str, Any]:
+    """Create or update a base database from its config; the config version goes up on change.
+
+    Nothing is saved when the config has problems (every problem is reported at once).
+    """
+    data = parse_config(text_or_data)
+    text = (
+        text_or_data
+        if isinstance(text_or_data, str)
+        else yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    )
+    with session_scope(config.database_url) as s:
+        cfg = validate_config(s, data)
+        row = s.scalars(select(BaseDatabase).where(BaseDatabase.name == cfg.name)).first()
+        if row is None:
+            row = BaseDatabase(name=cfg.name, kind=cfg.kind, config=text, config_version=1)
+            s.add(row)
+        elif row.config != text:
+            if row.kind != cfg.kind:
+                raise Conflict(
+                    "entities.kind_changed",
+                    f"基础库“{cfg.name}”已是 {row.kind} 类型",
+                    f"Base database {cfg.name!r} is already of kind {row.kind}",
+                )
+            row.config, row.config_version = text, row.config_version + 1
+        s.flush()
+        return base_dict(s, row)
+
+
+def base_dict(s: Any, row: BaseDatabase) -> dict[str, Any]:
+    build = last_build(s, row.id)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "config_version": row.config_version,
+        "config": row.config,
+        "last_build": build_dict(build) if build else None,
+        "pending_reviews": s.scalar(
+            select(ReviewPair.id)
+            .where(ReviewPair.base_id == row.id, ReviewPair.status == "pending")
+            .limit(1)
+        )
+        is not None,
+    }
+
+
+def list_bases(config: Config) -> list[dict[str, Any]]:
+    with session_scope(config.database_url) as s:
+        return [base_dict(s, r) for r in s.scalars(select(BaseDatabase).order_by(BaseDatabase.id))]
+
+
+def get_base(config: Config, base: str | int) -> dict[str, Any]:
+    with session_scope(config.database_url) as s:
+        return base_dict(s, find_base(s, base))
+
+
+def list_builds(config: Config, base: str | int, limit: int = 20) -> list[dict[str, Any]]:
+    with session_scope(config.database_url) as s:
+        row = find_base(s, base)
+        return [
+            build_dict(b)
+            for b in s.scalars(
+                select(BaseBuild)
+                .where(BaseBuild.base_id == row.id)
+                .order_by(BaseBuild.id.desc())
+                .limit(limit)
+            )
+        ]
+
+
+def current(config: Config, base: str | int) -> tuple[dict[str, Any], Path]:
+    """The base database and the directory of its last good build."""
+    with session_scope(config.database_url) as s:
+        row = find_base(s, base)
+        b = last_build(s, row.id)
+        if b is None:
+            raise NotFound(
+                "entities.not_built",
+                f"基础库“{row.name}”还没有成功的构建",
+                f"Base database {row.name!r} has no successful build yet",
+            )
+        return {"id": row.id, "name": row.name, "kind": row.kind, "build": b.id}, build_path(
+            config, b
+        )
+
+
+def _query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    con = duckdb.connect(":memory:")
+    try:
+        return con.sql(sql, params=params or []).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+
+
+def _p(path: Path, name: str) -> str:
+    return str(path / f"{name}.parquet").replace("'", "''")
+
+
+def search_files(
+    config: Config, base: str | int, q: str = "", *, limit: int = 20, offset: int = 0
+) -> dict[str, Any]:
+    """Files by name, ID number / credit code or file id (exact or prefix)."""
+    info, path = current(config, base)
+    limit = max(1, min(int(limit), 200))
+    q = (q or "").strip()
+    where, params = "status = 'active'", []
+    if q:
+        where += " AND (file_id = ? OR id = upper(?) OR name = ? OR name LIKE ? || '%')"
+        params = [q, q, q, q]
+    rows = _query(
+        f"SELECT file_id, name, id, records, sources, probabilistic FROM '{_p(path, 'entities')}' "
+        f"WHERE {where} ORDER BY file_id LIMIT {limit} OFFSET {int(offset)}",
+        params,
+    )
+    total = _query(f"SELECT count(*) AS n FROM '{_p(path, 'entities')}' WHERE {where}", params)
+    return {"base": info, "total": total[0]["n"], "items": rows}
+
+
+def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
+    """一人一档 / 一企一档: golden record with lineage, source records, timeline, conflicts,
+    open objections, merges and splits, links to persons or enterprises, licences."""
+    info, path = current(config, base)
+    entity = _query(f"SELECT * FROM '{_p(path, 'entities')}' WHERE file_id = ?", [file_id])
+    if not entity:
+        raise NotFound("entities.file_not_found", f"档案 {file_id} 不存在", f"No file {file_id}")
+    e = entity[0]
+    if e["status"] == "merged" and e.get("merged_into"):
+        return {**profile(config, base, e["merged_into"]), "redirected_from": file_id}
+    golden = _query(
+        f"SELECT attribute, value, resource_id, version, run, line, authoritative, n_values "
+        f"FROM '{_p(path, 'golden')}' WHERE file_id = ? ORDER BY attribute",
+        [file_id],
+    )
+    records = _query(
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE file_id = ? "
+        f"ORDER BY resource_id, run, line",
+        [file_id],
+    )
+    disagreements = _query(
+        f"SELECT attribute, n_values, sources FROM '{_p(path, 'disagreements')}' "
+        f"WHERE file_id = ? ORDER BY attribute",
+        [file_id],
+    )
+    names = _resource_names(config, {r["resource_id"] for r in records + golden})
+    for g in golden:
+        g["resource"] = names.get(g["resource_id"], str(g["resource_id"]))
+    for d in disagreements:
+        for src in d["sources"]:
+            src["resource"] = names.get(src["resource_id"], str(src["resource_id"]))
+    sources = []
+    for r in records:
+        sources.append(
+            {
+                "key": r["key"],
+                "resource_id": r["resource_id"],
+                "resource": names.get(r["resource_id"], str(r["resource_id"])),
+                "version": r["version"],
+                "run": r["run"],
+                "line": r["line"],
+                "method": r["method"],
+                "score": r["score"],
+                "id": r["id"],
+                "values": {k[2:]: v for k, v in r.items() if k.startswith("a:") and v is not None},
+            }
+        )
+    timeline = sorted(
+        (
+            {
+                "date": r["event_date"],
+                "label": r["event_label"],
+                "resource": names.get(r["resource_id"], ""),
+                "resource_id": r["resource_id"],
+                "line": r["line"],
+            }
+            for r in records
+            if r.get("event_date")
+        ),
+        key=lambda t: t["date"],
+    )
+    with session_scope(config.database_url) as s:
+        events = [
+            {
+                "kind": ev.kind,
+                "file_id": ev.file_id,
+                "other_file_id": ev.other_file_id,
+                "records": ev.records,
+                "reason": ev.reason,
+                "build_id": ev.build_id,
+                "at": ev.at.isoformat() if ev.at else None,
+            }
+            for ev in s.scalars(
+                select(EntityEvent)
+                .where(
+                    EntityEvent.base_id == info["id"],
+                    (EntityEvent.file_id == file_id) | (EntityEvent.other_file_id == file_id),
+                )
+                .order_by(EntityEvent.id)
+            )
+        ]
+        reviews = [
+            review_dict(p)
+            for p in s.scalars(
+                select(ReviewPair).where(
+                    ReviewPair.base_id == info["id"],
+                    ReviewPair.file_id == file_id,
+                    ReviewPair.status == "pending",
+                )
+            )
+        ]
+    from shuhai.entities.relations import links_for
+    from shuhai.quality.corrections import objections_for_records
+
+    return {
+        "base": info,
+        "file_id": file_id,
+        "entity": e,
+        "golden": golden,
+        "sources": sources,
+        "timeline": timeline,
+        "disagreements": disagreements,
+        "objections": objections_for_records(config, records),
+        "events": events,
+        "pending_reviews": reviews,
+        "links": links_for(config, info, file_id),
+    }
+
+
+def _resource_names(config: Config, ids: set[int]) -> dict[int, str]:
+    from shuhai.db import Resource
+
+    if not ids:
+        return {}
+    with session_scope(config.database_url) as s:
+        return {r.id: r.name for r in s.scalars(select(Resource).where(Resource.id.in_(list(ids))))}
+
+
+def disagreements(
+    config: Config, base: str | int, *, attribute: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """Files whose sources disagree, with counts per attribute."""
+    info, path = current(config, base)
+    limit = max(1, min(int(limit), 500))
+    by_attr = _query(
+        f"SELECT attribute, count(*) AS files FROM '{_p(path, 'disagreements')}' "
+        f"GROUP BY attribute ORDER BY files DESC"
+    )
+    where, params = ("WHERE attribute = ?", [attribute]) if attribute else ("", [])
+    rows = _query(
+        f"SELECT file_id, attribute, n_values, sources FROM '{_p(path, 'disagreements')}' "
+        f"{where} ORDER BY file_id LIMIT {limit}",
+        params,
+    )
+    return {"base": info, "by_attribute": by_attr, "items": rows}
+
+
+# --- clerical review ---------------------------------------------------------------------
+
+
+def review_dict(p: ReviewPair) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "base_id": p.base_id,
+        "record_key": p.record_key,
+        "file_id": p.file_id,
+        "probability": round(p.probability, 4),
+        "evidence": p.evidence,
+        "status": p.status,
+        "decided_by": p.decided_by,
+        "decided_at": p.decided_at.isoformat() if p.decided_at else None,
+        "note": p.note,
+        "build_id": p.build_id,
+        "applied_build_id": p.applied_build_id,
+    }
+
+
+def review_queue(
+    config: Config, base: str | int, *, status: str = "pending", limit: int = 50
+) -> list[dict[str, Any]]:
+    with session_scope(config.database_url) as s:
+        row = find_base(s, base)
+        q = select(ReviewPair).where(ReviewPair.base_id == row.id)
+        if status != "all":
+            q = q.where(ReviewPair.status == status)
+        q = q.order_by(ReviewPair.probability.desc(), ReviewPair.id).limit(max(1, min(limit, 500)))
+        return [review_dict(p) for p in s.scalars(q)]
+
+
+def review_pair(config: Config, base: str | int, pair_id: int) -> dict[str, Any]:
+    """A pair with the evidence side by side: the record's values and the file's golden values."""
+    with session_scope(config.database_url) as s:
+        row = find_base(s, base)
+        p = s.get(ReviewPair, pair_id)
+        if p is None or p.base_id != row.id:
+            raise NotFound(
+                "entities.pair_not_found", f"复核对 {pair_id} 不存在", f"No review pair {pair_id}"
+            )
+        pair = review_dict(p)
+    info, path = current(config, base)
+    record = _query(
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE key = ?",
+        [pair["record_key"]],
+    )
+    golden = _query(
+        f"SELECT attribute, value FROM '{_p(path, 'golden')}' WHERE file_id = ?",
+        [pair["file_id"]],
+    )
+    left = record[0] if record else {}
+    names = _resource_names(config, {left["resource_id"]} if left else set())
+    fields = ["id", "name", "birth", "sex", "phone", "address", "legal"]
+    other = _query(
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE file_id = ? "
+        f"ORDER BY method = 'id' DESC, run DESC LIMIT 1",
+        [pair["file_id"]],
+    )
+    right = other[0] if other else {}
+    return {
+        **pair,
+        "record": {
+            "resource": names.get(left.get("resource_id"), ""),
+            "line": left.get("line"),
+            "fields": {f: left.get(f) for f in fields},
+            "file_id": left.get("file_id"),
+        },
+        "file": {"fields": {f: right.get(f) for f in fields}, "golden": golden},
+    }
+
+
+def decide(
+    config: Config, base: str | int, pair_id: int, decision: str, *, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """Accept (same person/enterprise) or reject a pair; kept and reused by every later build."""
+    if decision not in ("accept", "reject"):
+        raise InvalidInput(
+            "entities.bad_decision",
+            "决定应为 accept 或 reject",
+            "The decision must be accept or reject",
+        )
+    with session_scope(config.database_url) as s:
+        row = find_base(s, base)
+        p = s.get(ReviewPair, pair_id)
+        if p is None or p.base_id != row.id:
+            raise NotFound(
+                "entities.pair_not_found", f"复核对 {pair_id} 不存在", f"No review pair {pair_id}"
+            )
+        if p.status == "stale":
+            raise Conflict(
+                "entities.pair_stale",
+                "该记录对在最近一次构建中已不存在（记录已变更或删除），无需再复核",
+                "This pair no longer exists in the latest build (the record changed or is gone)",
+            )
+        p.status = "accepted" if decision == "accept" else "rejected"
+        p.decided_by, p.decided_at, p.note = actor, datetime.now(UTC), note
+        p.applied_build_id = None
+        return review_dict(p)
+
+
+__all__ = [
+    "base_dict",
+    "current",
+    "decide",
+    "disagreements",
+    "get_base",
+    "list_bases",
+    "list_builds",
+    "load_config",
+    "parse_config",
+    "profile",
+    "review_pair",
+    "review_queue",
+    "save_base",
+    "search_files",
+]
