@@ -77,6 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
         "演示模式：页面标注“演示数据”",
         "Demo mode: pages say 演示数据 (demo data)",
     ),
+    Setting(
+        "profiles",
+        False,
+        _bool,
+        "开放一人一档/一企一档页面与接口（含个人信息；访问控制上线前默认关闭，演示实例开启）",
+        "Serve person and enterprise profiles (personal data; off until access control, on in the demo)",
+    ),
 )
 
 
@@ -90,6 +97,7 @@ class Config:
     block_bytes: int = 16 * 1024 * 1024
     max_cell_bytes: int = 1024 * 1024
     demo_mode: bool = False
+    profiles: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

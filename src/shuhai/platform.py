@@ -22,6 +22,7 @@ def open_home(config: Config | None = None) -> Config:
     config.ensure_dirs()
     if (config.home / DEMO_MARKER).exists():
         config.demo_mode = True
+        config.profiles = True  # fictional people only: the demo shows its profiles locally
     key = (config.database_url, str(config.home))
     if key not in _prepared:
         with _lock:

@@ -76,6 +76,7 @@ def build_demo(
     config = open_home(config)
     (config.home / DEMO_MARKER).write_text("演示数据 / demo data\n", encoding="utf-8")
     config.demo_mode = True
+    config.profiles = True
     out = Path(output or config.home / "demo_sources")
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _msg: None)
@@ -218,6 +219,14 @@ def build_demo(
         say("跨部门比对 / comparing departments…")
         for c in list_comparisons(config):
             run_comparison(config, c["id"])
+        from shuhai.demo.bases import BASES
+        from shuhai.entities.build import build_base
+        from shuhai.entities.service import save_base
+
+        for data in BASES:
+            say(f"构建{data['name']} / building the base database…")
+            save_base(config, data)
+            totals[data["name"]] = build_base(config, data["name"])["counts"]
     return {
         "departments": len(DEPARTMENTS),
         "resources": len(TABLES),

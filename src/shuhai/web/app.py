@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from shuhai.config import Config
 from shuhai.platform import open_home
-from shuhai.web import api, errors, pages
+from shuhai.web import api, bases, errors, pages
 
 HERE = Path(__file__).parent
 
@@ -36,6 +36,8 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(bases.api)
+    app.include_router(bases.pages)
     app.include_router(pages.router)
     return app
 

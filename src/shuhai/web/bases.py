@@ -1,0 +1,235 @@
+"""Base databases on the web: ``/api/v1/bases/…`` and the portal pages (一人一档、一企一档, review
+queue, e-licence verification). Thin routes over ``shuhai.entities``.
+
+Profiles, source records and review evidence show personal data: until the access policy of the
+security issue exists they are served only when the ``profiles`` setting is on (the demo does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from shuhai.config import Config
+from shuhai.entities import service
+from shuhai.entities.build import build_base
+from shuhai.entities.licences import verify
+from shuhai.errors import Forbidden
+
+api = APIRouter(prefix="/api/v1")
+pages = APIRouter()
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+def _personal(request: Request) -> Config:
+    config = _config(request)
+    if not config.profiles:
+        raise Forbidden(
+            "entities.profiles_off",
+            "档案含个人信息，本实例未开启档案查看（设置 SHUHAI_PROFILES=true）",
+            "Profiles hold personal data and are off on this instance (set SHUHAI_PROFILES=true)",
+        )
+    return config
+
+
+def _actor(request: Request) -> str:
+    from urllib.parse import unquote
+
+    return unquote(request.headers.get("x-shuhai-user", "anonymous"))[:100]
+
+
+class BaseIn(BaseModel):
+    """基础库配置 / base-database config: YAML text, or the same as a JSON object."""
+
+    config: str | dict[str, Any] = Field(..., description="YAML 文本或对象 / YAML text or object")
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(..., description="accept 同一主体 / reject 不同主体")
+    note: str = Field("", max_length=2000)
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+@api.get("/bases", summary="基础库列表 / base databases")
+def list_bases(request: Request) -> list[dict[str, Any]]:
+    return service.list_bases(_config(request))
+
+
+@api.put("/bases", summary="保存基础库配置 / create or update a base database")
+def save_base(request: Request, body: BaseIn) -> dict[str, Any]:
+    return service.save_base(_config(request), body.config)
+
+
+@api.get("/bases/{base}", summary="基础库 / one base database")
+def get_base(request: Request, base: str) -> dict[str, Any]:
+    return service.get_base(_config(request), base)
+
+
+@api.post("/bases/{base}/builds", status_code=201, summary="构建或增量更新 / build or update")
+def build(request: Request, base: str, full: bool = Query(False)) -> dict[str, Any]:
+    return build_base(_config(request), base, full=full)
+
+
+@api.get("/bases/{base}/builds", summary="构建记录 / builds")
+def builds(
+    request: Request, base: str, limit: int = Query(20, ge=1, le=200)
+) -> list[dict[str, Any]]:
+    return service.list_builds(_config(request), base, limit)
+
+
+@api.get("/bases/{base}/files", summary="查找档案 / search files by name, ID or file id")
+def files(
+    request: Request,
+    base: str,
+    q: str = Query("", max_length=100),
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    return service.search_files(_personal(request), base, q, limit=limit, offset=offset)
+
+
+@api.get("/bases/{base}/files/{file_id}", summary="一人一档 / 一企一档: one file")
+def file(request: Request, base: str, file_id: str) -> dict[str, Any]:
+    return service.profile(_personal(request), base, file_id)
+
+
+@api.get("/bases/{base}/disagreements", summary="来源不一致 / values the sources disagree on")
+def disagreements(
+    request: Request,
+    base: str,
+    attribute: str | None = Query(None, max_length=100),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    return service.disagreements(_personal(request), base, attribute=attribute, limit=limit)
+
+
+@api.get("/bases/{base}/reviews", summary="人工复核队列 / clerical review queue")
+def reviews(
+    request: Request,
+    base: str,
+    status: str = Query("pending", pattern="^(pending|accepted|rejected|stale|all)$"),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[dict[str, Any]]:
+    return service.review_queue(_config(request), base, status=status, limit=limit)
+
+
+@api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
+def review(request: Request, base: str, pair_id: int) -> dict[str, Any]:
+    return service.review_pair(_personal(request), base, pair_id)
+
+
+@api.post("/bases/{base}/reviews/{pair_id}", summary="复核决定 / accept or reject a pair")
+def decide(request: Request, base: str, pair_id: int, body: DecisionIn) -> dict[str, Any]:
+    return service.decide(
+        _config(request), base, pair_id, body.decision, actor=_actor(request), note=body.note
+    )
+
+
+@api.get("/licences/{number}", summary="电子证照核验 / verify a licence by number")
+def licence(
+    request: Request, number: str, holder: str | None = Query(None, max_length=100)
+) -> dict[str, Any]:
+    return verify(_config(request), number, holder=holder)
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+
+
+@pages.get("/bases", response_class=HTMLResponse)
+def bases_page(request: Request) -> HTMLResponse:
+    return _page(request, "bases.html", {"bases": service.list_bases(_config(request))})
+
+
+@pages.get("/bases/{base}", response_class=HTMLResponse)
+def base_page(request: Request, base: str, q: str = Query("", max_length=100)) -> HTMLResponse:
+    config = _config(request)
+    info = service.get_base(config, base)
+    context: dict[str, Any] = {
+        "base": info,
+        "builds": service.list_builds(config, base, 10),
+        "q": q,
+        "profiles": config.profiles,
+        "pending": service.review_queue(config, base, limit=500),
+    }
+    if config.profiles and info["last_build"] and info["kind"] != "licence":
+        context["files"] = service.search_files(config, base, q, limit=30)
+        context["disagreements"] = service.disagreements(config, base, limit=1)["by_attribute"]
+    return _page(request, "base_db.html", context)
+
+
+@pages.post("/bases/{base}/builds")
+def build_form(request: Request, base: str, full: str = Form("")) -> RedirectResponse:
+    build_base(_config(request), base, full=full == "1")
+    return RedirectResponse(f"/bases/{quote(base)}", status_code=303)
+
+
+@pages.get("/bases/{base}/files/{file_id}", response_class=HTMLResponse)
+def file_page(request: Request, base: str, file_id: str) -> HTMLResponse:
+    p = service.profile(_personal(request), base, file_id)
+    return _page(request, "profile.html", {"p": p})
+
+
+@pages.get("/bases/{base}/reviews", response_class=HTMLResponse)
+def reviews_page(
+    request: Request,
+    base: str,
+    status: str = Query("pending", pattern="^(pending|accepted|rejected|stale|all)$"),
+) -> HTMLResponse:
+    config = _config(request)
+    return _page(
+        request,
+        "reviews.html",
+        {
+            "base": service.get_base(config, base),
+            "status": status,
+            "pairs": service.review_queue(config, base, status=status, limit=200),
+        },
+    )
+
+
+@pages.get("/bases/{base}/reviews/{pair_id}", response_class=HTMLResponse)
+def review_page(request: Request, base: str, pair_id: int) -> HTMLResponse:
+    config = _personal(request)
+    return _page(
+        request,
+        "review.html",
+        {
+            "base": service.get_base(config, base),
+            "pair": service.review_pair(config, base, pair_id),
+        },
+    )
+
+
+@pages.post("/bases/{base}/reviews/{pair_id}")
+def review_form(
+    request: Request, base: str, pair_id: int, decision: str = Form(...), note: str = Form("")
+) -> RedirectResponse:
+    service.decide(_config(request), base, pair_id, decision, actor=_actor(request), note=note)
+    return RedirectResponse(f"/bases/{quote(base)}/reviews", status_code=303)
+
+
+@pages.get("/licences", response_class=HTMLResponse)
+def licence_page(
+    request: Request,
+    number: str = Query("", max_length=100),
+    holder: str = Query("", max_length=100),
+) -> HTMLResponse:
+    result = verify(_config(request), number, holder=holder or None) if number else None
+    return _page(request, "licence.html", {"number": number, "holder": holder, "result": result})
+
+
+__all__ = ["api", "pages"]
