@@ -11,7 +11,6 @@ are split into those where both records carry a valid ID and those where at leas
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -25,64 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from shuhai.config import Config  # noqa: E402
 from shuhai.demo import build_demo  # noqa: E402
 from shuhai.demo.bases import PERSONS  # noqa: E402
+from shuhai.demo.truth import record_truth  # noqa: E402
 from shuhai.entities.build import build_base  # noqa: E402
+from shuhai.entities.evaluate import pairwise  # noqa: E402
 from shuhai.entities.service import current, save_base  # noqa: E402
 from shuhai.ingest import ingest  # noqa: E402
 from shuhai.platform import open_home  # noqa: E402
-
-
-def truth_for(records: pl.DataFrame, out: Path) -> pl.DataFrame:
-    """Attach the true person (pidx) to every record: lake line → source row."""
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    codes = {t["resource_id"]: (t["resource"], t["format"]) for t in manifest["tables"]}
-    truth = pl.read_parquet(out / "truth_records.parquet")
-    r = records.with_columns(
-        pl.col("resource_id")
-        .replace_strict({k: v[0] for k, v in codes.items()}, return_dtype=pl.String)
-        .alias("resource"),
-        (
-            pl.col("line")
-            - pl.col("resource_id").replace_strict(
-                {k: 0 if v[1] == "sql" else 1 for k, v in codes.items()}, return_dtype=pl.Int64
-            )
-        ).alias("row"),
-        pl.col("member").str.contains("女方").alias("second"),
-    )
-    r = r.join(truth.select("resource", "row", "pidx", "pidx2"), on=["resource", "row"], how="left")
-    r = r.with_columns(
-        pl.when(pl.col("second")).then(pl.col("pidx2")).otherwise(pl.col("pidx")).alias("person")
-    )
-    first_load = pl.col("run") == pl.col("run").min().over("resource_id")  # not later updates
-    return r.filter(pl.col("person").is_not_null() & first_load)
-
-
-def pairs(n: pl.Expr) -> pl.Expr:
-    return (n * (n - 1) / 2).sum()
-
-
-def pairwise(frame: pl.DataFrame, cluster: str) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 overall and split by whether both records have a valid ID."""
-
-    def counts(group: list[str]) -> tuple[float, float]:
-        g = frame.group_by(group).agg(pl.len().alias("n"), pl.col("id_valid").sum().alias("v"))
-        total = g.select(pairs(pl.col("n"))).item()
-        both_valid = g.select(pairs(pl.col("v"))).item()
-        return total, both_valid
-
-    pred_all, pred_v = counts([cluster])
-    true_all, true_v = counts(["person"])
-    tp_all, tp_v = counts([cluster, "person"])
-    out = {}
-    for label, tp, pred, true in (
-        ("overall", tp_all, pred_all, true_all),
-        ("valid_id", tp_v, pred_v, true_v),
-        ("no_valid_id", tp_all - tp_v, pred_all - pred_v, true_all - true_v),
-    ):
-        p = tp / pred if pred else 1.0
-        r = tp / true if true else 1.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        out[label] = {"precision": p, "recall": r, "f1": f, "true_pairs": true}
-    return out
 
 
 def change_one_percent(config: Config, out: Path, records: int) -> tuple[str, int]:
@@ -125,7 +72,7 @@ def main() -> None:
         f"→ {full['counts']['files']:,} files in {full_s:.1f}s ({full['counts']})"
     )
 
-    labelled = truth_for(records, out)
+    labelled = record_truth(records, out)
     labelled = labelled.with_columns(
         pl.when(pl.col("id_valid")).then(pl.col("id")).otherwise(pl.col("key")).alias("exact_id")
     )

@@ -25,9 +25,16 @@ from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
-from shuhai.entities import linking
+from shuhai.entities import linking, store
 from shuhai.entities.config import BaseConfig, validate_config
-from shuhai.entities.records import attr_column, current_versions, empty, read_member, read_members
+from shuhai.entities.records import (
+    FIELDS,
+    attr_column,
+    current_versions,
+    empty,
+    read_member,
+    read_members,
+)
 from shuhai.errors import NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 
@@ -69,12 +76,16 @@ def build_path(config: Config, build: BaseBuild) -> Path:
 
 
 class _Ids:
-    """File id allocation: ``P00000001``…, never reused."""
+    """File id allocation: ``P00000001``…, never reused (the counter travels in build.json)."""
 
-    def __init__(self, kind: str, used: list[str]) -> None:
+    def __init__(self, kind: str, next_number: int) -> None:
         self.prefix = PREFIX.get(kind, "X")
-        numbers = [int(u[1:]) for u in used if u and u[1:].isdigit()]
-        self.next = max(numbers, default=0) + 1
+        self.next = next_number
+
+    @staticmethod
+    def highest(*columns: pl.Series) -> int:
+        numbers = [c.str.slice(1).cast(pl.Int64, strict=False).max() for c in columns if c.len()]
+        return max([int(n) for n in numbers if n is not None], default=0)
 
     def take(self, n: int) -> list[str]:
         out = [f"{self.prefix}{i:08d}" for i in range(self.next, self.next + n)]
@@ -133,7 +144,7 @@ def build_base(
                 not full
                 and prev_info is not None
                 and prev_info["config_version"] == config_version
-                and (prev_info["path"] / "records.parquet").exists()
+                and (prev_info["path"] / "base" / "records.parquet").exists()
             )
             mode = "incremental" if incremental else "full"
             counts, sources, events, reviews = _build_entities(
@@ -213,31 +224,46 @@ def _save_reviews(s: Any, base_id: int, build_id: int, reviews: list[dict[str, A
 # --- linking -------------------------------------------------------------------------------
 
 
-def _member_keys(config: Config, cfg: BaseConfig, versions: dict[int, int]) -> pl.DataFrame:
-    frames = []
+def _diff(
+    config: Config,
+    cfg: BaseConfig,
+    versions: dict[int, int],
+    old: pl.DataFrame,
+    built: dict[str, int],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows of the current versions that the previous build did not have (``member``, ``run``,
+    ``line``), and the previous build's records that are gone. Compared on integers per member."""
+    by_member = old.select("member", "run", "line", "key").partition_by("member", as_dict=True)
+    new_rows, removed = [], []
     for m in cfg.members:
+        before = by_member.pop((m.key,), None)
+        if before is None:
+            before = old.select("member", "run", "line", "key").clear()
         if m.resource_id not in versions:
+            removed.append(before)
             continue
+        if built.get(str(m.resource_id)) == versions[m.resource_id]:
+            continue  # the same lake version as last build: nothing new, nothing gone
         t = LakeTable(config.lake_dir, m.resource_id).dataset(versions[m.resource_id])
-        f = pl.from_arrow(t.to_table(columns=[RUN_COLUMN, LINE_COLUMN]))
-        assert isinstance(f, pl.DataFrame)
-        frames.append(
-            f.select(
-                pl.concat_str(
-                    [
-                        pl.lit(f"{m.key}/"),
-                        pl.col(RUN_COLUMN).cast(pl.String),
-                        pl.lit("/"),
-                        pl.col(LINE_COLUMN).cast(pl.String),
-                    ]
-                ).alias("key"),
-                pl.lit(m.key).alias("member"),
+        now = pl.from_arrow(t.to_table(columns=[RUN_COLUMN, LINE_COLUMN]))
+        assert isinstance(now, pl.DataFrame)
+        now = now.rename({RUN_COLUMN: "run", LINE_COLUMN: "line"}).with_columns(
+            pl.col("run").cast(pl.Int64), pl.col("line").cast(pl.Int64)
+        )
+        new_rows.append(
+            now.join(before.select("run", "line"), on=["run", "line"], how="anti").with_columns(
+                pl.lit(m.key).alias("member")
             )
         )
+        if before.height + new_rows[-1].height != now.height:
+            removed.append(before.join(now, on=["run", "line"], how="anti"))
+    removed += list(by_member.values())  # members no longer in the config
+    schema = {"run": pl.Int64, "line": pl.Int64, "member": pl.String}
     return (
-        pl.concat(frames)
-        if frames
-        else pl.DataFrame(schema={"key": pl.String, "member": pl.String})
+        pl.concat(new_rows) if new_rows else pl.DataFrame(schema=schema),
+        pl.concat(removed, how="diagonal_relaxed")
+        if removed
+        else old.select("member", "run", "line", "key").clear(),
     )
 
 
@@ -254,64 +280,86 @@ def _build_entities(
     out.mkdir(parents=True, exist_ok=True)
     versions = current_versions(config, cfg)
     prev_path: Path | None = prev["path"] if prev else None
-    old = pl.read_parquet(prev_path / "records.parquet") if prev_path else None
-    prev_ids = pl.read_parquet(prev_path / "ids.parquet") if prev_path else None
-    prev_entities = pl.read_parquet(prev_path / "entities.parquet") if prev_path else None
-    decided_after = {}
-    for key, file_id, status, pid, at in decisions:
-        decided_after[(key, file_id)] = (status, pid, at)
+    if prev_path is not None and not (prev_path / "base").is_dir():
+        prev_path = None  # a build from before the base/delta layout: rebuild in full
+        incremental = False
+    old = store.load(prev_path, "records") if prev_path else None
+    prev_ids = store.load(prev_path, "ids") if prev_path else None
+    prev_built = _read_json(prev_path / "build.json") if prev_path else {}
+    decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
     say("读取成员记录 / reading member records…")
-    if incremental and old is not None:
-        keys = _member_keys(config, cfg, versions)
-        prev_built = _read_json(prev_path / "build.json") if prev_path else {}
+    narrow = [
+        "key",
+        "file_id",
+        "id",
+        "id_valid",
+        *[c for c in FIELDS if c not in ("id", "id_valid")],
+    ]
+    if incremental and old is not None and prev_path is not None:
         applied = set(prev_built.get("decisions", []))
-        redo = {k for (k, _f), (_st, pid, _at) in decided_after.items() if pid not in applied}
-        state = old.join(keys.select("key"), on="key", how="semi").filter(
-            ~pl.col("key").is_in(list(redo))
+        redo_keys = {k for (k, _f), (_s, pid, _a) in decided.items() if pid not in applied}
+        new_rows, removed = _diff(config, cfg, versions, old, prev_built.get("versions") or {})
+        redo = old.filter(
+            pl.col("key").is_in(pl.Series(list(redo_keys), dtype=pl.String).implode())
         )
-        new_keys = keys.join(state.select("key"), on="key", how="anti")
-        touched_members = set(new_keys["member"].unique().to_list())
+        gone = pl.concat([removed.select("key"), redo.select("key")])
+        state = old.select(narrow).join(gone, on="key", how="anti")
+        wanted = pl.concat([new_rows, redo.select("run", "line", "member")], how="vertical_relaxed")
         frames = []
         for m in cfg.members:
-            if m.key in touched_members:
-                f = read_member(config, cfg, m, version=versions.get(m.resource_id))
-                frames.append(f.join(new_keys.select("key"), on="key", how="semi"))
+            rows = wanted.filter(pl.col("member") == m.key)
+            if rows.height:
+                frames.append(
+                    read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
+                )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
-        removed = old.join(keys.select("key"), on="key", how="anti")
         model = _read_json(prev_path / "model.json")
+        prev_files = redo.select("key", "file_id")
     else:
-        state = None
+        state, redo = None, None
         new = read_members(config, cfg, versions)
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
+        prev_files = old.select("key", "file_id") if old is not None else None
+    # the previous entity rows: all of them for a full build, the touched ones (below) otherwise
+    prev_entities = store.load(prev_path, "entities") if prev_path and state is None else None
     say(f"新增或变更记录 / new or changed records: {new.height:,}")
-    idmap: dict[str, str] = {}
-    if prev_ids is not None:
-        idmap = dict(zip(prev_ids["anchor"].to_list(), prev_ids["file_id"].to_list(), strict=True))
-    prev_key_file: dict[str, str] = {}
-    if old is not None and not incremental:
-        prev_key_file = dict(zip(old["key"].to_list(), old["file_id"].to_list(), strict=True))
-    used = list(idmap.values())
-    if prev_entities is not None:
-        used += prev_entities["file_id"].to_list()
-    ids = _Ids(cfg.kind, used)
+    id_frame = (
+        prev_ids
+        if prev_ids is not None
+        else pl.DataFrame(schema={"anchor": pl.String, "file_id": pl.String})
+    )
+    next_number = prev_built.get("next_file_number") or 1 + _Ids.highest(
+        id_frame["file_id"],
+        store.load(prev_path, "entities", ["file_id"])["file_id"]
+        if prev_path
+        else pl.Series([], dtype=pl.String),
+    )
+    ids = _Ids(cfg.kind, int(next_number))
 
     # 1. Exact: a valid ID is its own anchor.
-    resolved_new = new.filter(pl.col("id_valid"))
+    resolved_new = new.filter(pl.col("id_valid")).with_columns(
+        pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor")
+    )
     unresolved = new.filter(~pl.col("id_valid"))
-    anchors = resolved_new["id"].unique().to_list()
-    fresh = [a for a in anchors if f"ID:{a}" not in idmap]
-    for a, f in zip(fresh, ids.take(len(fresh)), strict=True):
-        idmap[f"ID:{a}"] = f
-    resolved_new = resolved_new.with_columns(
-        pl.concat_str([pl.lit("ID:"), pl.col("id")])
-        .replace_strict(idmap, return_dtype=pl.String)
-        .alias("file_id"),
-        pl.lit("id").alias("method"),
-        pl.lit(1.0).alias("score"),
+    fresh_anchors = (
+        resolved_new.select("anchor")
+        .unique(maintain_order=True)
+        .join(id_frame, on="anchor", how="anti")
+    )
+    fresh = fresh_anchors.with_columns(
+        pl.Series("file_id", ids.take(fresh_anchors.height), dtype=pl.String)
+    )
+    known = id_frame.join(resolved_new.select("anchor").unique(), on="anchor", how="semi")
+    resolved_new = (
+        resolved_new.join(pl.concat([known, fresh]), on="anchor", how="left")
+        .drop("anchor")
+        .with_columns(pl.lit("id").alias("method"), pl.lit(1.0).alias("score"))
     )
     placed = (
-        resolved_new if state is None else pl.concat([state, resolved_new], how="diagonal_relaxed")
+        resolved_new.select(narrow)
+        if state is None
+        else pl.concat([state, resolved_new.select(narrow)], how="vertical_relaxed")
     )
 
     # 2. Probabilistic: the rest against every placed record, then among themselves.
@@ -320,72 +368,147 @@ def _build_entities(
         say(f"训练匹配模型 / training the Splink model on {training.height:,} records…")
         model = linking.train(training, cfg.kind, files=max(training["id"].n_unique(), 2))
     say(f"概率匹配 / scoring {unresolved.height:,} records without a valid ID…")
-    linked, reviews, leftovers = _link_unresolved(model, cfg, unresolved, placed, decided_after)
-    groups = _group_leftovers(model, cfg, leftovers)
+    # Term frequencies of names: measured on the full build, carried by incremental ones.
+    tf: dict[str, pl.DataFrame] = {}
+    for col in linking.TF_COLUMNS[cfg.kind]:
+        carried = prev_path / f"tf_{col}.parquet" if prev_path is not None else None
+        if state is not None and carried is not None and carried.exists():
+            tf[col] = pl.read_parquet(carried)
+        else:
+            tf[col] = linking.term_frequencies(placed, col)
+        tf[col].write_parquet(out / f"tf_{col}.parquet")
+    linked, reviews, leftovers, within = _link_unresolved(
+        model, cfg, unresolved, placed, decided, tf
+    )
+    groups = _group_leftovers(leftovers, within)
     # file ids for records without a file: keep the id they had in the previous build.
     leftovers = leftovers.join(groups, on="key", how="left")
+    before = (
+        leftovers.select("key").join(prev_files, on="key", how="inner")
+        if prev_files is not None
+        else pl.DataFrame(schema={"key": pl.String, "file_id": pl.String})
+    )
+    id_owned = set(
+        id_frame.join(before.select("file_id").unique(), on="file_id", how="semi")["file_id"]
+    )
+    prev_key_file = dict(zip(before["key"].to_list(), before["file_id"].to_list(), strict=True))
     assign: dict[int, str] = {}
     for g, keys in leftovers.group_by("group").agg(pl.col("key")).iter_rows():
         previous = [prev_key_file[k] for k in keys if k in prev_key_file]
-        taken = (
-            previous and previous[0] not in idmap.values() and previous[0] not in assign.values()
-        )
+        taken = previous and previous[0] not in id_owned and previous[0] not in assign.values()
         assign[g] = previous[0] if taken else ids.take(1)[0]
     leftovers = leftovers.with_columns(
         pl.col("group").replace_strict(assign, return_dtype=pl.String).alias("file_id"),
         pl.lit("new").alias("method"),
         pl.lit(None, dtype=pl.Float64).alias("score"),
     ).drop("group")
-    records = pl.concat([placed, linked, leftovers], how="diagonal_relaxed").select(
-        *empty(cfg).columns, "file_id", "method", "score"
-    )
-    records = records.sort("file_id", "resource_id", "run", "line")
-    say(f"档案 / files: {records['file_id'].n_unique():,}")
+    columns = [*empty(cfg).columns, "file_id", "method", "score"]
+    changed = pl.concat([resolved_new, linked, leftovers], how="diagonal_relaxed").select(columns)
+    all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
 
-    # 3. Events: what moved between files since the previous build.
-    events = _events(old, records, removed, prev_entities, incremental)
-
-    # 4. Golden records, disagreements, entity list.
-    affected = None
-    if incremental and old is not None:
-        affected = set(new["key"].to_list())
-        touched = set(records.filter(pl.col("key").is_in(list(affected)))["file_id"].to_list())
-        if removed is not None:
-            touched |= set(removed["file_id"].to_list())
-        affected = touched
-    _golden(cfg, records, out, prev_path, affected)
-    entities = _entities(cfg, records, prev_entities, events)
-    pl.DataFrame(
-        {"anchor": list(idmap.keys()), "file_id": list(idmap.values())},
-        schema={"anchor": pl.String, "file_id": pl.String},
-    ).write_parquet(out / "ids.parquet")
-    records.write_parquet(out / "records.parquet", row_group_size=65536)
-    entities.write_parquet(out / "entities.parquet")
+    # 3. Events, golden records, disagreements, entity rows: for the files that changed.
+    if state is not None and old is not None and prev_path is not None:
+        assert removed is not None
+        gone_keys = pl.concat([removed.select("key"), redo.select("key")])
+        departed = old.join(gone_keys, on="key", how="semi")
+        affected = pl.concat([departed["file_id"], changed["file_id"]]).unique()
+        old_affected = old.filter(pl.col("file_id").is_in(affected.implode()))
+        current = pl.concat(
+            [old_affected.join(gone_keys, on="key", how="anti"), changed],
+            how="diagonal_relaxed",
+        ).select(columns)
+        events = _events(old_affected, current)
+        prev_entities = (
+            store.scan(prev_path, "entities")
+            .join(pl.DataFrame({"file_id": affected}).lazy(), on="file_id", how="semi")
+            .collect()
+        )
+        golden, disagreements = _golden(cfg, current)
+        entities = _entities(current, prev_entities, events)
+        compacted = store.write_incremental(
+            out,
+            prev_path,
+            {
+                "records": changed,
+                "golden": golden,
+                "entities": entities,
+                "disagreements": disagreements,
+                "ids": all_ids,
+            },
+            tomb_keys=gone_keys["key"],
+            tomb_files=affected,
+        )
+        if compacted:
+            say("压缩增量 / compacted the delta into a new base")
+    else:
+        records = changed.sort("file_id", "resource_id", "run", "line")
+        events = _events(old, records) if old is not None else []
+        golden, disagreements = _golden(cfg, records)
+        entities = _entities(records, prev_entities, events)
+        store.write_full(
+            out,
+            {
+                "records": records,
+                "golden": golden,
+                "entities": entities,
+                "disagreements": disagreements,
+                "ids": all_ids,
+            },
+        )
     (out / "model.json").write_text(json.dumps(model, ensure_ascii=False), encoding="utf-8")
     if cfg.relations:
         from shuhai.entities.relations import build_links
 
-        build_links(config, cfg, records, out)
-    applied_ids = [pid for (_s, pid, _a) in decided_after.values()]
+        build_links(config, cfg, store.load(out, "records", ["id", "id_valid", "file_id"]), out)
+
+    def tally(frame: pl.DataFrame) -> dict[str, int]:
+        return {k: int(v) for k, v in frame.group_by("method").len().iter_rows()}
+
+    prev_counts = prev_built.get("counts") or {}
+    if state is not None and prev_counts:
+        # Counts carried forward: the previous build's, minus what left, plus what came.
+        lost, got = tally(departed), tally(changed)
+        by_method = {
+            m: prev_counts.get(f"linked_by_{m}" if m != "new" else "unlinked", 0)
+            - lost.get(m, 0)
+            + got.get(m, 0)
+            for m in ("id", "splink", "review", "new")
+        }
+        was_active = prev_entities.filter(
+            pl.col("file_id").is_in(affected.implode()) & (pl.col("status") == "active")
+        ).height
+        files = (
+            prev_counts["files"] - was_active + entities.filter(pl.col("status") == "active").height
+        )
+        n_disagree = store.scan(out, "disagreements", ["file_id"]).select(pl.len()).collect().item()
+    else:
+        by_method = tally(records)
+        files = entities.filter(pl.col("status") == "active").height
+        n_disagree = disagreements.height
     counts = {
-        "records": records.height,
-        "files": int(entities.filter(pl.col("status") == "active").height),
-        "linked_by_id": int((records["method"] == "id").sum()),
-        "linked_by_splink": int((records["method"] == "splink").sum()),
-        "linked_by_review": int((records["method"] == "review").sum()),
-        "unlinked": int((records["method"] == "new").sum()),
+        "records": int(sum(by_method.values())),
+        "files": int(files),
+        "linked_by_id": int(by_method.get("id", 0)),
+        "linked_by_splink": int(by_method.get("splink", 0)),
+        "linked_by_review": int(by_method.get("review", 0)),
+        "unlinked": int(by_method.get("new", 0)),
         "new_records": new.height,
         "removed_records": 0 if removed is None else removed.height,
         "review_pairs": len(reviews),
-        "disagreements": pl.scan_parquet(out / "disagreements.parquet")
-        .select(pl.len())
-        .collect()
-        .item(),
+        "disagreements": int(n_disagree),
         "merges": sum(1 for e in events if e["kind"] == "merge"),
         "splits": sum(1 for e in events if e["kind"] == "split"),
     }
+    applied_ids = [pid for (_s, pid, _a) in decided.values()]
     (out / "build.json").write_text(
-        json.dumps({"versions": versions, "decisions": applied_ids, "counts": counts}),
+        json.dumps(
+            {
+                "versions": versions,
+                "decisions": applied_ids,
+                "counts": counts,
+                "next_file_number": ids.next,
+            }
+        ),
         encoding="utf-8",
     )
     return counts, {str(k): v for k, v in versions.items()}, events, reviews
@@ -401,9 +524,12 @@ def _link_unresolved(
     unresolved: pl.DataFrame,
     placed: pl.DataFrame,
     decided: dict[tuple[str, str], tuple[str, int, Any]],
-) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame]:
-    """Each record without a valid ID: linked to a file, queued for review, or left over."""
+    tf: dict[str, pl.DataFrame],
+) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame, pl.DataFrame]:
+    """Each record without a valid ID: linked to a file, queued for review, or left over; plus
+    the confident pairs among the unresolved records themselves (``key_l``, ``key_r``)."""
     link_at, review_at = cfg.thresholds["link"], cfg.thresholds["review"]
+    no_pairs = pl.DataFrame(schema={"key_l": pl.String, "key_r": pl.String})
     if unresolved.height == 0:
         return (
             unresolved.with_columns(
@@ -413,19 +539,49 @@ def _link_unresolved(
             ),
             [],
             unresolved,
+            no_pairs,
         )
     cols = [c for c in linking.COMPARE[cfg.kind] if c in placed.columns]
-    right = placed.select(["file_id", *cols]).unique(maintain_order=True).with_row_index("uid")
+    near = linking.candidates(placed, unresolved, cfg.kind)
+    # One Splink call scores each record against placed records and against the other
+    # unresolved ones (those pairs group records that belong to no file yet).
+    right = pl.concat(
+        [
+            near.select(["file_id", *cols])
+            .unique(maintain_order=True)
+            .with_columns(pl.lit(None, dtype=pl.String).alias("key")),
+            unresolved.select([pl.lit(None, dtype=pl.String).alias("file_id"), *cols, "key"]),
+        ],
+        how="vertical_relaxed",
+    ).with_row_index("uid")
     left = unresolved.with_row_index("uid")
-    pairs = linking.score(model, cfg.kind, left, right, threshold=min(review_at, 0.3))
-    best = (
-        (
-            pairs.join(left.select(pl.col("uid").cast(pl.Int64).alias("uid_l"), "key"), on="uid_l")
-            .join(right.select(pl.col("uid").cast(pl.Int64).alias("uid_r"), "file_id"), on="uid_r")
-            .sort("match_probability", descending=True)
-            .unique(["key", "file_id"], keep="first", maintain_order=True)
+    pairs = linking.score(model, cfg.kind, left, right, threshold=min(review_at, 0.3), tf=tf)
+    scored = (
+        pairs.join(
+            left.select(pl.col("uid").cast(pl.Int64).alias("uid_l"), "key"), on="uid_l"
+        ).join(
+            right.select(
+                pl.col("uid").cast(pl.Int64).alias("uid_r"), "file_id", pl.col("key").alias("key_r")
+            ),
+            on="uid_r",
         )
         if pairs.height
+        else None
+    )
+    within = (
+        scored.filter(
+            pl.col("key_r").is_not_null()
+            & (pl.col("key_r") != pl.col("key"))
+            & (pl.col("match_probability") >= link_at)
+        ).select(pl.col("key").alias("key_l"), "key_r")
+        if scored is not None
+        else no_pairs
+    )
+    best = (
+        scored.filter(pl.col("file_id").is_not_null())
+        .sort("match_probability", descending=True)
+        .unique(["key", "file_id"], keep="first", maintain_order=True)
+        if scored is not None
         else pl.DataFrame(
             schema={"key": pl.String, "file_id": pl.String, "match_probability": pl.Float64}
         )
@@ -470,7 +626,7 @@ def _link_unresolved(
     )
     linked = unresolved.join(mapping, on="key", how="inner")
     leftovers = unresolved.join(mapping, on="key", how="anti")
-    return linked, reviews, leftovers
+    return linked, reviews, leftovers, within
 
 
 def _evidence(row: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, Any]:
@@ -488,12 +644,12 @@ def _evidence(row: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, An
     return {"levels": out, "match_weight": float(row.get("match_weight") or 0)}
 
 
-def _group_leftovers(
-    model: dict[str, Any], cfg: BaseConfig, leftovers: pl.DataFrame
-) -> pl.DataFrame:
-    """Records linked to no file: grouped among themselves (same person, no ID) by Splink."""
-    n = leftovers.height
-    parent = list(range(n))
+def _group_leftovers(leftovers: pl.DataFrame, within: pl.DataFrame) -> pl.DataFrame:
+    """Records linked to no file, grouped among themselves (same person, no ID) through the
+    confident pairs Splink found between them (union-find)."""
+    keys = leftovers["key"].to_list()
+    index = {k: i for i, k in enumerate(keys)}
+    parent = list(range(len(keys)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -501,17 +657,13 @@ def _group_leftovers(
             i = parent[i]
         return i
 
-    if n > 1:
-        left = leftovers.with_row_index("uid")
-        pairs = linking.score(
-            model, cfg.kind, left, left, threshold=cfg.thresholds["link"], within=True
-        )
-        for a, b in zip(pairs["uid_l"].to_list(), pairs["uid_r"].to_list(), strict=True):
-            ra, rb = find(int(a)), find(int(b))
+    for a, b in zip(within["key_l"].to_list(), within["key_r"].to_list(), strict=True):
+        if a in index and b in index:
+            ra, rb = find(index[a]), find(index[b])
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
     return pl.DataFrame(
-        {"key": leftovers["key"], "group": [find(i) for i in range(n)]},
+        {"key": keys, "group": [find(i) for i in range(len(keys))]},
         schema={"key": pl.String, "group": pl.Int64},
     )
 
@@ -519,13 +671,7 @@ def _group_leftovers(
 # --- events ---------------------------------------------------------------------------------
 
 
-def _events(
-    old: pl.DataFrame | None,
-    records: pl.DataFrame,
-    removed: pl.DataFrame | None,
-    prev_entities: pl.DataFrame | None,
-    incremental: bool,
-) -> list[dict[str, Any]]:
+def _events(old: pl.DataFrame | None, records: pl.DataFrame) -> list[dict[str, Any]]:
     """Merges, splits and retirements: compare where each record was and where it is now."""
     if old is None:
         return []
@@ -579,19 +725,11 @@ def _reason(methods: list[str], scores: list[Any]) -> str:
 # --- golden records -------------------------------------------------------------------------
 
 
-def _golden(
-    cfg: BaseConfig,
-    records: pl.DataFrame,
-    out: Path,
-    prev_path: Path | None,
-    affected: set[str] | None,
-) -> None:
+def _golden(cfg: BaseConfig, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One value per file and attribute: the authority's, else by survivorship; every value
     cites resource, version, run and line. Disagreements list every distinct value."""
     attrs = [a for a in cfg.attributes if attr_column(a) in records.columns]
     source = records
-    if affected is not None:
-        source = records.filter(pl.col("file_id").is_in(list(affected)))
     long = (
         source.select(
             "file_id", "resource_id", "version", "run", "line", *[attr_column(a) for a in attrs]
@@ -644,23 +782,10 @@ def _golden(
         ).pl()
     finally:
         con.close()
-    if affected is not None and prev_path is not None:
-        keep = pl.read_parquet(prev_path / "golden.parquet").filter(
-            ~pl.col("file_id").is_in(list(affected))
-        )
-        golden = pl.concat([keep, golden], how="diagonal_relaxed").sort("file_id", "attribute")
-        keep_d = pl.read_parquet(prev_path / "disagreements.parquet").filter(
-            ~pl.col("file_id").is_in(list(affected))
-        )
-        disagreements = pl.concat([keep_d, disagreements], how="diagonal_relaxed").sort(
-            "file_id", "attribute"
-        )
-    golden.write_parquet(out / "golden.parquet", row_group_size=65536)
-    disagreements.write_parquet(out / "disagreements.parquet", row_group_size=65536)
+    return golden, disagreements
 
 
 def _entities(
-    cfg: BaseConfig,
     records: pl.DataFrame,
     prev_entities: pl.DataFrame | None,
     events: list[dict[str, Any]],

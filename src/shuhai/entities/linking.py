@@ -224,8 +224,12 @@ def train(
     return model
 
 
-def _tf(right: pl.DataFrame, col: str) -> pl.DataFrame:
-    counts = right.filter(pl.col(col).is_not_null()).group_by(col).len()
+TF_COLUMNS = {"person": ("name",), "enterprise": ("name", "legal")}
+
+
+def term_frequencies(records: pl.DataFrame, col: str) -> pl.DataFrame:
+    """How common each value is (王伟 many, 欧阳娜娜 few): Splink's ``tf_<col>`` lookup."""
+    counts = records.filter(pl.col(col).is_not_null()).group_by(col).len()
     total = max(int(counts["len"].sum()), 1)
     return counts.select(pl.col(col), (pl.col("len") / total).alias(f"tf_{col}"))
 
@@ -238,6 +242,7 @@ def score(
     *,
     threshold: float,
     within: bool = False,
+    tf: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Score ``left`` records (``uid``) against ``right`` ones (``uid``), or within ``left``.
 
@@ -259,9 +264,14 @@ def score(
         lf = db_api.register(_frame(left, kind).to_arrow())
         linker = Linker(lf, settings, log_level=None)
         tf_source = left if within else pl.concat([_frame(left, kind), _frame(right, kind)])
-        for col in ("name",) + (("legal",) if kind == "enterprise" else ()):
+        for col in TF_COLUMNS[kind]:
+            table = (tf or {}).get(col)
+            if table is None:
+                table = term_frequencies(tf_source, col)
+            else:  # only the values these records hold: a small lookup for Splink to join
+                table = table.join(tf_source.select(col).unique(), on=col, how="semi")
             linker.table_management.register_term_frequency_lookup(
-                db_api.register(_tf(tf_source, col).to_arrow()), col
+                db_api.register(table.to_arrow()), col
             )
         if within:
             out = linker.inference.predict_within(
@@ -309,4 +319,47 @@ def weights(model: dict[str, Any]) -> dict[str, list[float]]:
     return out
 
 
-__all__ = ["blocking_rules", "comparisons", "level_labels", "score", "train", "weights"]
+def candidates(placed: pl.DataFrame, left: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Rows of ``placed`` that share at least one blocking key with a ``left`` row: the only
+    rows Splink's blocking could pair, found by hash semi-joins before Splink sees any data."""
+    if left.height == 0:
+        return placed.clear()
+
+    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.col("id").str.slice(0, 12).alias("_k1"),
+            pl.col("id").str.slice(6, 11).alias("_k2"),
+            (pl.col("id").str.slice(0, 6) + pl.col("id").str.slice(12, 5)).alias("_k3"),
+        )
+
+    keys = [["name"], ["phone"], ["_k1"], ["_k2"], ["_k3"]]
+    keys += (
+        [["birth", "sex"], ["name_py", "birth"]] if kind == "person" else [["legal", "district"]]
+    )
+    lk = keyed(left)
+    pk = keyed(placed).with_row_index("_row")
+    rows = []
+    for cols in keys:
+        probe = lk.select(cols).drop_nulls().unique()
+        if probe.height:
+            rows.append(pk.select("_row", *cols).join(probe, on=cols, how="semi")["_row"])
+    if not rows:
+        return placed.clear()
+    hit = pl.concat(rows).unique()
+    return (
+        placed.with_row_index("_row")
+        .join(pl.DataFrame({"_row": hit}), on="_row", how="semi")
+        .drop("_row")
+    )
+
+
+__all__ = [
+    "blocking_rules",
+    "candidates",
+    "comparisons",
+    "level_labels",
+    "score",
+    "term_frequencies",
+    "train",
+    "weights",
+]

@@ -72,9 +72,15 @@ def standardized_value(attribute: str, series: pl.Series, kind: str) -> pl.Serie
 
 
 def read_member(
-    config: Config, cfg: BaseConfig, member: Member, *, version: int | None = None
+    config: Config,
+    cfg: BaseConfig,
+    member: Member,
+    *,
+    version: int | None = None,
+    rows: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One member's rows in the record shape (empty frame when the resource has no data yet)."""
+    """One member's rows in the record shape (empty frame when the resource has no data yet);
+    ``rows`` (``run``, ``line``) keeps only those rows, before any standardization."""
     table = LakeTable(config.lake_dir, member.resource_id)
     if not table.exists():
         return pl.DataFrame()
@@ -86,8 +92,22 @@ def read_member(
     if member.event:
         wanted.append(member.event["date"])
     columns = [c for c in dict.fromkeys(wanted) if c in dataset.schema.names]
-    data = pl.from_arrow(dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN]))
+    where = None
+    if rows is not None:  # only the runs that wrote the wanted rows are read into memory
+        import pyarrow.compute as pc
+
+        runs = pa.array(rows["run"].unique().to_list(), pa.int64())
+        where = pc.field(RUN_COLUMN).isin(runs)
+    data = pl.from_arrow(
+        dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN], filter=where)
+    )
     assert isinstance(data, pl.DataFrame)
+    if rows is not None:
+        data = data.join(
+            rows.select(pl.col("run").alias(RUN_COLUMN), pl.col("line").alias(LINE_COLUMN)),
+            on=[RUN_COLUMN, LINE_COLUMN],
+            how="semi",
+        )
     return shape(cfg, member, data, version or 0)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shuhai.config import Config
 from shuhai.db import BaseDatabase, session_scope
 from shuhai.entities import standardize as std
+from shuhai.entities import store
 from shuhai.entities.config import BaseConfig
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 
@@ -39,7 +40,7 @@ def _id_index(config: Config, base_name: str | None) -> pl.DataFrame | None:
     except NotFound:
         return None
     return (
-        pl.scan_parquet(path / "records.parquet")
+        store.scan(path, "records", ["id", "id_valid", "file_id"])
         .filter(pl.col("id_valid"))
         .select("id", "file_id")
         .unique("id")
@@ -114,7 +115,7 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
                     con,
                     f"SELECT l.enterprise_file_id, e.name AS enterprise_name, l.role, "
                     f"l.resource_id, l.line, '{row.name}' AS base "
-                    f"FROM '{links}' l LEFT JOIN '{path / 'entities.parquet'}' e "
+                    f"FROM '{links}' l LEFT JOIN {store.sql(path, 'entities')} e "
                     f"ON e.file_id = l.enterprise_file_id "
                     f"WHERE l.person_file_id = ? ORDER BY role",
                     [file_id],

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
+from shuhai.entities import store
 from shuhai.entities.build import build_dict, build_path, find_base, last_build, load_config
 from shuhai.entities.config import validate_config
 from shuhai.errors import Conflict, InvalidInput, NotFound
@@ -129,10 +130,6 @@ def _query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         con.close()
 
 
-def _p(path: Path, name: str) -> str:
-    return str(path / f"{name}.parquet").replace("'", "''")
-
-
 def search_files(
     config: Config, base: str | int, q: str = "", *, limit: int = 20, offset: int = 0
 ) -> dict[str, Any]:
@@ -145,11 +142,11 @@ def search_files(
         where += " AND (file_id = ? OR id = upper(?) OR name = ? OR name LIKE ? || '%')"
         params = [q, q, q, q]
     rows = _query(
-        f"SELECT file_id, name, id, records, sources, probabilistic FROM '{_p(path, 'entities')}' "
+        f"SELECT file_id, name, id, records, sources, probabilistic FROM {store.sql(path, 'entities')} "
         f"WHERE {where} ORDER BY file_id LIMIT {limit} OFFSET {int(offset)}",
         params,
     )
-    total = _query(f"SELECT count(*) AS n FROM '{_p(path, 'entities')}' WHERE {where}", params)
+    total = _query(f"SELECT count(*) AS n FROM {store.sql(path, 'entities')} WHERE {where}", params)
     return {"base": info, "total": total[0]["n"], "items": rows}
 
 
@@ -157,7 +154,7 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
     """一人一档 / 一企一档: golden record with lineage, source records, timeline, conflicts,
     open objections, merges and splits, links to persons or enterprises, licences."""
     info, path = current(config, base)
-    entity = _query(f"SELECT * FROM '{_p(path, 'entities')}' WHERE file_id = ?", [file_id])
+    entity = _query(f"SELECT * FROM {store.sql(path, 'entities')} WHERE file_id = ?", [file_id])
     if not entity:
         raise NotFound("entities.file_not_found", f"档案 {file_id} 不存在", f"No file {file_id}")
     e = entity[0]
@@ -165,16 +162,16 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
         return {**profile(config, base, e["merged_into"]), "redirected_from": file_id}
     golden = _query(
         f"SELECT attribute, value, resource_id, version, run, line, authoritative, n_values "
-        f"FROM '{_p(path, 'golden')}' WHERE file_id = ? ORDER BY attribute",
+        f"FROM {store.sql(path, 'golden')} WHERE file_id = ? ORDER BY attribute",
         [file_id],
     )
     records = _query(
-        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE file_id = ? "
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE file_id = ? "
         f"ORDER BY resource_id, run, line",
         [file_id],
     )
     disagreements = _query(
-        f"SELECT attribute, n_values, sources FROM '{_p(path, 'disagreements')}' "
+        f"SELECT attribute, n_values, sources FROM {store.sql(path, 'disagreements')} "
         f"WHERE file_id = ? ORDER BY attribute",
         [file_id],
     )
@@ -278,12 +275,12 @@ def disagreements(
     info, path = current(config, base)
     limit = max(1, min(int(limit), 500))
     by_attr = _query(
-        f"SELECT attribute, count(*) AS files FROM '{_p(path, 'disagreements')}' "
+        f"SELECT attribute, count(*) AS files FROM {store.sql(path, 'disagreements')} "
         f"GROUP BY attribute ORDER BY files DESC"
     )
     where, params = ("WHERE attribute = ?", [attribute]) if attribute else ("", [])
     rows = _query(
-        f"SELECT file_id, attribute, n_values, sources FROM '{_p(path, 'disagreements')}' "
+        f"SELECT file_id, attribute, n_values, sources FROM {store.sql(path, 'disagreements')} "
         f"{where} ORDER BY file_id LIMIT {limit}",
         params,
     )
@@ -334,18 +331,18 @@ def review_pair(config: Config, base: str | int, pair_id: int) -> dict[str, Any]
         pair = review_dict(p)
     info, path = current(config, base)
     record = _query(
-        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE key = ?",
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE key = ?",
         [pair["record_key"]],
     )
     golden = _query(
-        f"SELECT attribute, value FROM '{_p(path, 'golden')}' WHERE file_id = ?",
+        f"SELECT attribute, value FROM {store.sql(path, 'golden')} WHERE file_id = ?",
         [pair["file_id"]],
     )
     left = record[0] if record else {}
     names = _resource_names(config, {left["resource_id"]} if left else set())
     fields = ["id", "name", "birth", "sex", "phone", "address", "legal"]
     other = _query(
-        f"SELECT * EXCLUDE (name_py, legal_py) FROM '{_p(path, 'records')}' WHERE file_id = ? "
+        f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE file_id = ? "
         f"ORDER BY method = 'id' DESC, run DESC LIMIT 1",
         [pair["file_id"]],
     )
