@@ -138,7 +138,7 @@ def build_base(
 
             tmp.mkdir(parents=True, exist_ok=True)
             counts, sources = build_licences(config, cfg, tmp)
-            mode, events, reviews = "full", [], []
+            mode, events, reviews, scope = "full", [], [], None
         else:
             incremental = (
                 not full
@@ -147,7 +147,7 @@ def build_base(
                 and (prev_info["path"] / "base" / "records.parquet").exists()
             )
             mode = "incremental" if incremental else "full"
-            counts, sources, events, reviews = _build_entities(
+            counts, sources, events, reviews, scope = _build_entities(
                 config, cfg, tmp, prev_info, decisions, incremental=incremental, say=say
             )
         tmp.rename(out_dir)
@@ -169,7 +169,7 @@ def build_base(
         b.finished_at, b.seconds = datetime.now(UTC), seconds
         for e in events:
             s.add(EntityEvent(base_id=base_id, build_id=build_id, **e))
-        _save_reviews(s, base_id, build_id, reviews)
+        _save_reviews(s, base_id, build_id, reviews, scope)
         result = build_dict(b)
     _prune(config, base_id)
     say(f"完成 / done in {seconds:.1f}s")
@@ -199,7 +199,11 @@ def _prune(config: Config, base_id: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _save_reviews(s: Any, base_id: int, build_id: int, reviews: list[dict[str, Any]]) -> None:
+def _save_reviews(
+    s: Any, base_id: int, build_id: int, reviews: list[dict[str, Any]], scope: set[str] | None
+) -> None:
+    """Queue the proposed pairs; a pending pair whose record was relinked (or is gone) and not
+    proposed again becomes stale. ``scope``: the records this build looked at (None: all)."""
     existing = {
         (p.record_key, p.file_id): p
         for p in s.scalars(select(ReviewPair).where(ReviewPair.base_id == base_id))
@@ -215,7 +219,8 @@ def _save_reviews(s: Any, base_id: int, build_id: int, reviews: list[dict[str, A
             p.status, p.build_id = "pending", build_id
             p.probability, p.evidence = r["probability"], r["evidence"]
     for k, p in existing.items():
-        if p.status == "pending" and k not in proposed:
+        in_scope = scope is None or k[0] in scope
+        if p.status == "pending" and k not in proposed and in_scope:
             p.status = "stale"
         if p.status in ("accepted", "rejected") and p.applied_build_id is None:
             p.applied_build_id = build_id
@@ -276,7 +281,9 @@ def _build_entities(
     *,
     incremental: bool,
     say: Callable[[str], None],
-) -> tuple[dict[str, Any], dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[
+    dict[str, Any], dict[str, int], list[dict[str, Any]], list[dict[str, Any]], set[str] | None
+]:
     out.mkdir(parents=True, exist_ok=True)
     versions = current_versions(config, cfg)
     prev_path: Path | None = prev["path"] if prev else None
@@ -511,7 +518,10 @@ def _build_entities(
         ),
         encoding="utf-8",
     )
-    return counts, {str(k): v for k, v in versions.items()}, events, reviews
+    scope = None
+    if state is not None and removed is not None:
+        scope = set(unresolved["key"].to_list()) | set(removed["key"].to_list())
+    return counts, {str(k): v for k, v in versions.items()}, events, reviews, scope
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -586,7 +596,6 @@ def _link_unresolved(
             schema={"key": pl.String, "file_id": pl.String, "match_probability": pl.Float64}
         )
     )
-    labels = linking.level_labels(model)
     target: dict[str, tuple[str, str, float]] = {}
     reviews: list[dict[str, Any]] = []
     by_key: dict[str, list[dict[str, Any]]] = {}
@@ -612,7 +621,7 @@ def _link_unresolved(
                         "record_key": key,
                         "file_id": c["file_id"],
                         "probability": float(c["match_probability"]),
-                        "evidence": _evidence(c, labels),
+                        "evidence": _evidence(c, model),
                     }
                 )
     mapping = pl.DataFrame(
@@ -629,17 +638,21 @@ def _link_unresolved(
     return linked, reviews, leftovers, within
 
 
-def _evidence(row: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, Any]:
+def _evidence(row: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """Per comparison: which level the pair reached and its weight of evidence (bits)."""
+    labels, weights = linking.level_labels(model), linking.weights(model)
     out = {}
     for name, levels in labels.items():
-        g = row.get(f"gamma_{name}")
-        bf = row.get(f"bf_{name}")
-        if g is None:
+        mw = row.get(f"mw_{name}")
+        if mw is None:
             continue
+        level = "空值 / null" if mw == 0 else ""
+        for label, w in zip(levels, weights.get(name, []), strict=False):
+            if mw != 0 and abs(w - mw) < 0.01:
+                level = label
         out[name] = {
-            "level": "空值 / null" if g < 0 else (levels[g] if g < len(levels) else str(g)),
-            "gamma": int(g),
-            "bayes_factor": float(bf) if bf is not None else None,
+            "level": level,
+            "weight": round(float(mw) + float(row.get(f"mw_tf_adj_{name}") or 0), 2),
         }
     return {"levels": out, "match_weight": float(row.get("match_weight") or 0)}
 

@@ -218,6 +218,15 @@ def train(
         if frame["id"].n_unique() < frame.height:
             linker.training.estimate_m_from_label_column("id")
         model = linker.misc.save_model_to_json()
+        # Levels no labelled pair reached keep Splink's defaults: write them out, so the saved
+        # model states every parameter it scores with (and reviewers see every level's weight).
+        for comp, live in zip(model["comparisons"], linker._settings_obj.comparisons, strict=True):
+            for level, lv in zip(comp["comparison_levels"], live.comparison_levels, strict=True):
+                if level.get("is_null_level"):
+                    continue
+                for part in ("m_probability", "u_probability"):
+                    if not isinstance(level.get(part), int | float):  # absent, None, "not observed"
+                        level[part] = getattr(lv, part)
     finally:
         con.close()
     model["probability_two_random_records_match"] = prior
@@ -246,8 +255,8 @@ def score(
 ) -> pl.DataFrame:
     """Score ``left`` records (``uid``) against ``right`` ones (``uid``), or within ``left``.
 
-    Returns ``uid_l``, ``uid_r``, ``match_probability``, ``match_weight`` and the level of each
-    comparison (``gamma_*``) for pairs at or above ``threshold``.
+    Returns ``uid_l``, ``uid_r``, ``match_probability``, ``match_weight`` and each comparison's
+    weight of evidence in bits (``mw_*``, ``mw_tf_adj_*``) for pairs at or above ``threshold``.
     """
     from splink import DuckDBAPI, Linker
 
@@ -292,7 +301,7 @@ def score(
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     keep = ["uid_l", "uid_r", "match_probability", "match_weight"]
-    keep += [c for c in frame.columns if c.startswith("gamma_") or c.startswith("bf_")]
+    keep += [c for c in frame.columns if c.startswith("mw_")]
     return frame.select(keep)
 
 
@@ -314,7 +323,8 @@ def weights(model: dict[str, Any]) -> dict[str, list[float]]:
         vals = []
         for lv in reversed(levels):
             m, u = lv.get("m_probability"), lv.get("u_probability")
-            vals.append(round(math.log2(m / u), 2) if m and u else 0.0)
+            ok = isinstance(m, int | float) and isinstance(u, int | float) and m > 0 and u > 0
+            vals.append(math.log2(m / u) if ok else 0.0)
         out[comp["output_column_name"]] = vals
     return out
 

@@ -1,0 +1,307 @@
+"""Hard Chinese records, written by hand on top of a background city: traditional characters,
+homophones, 15-digit IDs, one wrong digit, middle-dot variants, compound surnames, full-width
+digits, twins, people who moved. Each must land in the right file (or, for twins, at worst in the
+review queue) — never in a wrong one. Also the clerical review cycle and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from shuhai.catalog import Catalog
+from shuhai.config import Config
+from shuhai.demo.population import make_city
+from shuhai.entities import store
+from shuhai.entities.build import build_base
+from shuhai.entities.service import (
+    current,
+    decide,
+    profile,
+    review_pair,
+    review_queue,
+    save_base,
+    search_files,
+)
+from shuhai.errors import Conflict, InvalidInput, NotFound
+from shuhai.ingest import ingest
+
+ITEMS_GA = ["身份证号", "姓名", "性别", "出生日期", "户籍地址", "联系电话"]
+ITEMS_RS = ["身份证号", "姓名", "性别", "出生日期", "联系地址", "联系电话"]
+
+# The people the hard records are about (added to the 公安 register).
+PEOPLE = [
+    # id, name, sex, birth, address, phone
+    (
+        "350102198001010014",
+        "张伟",
+        "1",
+        "1980-01-01",
+        "福建省福州市鼓楼区东街街道12号",
+        "13800000001",
+    ),
+    (
+        "350102199203040025",
+        "欧阳娜娜",
+        "2",
+        "1992-03-04",
+        "福建省福州市台江区上海街道8号",
+        "13800000002",
+    ),
+    (
+        "650102198505050033",
+        "艾力·买买提",
+        "1",
+        "1985-05-05",
+        "福建省福州市仓山区城门镇3号",
+        "13800000003",
+    ),
+    ("350103201001010026", "林玲", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004"),
+    ("350103201001010042", "林琳", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004"),
+    (
+        "350104197007070015",
+        "司马光明",
+        "1",
+        "1970-07-07",
+        "福建省福州市马尾区罗星街道9号",
+        "13800000005",
+    ),
+]
+
+
+def _fix_check(body17: str) -> str:
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body17 + "10X98765432"[sum(int(c) * k for c, k in zip(body17, w, strict=True)) % 11]
+
+
+PEOPLE = [(_fix_check(p[0][:17]), *p[1:]) for p in PEOPLE]
+ZHANG, OUYANG, AILI, LIN_LING, LIN_LIN, SIMA = (p[0] for p in PEOPLE)
+
+# Records a second department holds, each with one of the difficulties.
+HARD = [
+    # (expected person id or None, id as written, name as written, sex, birth, address, phone)
+    (ZHANG, ZHANG[:6] + ZHANG[8:17], "張偉", "1", "1980-01-01", "", ""),  # 15 digits, traditional
+    (
+        ZHANG,
+        ZHANG[:10] + str((int(ZHANG[10]) + 1) % 10) + ZHANG[11:],
+        "章伟",
+        "1",
+        "1980-01-01",
+        "",
+        "13800000001",
+    ),  # one wrong digit, homophone
+    (
+        OUYANG,
+        "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in OUYANG),
+        "欧阳娜娜",
+        "2",
+        "1992-03-04",
+        "",
+        "",
+    ),  # full-width digits
+    (AILI, "", "艾力•买买提", "1", "1985-05-05", "", "13800000003"),  # no ID, bullet for the dot
+    (
+        AILI,
+        "",
+        "艾力 · 买买提",
+        "1",
+        "1985-05-05",
+        "福建省福州市仓山区城门镇3号",
+        "",
+    ),  # spaces around the dot
+    (
+        SIMA,
+        "",
+        "司马光明",
+        "1",
+        "1970-07-07",
+        "福建省福州市鼓楼区五一中路1号",
+        "13800000005",
+    ),  # compound surname, moved
+    (
+        LIN_LIN,
+        "",
+        "林琳",
+        "2",
+        "2010-01-01",
+        "福建省福州市晋安区鼓山镇5号",
+        "13800000004",
+    ),  # twin, no ID
+]
+
+
+@pytest.fixture
+def hard(config: Config, tmp_path: Path) -> Config:
+    cat = Catalog(config)
+    cat.add_department({"name": "公安", "code": "GA"})
+    cat.add_department({"name": "人社", "code": "RS"})
+    for name, dept, items in (("户籍人口", "GA", ITEMS_GA), ("参保人员", "RS", ITEMS_RS)):
+        cat.register(
+            {
+                "name": name,
+                "department": dept,
+                "classification": "101001" if dept == "GA" else "303001",
+                "items": [{"name": i, "data_type": "D" if i == "出生日期" else "C"} for i in items],
+            }
+        )
+    city = make_city(1500, 3).persons
+    background = city.select(
+        pl.col("id").alias("身份证号"),
+        pl.col("name").alias("姓名"),
+        pl.col("sex").alias("性别"),
+        pl.col("birth").cast(pl.String).alias("出生日期"),
+        pl.col("address").alias("户籍地址"),
+        pl.col("phone").alias("联系电话"),
+    )
+    people = pl.DataFrame(PEOPLE, schema=ITEMS_GA, orient="row")
+    pl.concat([background, people]).write_csv(tmp_path / "ga.csv")
+    ingest(config, "户籍人口", str(tmp_path / "ga.csv"))
+    others = background.head(600).rename({"户籍地址": "联系地址"})
+    rows = pl.DataFrame([h[1:] for h in HARD], schema=ITEMS_RS, orient="row")
+    pl.concat([others, rows]).write_csv(tmp_path / "rs.csv")
+    ingest(config, "参保人员", str(tmp_path / "rs.csv"))
+    save_base(
+        config,
+        {
+            "name": "人口库",
+            "members": [
+                {
+                    "resource": "户籍人口",
+                    "id": "身份证号",
+                    "attributes": {a: a for a in ITEMS_GA[1:]},
+                },
+                {
+                    "resource": "参保人员",
+                    "id": "身份证号",
+                    "attributes": {a: a for a in ITEMS_RS[1:]},
+                },
+            ],
+            "authority": {"姓名": "户籍人口", "出生日期": "户籍人口"},
+        },
+    )
+    build_base(config, "人口库")
+    return config
+
+
+def _file_of(config: Config, person_id: str) -> str:
+    found = search_files(config, "人口库", person_id)
+    assert found["total"] == 1, person_id
+    return str(found["items"][0]["file_id"])
+
+
+def _records(config: Config) -> pl.DataFrame:
+    return store.load(current(config, "人口库")[1], "records")
+
+
+def test_each_hard_record_lands_in_its_persons_file(hard: Config) -> None:
+    records = _records(hard).filter(pl.col("resource_id") == 2).tail(len(HARD))
+    pending = {(p["record_key"], p["file_id"]) for p in review_queue(hard, "人口库")}
+    for (expected, *_rest), rec in zip(HARD, records.iter_rows(named=True), strict=True):
+        want = _file_of(hard, expected)
+        if expected == LIN_LIN:  # a twin: linked to her, or asked about — never to her sister
+            assert rec["file_id"] != _file_of(hard, LIN_LING)
+            assert rec["file_id"] == want or (rec["key"], want) in pending
+        else:
+            assert rec["file_id"] == want, (rec["name"], rec["id"], rec["method"])
+
+
+def test_twins_keep_separate_files(hard: Config) -> None:
+    assert _file_of(hard, LIN_LING) != _file_of(hard, LIN_LIN)
+
+
+def test_golden_name_comes_from_the_authority_not_the_variant(hard: Config) -> None:
+    p = profile(hard, "人口库", _file_of(hard, ZHANG))
+    golden = {g["attribute"]: g["value"] for g in p["golden"]}
+    assert golden["姓名"] == "张伟"
+    names = {s["values"].get("姓名") for s in p["sources"]}
+    assert {"张伟", "章伟"} <= names  # 張偉 is standardized to 张伟; 章伟 is a real variant
+    assert any(d["attribute"] == "姓名" for d in p["disagreements"])
+
+
+def test_review_accept_is_applied_and_reused(hard: Config, tmp_path: Path) -> None:
+    # A third record: the twins' look-alike name with their shared facts: uncertain.
+    ingest(
+        hard,
+        "参保人员",
+        str(
+            _rows(
+                tmp_path,
+                [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")],
+            )
+        ),
+        mode="append",
+    )
+    build_base(hard, "人口库")
+    queue = review_queue(hard, "人口库")
+    assert queue, "an uncertain pair must be queued"
+    pairs = [review_pair(hard, "人口库", q["id"]) for q in queue]
+    pair = next(p for p in pairs if p["record"]["fields"]["name"] == "林淋")
+    assert (
+        pair["evidence"]["levels"]["name"]["level"]
+        and pair["evidence"]["levels"]["birth"]["weight"] > 0
+    )
+    target = pair["file_id"]
+    decide(hard, "人口库", pair["id"], "accept", actor="审核员甲")
+    b = build_base(hard, "人口库")
+    assert b["counts"]["linked_by_review"] == 1
+    rec = _records(hard).filter(pl.col("name") == "林淋").row(0, named=True)
+    assert rec["file_id"] == target and rec["method"] == "review"
+    events = profile(hard, "人口库", target)["events"]
+    assert any(e["kind"] == "merge" and "复核" in e["reason"] for e in events)
+    again = build_base(hard, "人口库", full=True)  # the decision is reused from scratch
+    assert again["counts"]["linked_by_review"] == 1
+    assert _records(hard).filter(pl.col("name") == "林淋")["file_id"][0] == target
+
+
+def test_review_reject_keeps_records_apart(hard: Config, tmp_path: Path) -> None:
+    ingest(
+        hard,
+        "参保人员",
+        str(
+            _rows(
+                tmp_path,
+                [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")],
+            )
+        ),
+        mode="append",
+    )
+    build_base(hard, "人口库")
+    for p in review_queue(hard, "人口库"):
+        if review_pair(hard, "人口库", p["id"])["record"]["fields"]["name"] == "林淋":
+            decide(hard, "人口库", p["id"], "reject", actor="审核员乙")
+    build_base(hard, "人口库", full=True)
+    rec = _records(hard).filter(pl.col("name") == "林淋").row(0, named=True)
+    assert rec["file_id"] not in (_file_of(hard, LIN_LIN), _file_of(hard, LIN_LING))
+    asked = [review_pair(hard, "人口库", p["id"]) for p in review_queue(hard, "人口库")]
+    assert all(p["record"]["fields"]["name"] != "林淋" for p in asked)  # not asked again
+
+
+def test_decisions_on_vanished_or_unknown_pairs_are_refused(hard: Config, tmp_path: Path) -> None:
+    path = _rows(
+        tmp_path, [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")]
+    )
+    ingest(hard, "参保人员", str(path), mode="append")
+    build_base(hard, "人口库")
+    pair = next(
+        p
+        for p in review_queue(hard, "人口库")
+        if review_pair(hard, "人口库", p["id"])["record"]["fields"]["name"] == "林淋"
+    )
+    # The department withdraws its delivery: the record is gone, so is the pair.
+    rs = pl.read_csv(tmp_path / "rs.csv", infer_schema=False)
+    rs.write_csv(tmp_path / "rs_again.csv")
+    ingest(hard, "参保人员", str(tmp_path / "rs_again.csv"), mode="replace")
+    build_base(hard, "人口库")
+    with pytest.raises(Conflict):
+        decide(hard, "人口库", pair["id"], "accept", actor="x")
+    with pytest.raises(NotFound):
+        decide(hard, "人口库", 99999, "accept", actor="x")
+    with pytest.raises(InvalidInput):
+        decide(hard, "人口库", pair["id"], "maybe", actor="x")
+
+
+def _rows(tmp_path: Path, rows: list[tuple]) -> Path:
+    path = tmp_path / f"extra{len(list(tmp_path.glob('extra*')))}.csv"
+    pl.DataFrame(rows, schema=ITEMS_RS, orient="row").write_csv(path)
+    return path
