@@ -25,6 +25,7 @@ from shuhai.config import Config  # noqa: E402
 from shuhai.demo import build_demo  # noqa: E402
 from shuhai.demo.bases import PERSONS  # noqa: E402
 from shuhai.demo.truth import record_truth  # noqa: E402
+from shuhai.entities import store  # noqa: E402
 from shuhai.entities.build import build_base  # noqa: E402
 from shuhai.entities.evaluate import pairwise  # noqa: E402
 from shuhai.entities.service import current, save_base  # noqa: E402
@@ -55,7 +56,7 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="shuhai-bench-entities-"))
     config = open_home(Config.from_env({}, home=str(home)))
     t = time.perf_counter()
-    demo = build_demo(config, persons=args.persons, seed=2024)
+    demo = build_demo(config, persons=args.persons, seed=2024, bases=False)
     print(
         f"demo city: {args.persons:,} persons, {demo['rows_loaded']:,} rows in {time.perf_counter() - t:.0f}s"
     )
@@ -66,7 +67,7 @@ def main() -> None:
     full = build_base(config, PERSONS["name"], full=True)
     full_s = time.perf_counter() - t
     _info, path = current(config, PERSONS["name"])
-    records = pl.read_parquet(path / "records.parquet")
+    records = store.load(path, "records")
     print(
         f"full build: {records.height:,} records from {len(full['sources'])} resources "
         f"→ {full['counts']['files']:,} files in {full_s:.1f}s ({full['counts']})"

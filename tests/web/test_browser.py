@@ -81,3 +81,35 @@ def test_home_search_resource(server: str, browser, tmp_path: Path) -> None:  # 
     assert page.locator("#preview tr").count() == 21  # header + 20 rows
     page.screenshot(path=str(tmp_path / "resource.png"), full_page=True)
     page.close()
+
+
+def test_person_profile_and_review_in_the_browser(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.click("header >> text=基础库 Bases")
+    page.wait_for_selector("text=人口基础库")
+    page.click("text=人口基础库")
+    page.wait_for_selector("text=查找档案")
+    first = page.locator("table a.mono").first
+    name = page.locator("table tr").nth(1).locator("td").nth(1).inner_text()
+    page.fill("input[name=q]", name)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/bases/*?q=*")
+    first = page.locator("table a.mono").first
+    first.click()
+    page.wait_for_selector("text=标准信息")
+    body = page.inner_text("body")
+    for part in ["一人一档", name, "权威来源", "时间线", "来源记录", "常住人口基本信息", "出生"]:
+        assert part in body, part
+    page.screenshot(path=str(tmp_path / "profile.png"), full_page=True)
+    # The review queue opens a pair side by side; a decision returns to the queue.
+    page.goto(server + "/bases/人口基础库/reviews?status=all")
+    assert "人工复核" in page.inner_text("body")
+    links = page.locator("table td a")
+    if links.count():
+        links.first.click()
+        page.wait_for_selector("text=候选档案")
+        assert "待关联记录" in page.inner_text("body")
+    page.goto(server + "/licences?number=NO-SUCH")
+    assert "未找到" in page.inner_text("body")
+    page.close()

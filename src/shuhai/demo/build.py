@@ -69,6 +69,7 @@ def build_demo(
     seed: int = 2024,
     output: Path | None = None,
     load: bool = True,
+    bases: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Generate, register and load the demo city; return counts and where the files are."""
@@ -223,7 +224,7 @@ def build_demo(
         from shuhai.entities.build import build_base
         from shuhai.entities.service import save_base
 
-        for data in BASES:
+        for data in BASES if bases else []:
             say(f"构建{data['name']} / building the base database…")
             save_base(config, data)
             totals[data["name"]] = build_base(config, data["name"])["counts"]
