@@ -46,6 +46,7 @@ bench: install-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/entities.py --persons 1000000
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
