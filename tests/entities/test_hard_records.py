@@ -252,6 +252,10 @@ def test_review_accept_is_applied_and_reused(hard: Config, tmp_path: Path) -> No
     again = build_base(hard, "人口库", full=True)  # the decision is reused from scratch
     assert again["counts"]["linked_by_review"] == 1
     assert _records(hard).filter(pl.col("name") == "林淋")["file_id"][0] == target
+    decide(hard, "人口库", pair["id"], "reject", actor="审核员甲", note="复查后否定")
+    changed = build_base(hard, "人口库")  # a changed decision is applied by an update too
+    assert changed["mode"] == "incremental" and changed["counts"]["linked_by_review"] == 0
+    assert _records(hard).filter(pl.col("name") == "林淋")["file_id"][0] != target
 
 
 def test_review_reject_keeps_records_apart(hard: Config, tmp_path: Path) -> None:

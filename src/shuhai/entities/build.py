@@ -304,7 +304,10 @@ def _build_entities(
     ]
     if incremental and old is not None and prev_path is not None:
         applied = set(prev_built.get("decisions", []))
-        redo_keys = {k for (k, _f), (_s, pid, _a) in decided.items() if pid not in applied}
+        # records whose decision is new or changed since the last build are linked again
+        redo_keys = {
+            k for (k, _f), (st, pid, _a) in decided.items() if f"{pid}:{st}" not in applied
+        }
         new_rows, removed = _diff(config, cfg, versions, old, prev_built.get("versions") or {})
         redo = old.filter(
             pl.col("key").is_in(pl.Series(list(redo_keys), dtype=pl.String).implode())
@@ -506,7 +509,7 @@ def _build_entities(
         "merges": sum(1 for e in events if e["kind"] == "merge"),
         "splits": sum(1 for e in events if e["kind"] == "split"),
     }
-    applied_ids = [pid for (_s, pid, _a) in decided.values()]
+    applied_ids = [f"{pid}:{st}" for (st, pid, _a) in decided.values()]
     (out / "build.json").write_text(
         json.dumps(
             {

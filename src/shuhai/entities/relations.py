@@ -104,11 +104,13 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
         for row, path in bases:
             links = path / "links.parquet"
             if info["kind"] == "enterprise" and row.id == info["id"] and links.exists():
+                persons_base = next((r.name for r, _p in bases if r.kind == "person"), "")
                 out["persons"] = _rows(
                     con,
-                    f"SELECT l.person_file_id, l.person_id, l.role, l.resource_id, l.line "
+                    f"SELECT l.person_file_id, l.person_id, l.role, l.resource_id, l.line, "
+                    f"? AS base "
                     f"FROM '{links}' l WHERE l.enterprise_file_id = ? ORDER BY role",
-                    [file_id],
+                    [persons_base, file_id],
                 )
             if info["kind"] == "person" and row.kind == "enterprise" and links.exists():
                 out["enterprises"] += _rows(
