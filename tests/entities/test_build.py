@@ -178,3 +178,13 @@ def test_incremental_update_links_only_changed_records(
     for k in ("records", "files", "linked_by_id", "linked_by_splink", "unlinked"):
         assert b["counts"][k] == full["counts"][k], k
     assert full["counts"]["merges"] == full["counts"]["splits"] == 0
+
+
+def test_disagreements_feed_the_quality_comparisons(city: tuple[Config, Path]) -> None:
+    config, _out = city
+    from shuhai.quality.compare import list_comparisons, run_comparison
+
+    fed = [c for c in list_comparisons(config) if c["name"].startswith("人口基础库·姓名")]
+    assert fed, "a disputed attribute is compared with its authority"
+    run = run_comparison(config, fed[0]["id"])
+    assert run["conflicts"] > 0  # the look-alike names show up as comparison conflicts

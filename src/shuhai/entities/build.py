@@ -521,10 +521,57 @@ def _build_entities(
         ),
         encoding="utf-8",
     )
+    if state is None and counts["disagreements"]:
+        feed_comparisons(config, cfg, disagreements)
     scope = None
     if state is not None and removed is not None:
         scope = set(unresolved["key"].to_list()) | set(removed["key"].to_list())
     return counts, {str(k): v for k, v in versions.items()}, events, reviews, scope
+
+
+def feed_comparisons(config: Config, cfg: BaseConfig, disagreements: pl.DataFrame) -> list[int]:
+    """Disagreements feed the quality issue's comparisons (跨部门比对): for each attribute the
+    sources disagree on, every member that provides it is compared with its authority, keyed by
+    their ID columns, so the conflicts reach the comparison pages and the objection workflow.
+    Declared once; returns the ids of the comparisons added."""
+    from shuhai.errors import ShuhaiError
+    from shuhai.quality.compare import add_comparison, list_comparisons
+
+    disputed = set(disagreements["attribute"].unique().to_list())
+    declared = {
+        (c["left"]["resource_id"], c["left"]["item"], c["right"]["resource_id"], c["right"]["item"])
+        for c in list_comparisons(config)
+    }
+    members = {m.resource_id: m for m in cfg.members if m.id_column}
+    added = []
+    for attribute, authority_id in cfg.authority.items():
+        auth = members.get(authority_id)
+        if attribute not in disputed or auth is None:
+            continue
+        for m in cfg.members:
+            if m is auth or not m.id_column or attribute not in m.attributes:
+                continue
+            item, auth_item = m.attributes[attribute], auth.attributes[attribute]
+            if (m.resource_id, item, auth.resource_id, auth_item) in declared:
+                continue
+            try:
+                c = add_comparison(
+                    config,
+                    {
+                        "name": f"{cfg.name}·{attribute}：{m.resource} ↔ {auth.resource}（权威）",
+                        "left": {"resource": m.resource_id, "item": item, "key": m.id_column},
+                        "right": {
+                            "resource": auth.resource_id,
+                            "item": auth_item,
+                            "key": auth.id_column,
+                        },
+                    },
+                )
+            except ShuhaiError:
+                continue  # incompatible types: the base database still lists the values
+            declared.add((m.resource_id, item, auth.resource_id, auth_item))
+            added.append(c["id"])
+    return added
 
 
 def _read_json(path: Path) -> dict[str, Any]:
