@@ -221,17 +221,7 @@ def test_golden_name_comes_from_the_authority_not_the_variant(hard: Config) -> N
 
 def test_review_accept_is_applied_and_reused(hard: Config, tmp_path: Path) -> None:
     # A third record: the twins' look-alike name with their shared facts: uncertain.
-    ingest(
-        hard,
-        "参保人员",
-        str(
-            _rows(
-                tmp_path,
-                [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")],
-            )
-        ),
-        mode="append",
-    )
+    _add_look_alike(hard, tmp_path)
     build_base(hard, "人口库")
     queue = review_queue(hard, "人口库")
     assert queue, "an uncertain pair must be queued"
@@ -259,17 +249,7 @@ def test_review_accept_is_applied_and_reused(hard: Config, tmp_path: Path) -> No
 
 
 def test_review_reject_keeps_records_apart(hard: Config, tmp_path: Path) -> None:
-    ingest(
-        hard,
-        "参保人员",
-        str(
-            _rows(
-                tmp_path,
-                [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")],
-            )
-        ),
-        mode="append",
-    )
+    _add_look_alike(hard, tmp_path)
     build_base(hard, "人口库")
     for p in review_queue(hard, "人口库"):
         if review_pair(hard, "人口库", p["id"])["record"]["fields"]["name"] == "林淋":
@@ -282,10 +262,7 @@ def test_review_reject_keeps_records_apart(hard: Config, tmp_path: Path) -> None
 
 
 def test_decisions_on_vanished_or_unknown_pairs_are_refused(hard: Config, tmp_path: Path) -> None:
-    path = _rows(
-        tmp_path, [("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")]
-    )
-    ingest(hard, "参保人员", str(path), mode="append")
+    _add_look_alike(hard, tmp_path)
     build_base(hard, "人口库")
     pair = next(
         p
@@ -309,3 +286,9 @@ def _rows(tmp_path: Path, rows: list[tuple]) -> Path:
     path = tmp_path / f"extra{len(list(tmp_path.glob('extra*')))}.csv"
     pl.DataFrame(rows, schema=ITEMS_RS, orient="row").write_csv(path)
     return path
+
+
+def _add_look_alike(config: Config, tmp_path: Path) -> None:
+    """The twins' look-alike name (林淋) with their shared facts and no ID: an uncertain record."""
+    row = ("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")
+    ingest(config, "参保人员", str(_rows(tmp_path, [row])), mode="append")

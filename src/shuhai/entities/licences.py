@@ -25,7 +25,7 @@ VALID, EXPIRED, REVOKED = "有效", "已过期", "已注销"
 def build_licences(
     config: Config, cfg: BaseConfig, out: Path
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    from shuhai.entities.relations import _id_index
+    from shuhai.entities.relations import _id_index, attach_files
 
     persons = _id_index(config, cfg.persons)
     companies = _id_index(config, cfg.enterprises)
@@ -75,15 +75,7 @@ def build_licences(
             }
         ).filter(pl.col("number").is_not_null())
         index = persons if src.holder_kind == "person" else companies
-        if index is not None:
-            f = f.join(
-                index.rename({"id": "holder_id", "file_id": "holder_file_id"}),
-                on="holder_id",
-                how="left",
-            )
-        else:
-            f = f.with_columns(pl.lit(None, dtype=pl.String).alias("holder_file_id"))
-        frames.append(f)
+        frames.append(attach_files(f, index, "holder_id", "holder_file_id"))
     if not frames:
         raise NotFound(
             "entities.no_licence_data", "证照来源资源还没有数据", "No licence source has data yet"

@@ -48,6 +48,16 @@ def _id_index(config: Config, base_name: str | None) -> pl.DataFrame | None:
     )
 
 
+def attach_files(
+    frame: pl.DataFrame, index: pl.DataFrame | None, on: str, alias: str
+) -> pl.DataFrame:
+    """Add the file id (``alias``) of each ``on`` value through an ``id → file_id`` index
+    (null when there is no index or no file)."""
+    if index is None:
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(alias))
+    return frame.join(index.rename({"id": on, "file_id": alias}), on=on, how="left")
+
+
 def build_links(config: Config, cfg: BaseConfig, records: pl.DataFrame, out: Path) -> None:
     """Resolve every relation row: the enterprise through this build, the person through the
     person base's last good build."""
@@ -75,14 +85,7 @@ def build_links(config: Config, cfg: BaseConfig, records: pl.DataFrame, out: Pat
             on="code",
             how="inner",
         )
-        if persons is not None:
-            f = f.join(
-                persons.rename({"id": "person_id", "file_id": "person_file_id"}),
-                on="person_id",
-                how="left",
-            )
-        else:
-            f = f.with_columns(pl.lit(None, dtype=pl.String).alias("person_file_id"))
+        f = attach_files(f, persons, "person_id", "person_file_id")
         frames.append(f.select(list(LINK_SCHEMA)))
     links = pl.concat(frames) if frames else pl.DataFrame(schema=LINK_SCHEMA)
     links.sort("enterprise_file_id").write_parquet(out / "links.parquet")
@@ -139,4 +142,4 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return con.sql(sql, params=params).to_arrow_table().to_pylist()
 
 
-__all__ = ["build_links", "links_for"]
+__all__ = ["attach_files", "build_links", "links_for"]

@@ -19,6 +19,7 @@ from shuhai.entities import service
 from shuhai.entities.build import build_base
 from shuhai.entities.licences import verify
 from shuhai.errors import Forbidden
+from shuhai.web.api import _actor
 
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter()
@@ -38,12 +39,6 @@ def _personal(request: Request) -> Config:
             "Profiles hold personal data and are off on this instance (set SHUHAI_PROFILES=true)",
         )
     return config
-
-
-def _actor(request: Request) -> str:
-    from urllib.parse import unquote
-
-    return unquote(request.headers.get("x-shuhai-user", "anonymous"))[:100]
 
 
 class BaseIn(BaseModel):
