@@ -16,6 +16,7 @@ _lock = threading.Lock()
 def open_home(config: Config | None = None) -> Config:
     """Resolve settings, create the home's folders, apply migrations and mark runs that a dead
     process left 'running' as interrupted (the first time per process and home)."""
+    from shuhai.entities.build import recover_builds
     from shuhai.ingest.service import recover_interrupted
 
     config = config or Config.from_env()
@@ -29,6 +30,7 @@ def open_home(config: Config | None = None) -> Config:
             if key not in _prepared:
                 upgrade(config.database_url)
                 recover_interrupted(config)
+                recover_builds(config)
                 _prepared.add(key)
     return config
 

@@ -70,3 +70,25 @@ def test_base_lifecycle_on_each_metadata_database(any_config: Config, tmp_path: 
     assert second["mode"] == "full"  # a new config version relinks everything
     assert [b["id"] for b in list_builds(any_config, "人口库")] == [second["id"], first["id"]]
     assert get_base(any_config, "人口库")["last_build"]["id"] == second["id"]
+
+
+def test_a_build_left_running_by_a_dead_process_is_marked_interrupted(config: Config) -> None:
+    from shuhai.db import BaseBuild, BaseDatabase, session_scope
+    from shuhai.entities.build import recover_builds
+
+    with session_scope(config.database_url) as s:
+        base = BaseDatabase(name="x", kind="person", config="{}", config_version=1)
+        s.add(base)
+        s.flush()
+        s.add(
+            BaseBuild(
+                base_id=base.id,
+                mode="full",
+                status="running",
+                config_version=1,
+                counts={"host": __import__("socket").gethostname(), "pid": 2**22 + 12345},
+            )
+        )
+    assert recover_builds(config) == 1
+    with session_scope(config.database_url) as s:
+        assert s.query(BaseBuild).one().status == "interrupted"

@@ -11,9 +11,12 @@ one readable. An incremental build reads the previous build, links only records 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,7 @@ def build_base(
             status="running",
             config_version=row.config_version,
             sources={},
+            counts={"host": socket.gethostname(), "pid": os.getpid()},
         )
         s.add(build)
         s.flush()
@@ -174,6 +178,23 @@ def build_base(
     _prune(config, base_id)
     say(f"完成 / done in {seconds:.1f}s")
     return result
+
+
+def recover_builds(config: Config) -> int:
+    """Builds left 'running' by a dead process of this host become 'interrupted' (their output
+    never replaced the last good build, which stays current); their temporary folders go."""
+    import psutil
+
+    host, fixed = socket.gethostname(), 0
+    with session_scope(config.database_url) as s:
+        for b in s.scalars(select(BaseBuild).where(BaseBuild.status == "running")):
+            owner = b.counts or {}
+            if owner.get("host") == host and not psutil.pid_exists(int(owner.get("pid") or 0)):
+                b.status, b.finished_at = "interrupted", datetime.now(UTC)
+                b.error = "构建进程意外终止 / the build process died"
+                shutil.rmtree(base_dir(config, b.base_id) / f".{b.id}.tmp", ignore_errors=True)
+                fixed += 1
+    return fixed
 
 
 def build_dict(b: BaseBuild) -> dict[str, Any]:
@@ -290,7 +311,10 @@ def _build_entities(
     if prev_path is not None and not (prev_path / "base").is_dir():
         prev_path = None  # a build from before the base/delta layout: rebuild in full
         incremental = False
-    old = store.load(prev_path, "records") if prev_path else None
+    # The previous records load in a thread (Polars decodes without the GIL) while the change
+    # is worked out from their narrow columns and the new rows are read.
+    pool = ThreadPoolExecutor(max_workers=1)
+    loading = pool.submit(store.load, prev_path, "records") if prev_path else None
     prev_ids = store.load(prev_path, "ids") if prev_path else None
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
@@ -302,18 +326,19 @@ def _build_entities(
         "id_valid",
         *[c for c in FIELDS if c not in ("id", "id_valid")],
     ]
-    if incremental and old is not None and prev_path is not None:
+    old: pl.DataFrame | None = None
+    if incremental and loading is not None and prev_path is not None:
+        lineage = store.load(prev_path, "records", ["key", "member", "run", "line", "file_id"])
         applied = set(prev_built.get("decisions", []))
         # records whose decision is new or changed since the last build are linked again
         redo_keys = {
             k for (k, _f), (st, pid, _a) in decided.items() if f"{pid}:{st}" not in applied
         }
-        new_rows, removed = _diff(config, cfg, versions, old, prev_built.get("versions") or {})
-        redo = old.filter(
+        new_rows, removed = _diff(config, cfg, versions, lineage, prev_built.get("versions") or {})
+        redo = lineage.filter(
             pl.col("key").is_in(pl.Series(list(redo_keys), dtype=pl.String).implode())
         )
         gone = pl.concat([removed.select("key"), redo.select("key")])
-        state = old.select(narrow).join(gone, on="key", how="anti")
         wanted = pl.concat([new_rows, redo.select("run", "line", "member")], how="vertical_relaxed")
         frames = []
         for m in cfg.members:
@@ -323,15 +348,19 @@ def _build_entities(
                     read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
                 )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
+        old = loading.result()
+        state = old.select(narrow).join(gone, on="key", how="anti")
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
         state, redo = None, None
         new = read_members(config, cfg, versions)
+        old = loading.result() if loading is not None else None
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
         prev_files = old.select("key", "file_id") if old is not None else None
     # the previous entity rows: all of them for a full build, the touched ones (below) otherwise
+    pool.shutdown()
     prev_entities = store.load(prev_path, "entities") if prev_path and state is None else None
     say(f"新增或变更记录 / new or changed records: {new.height:,}")
     id_frame = (
@@ -820,15 +849,17 @@ def _golden(cfg: BaseConfig, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
         }[cfg.survivorship]
         golden = con.sql(
             f"""
-            WITH x AS (
+            WITH nv AS (
+              SELECT file_id, attribute, count(DISTINCT value) AS n_values
+              FROM v GROUP BY file_id, attribute
+            ), x AS (
               SELECT v.*, coalesce(v.resource_id = auth.auth, false) AS authoritative,
-                     count(*) OVER (PARTITION BY file_id, attribute, value) AS freq,
-                     count(DISTINCT value) OVER (PARTITION BY file_id, attribute) AS n_values
+                     count(*) OVER (PARTITION BY file_id, attribute, value) AS freq
               FROM v LEFT JOIN auth USING (attribute)
             )
             SELECT file_id, attribute, value, resource_id, version, run, line, authoritative,
                    n_values
-            FROM x
+            FROM x JOIN nv USING (file_id, attribute)
             QUALIFY row_number() OVER (
               PARTITION BY file_id, attribute ORDER BY authoritative DESC, {order}) = 1
             ORDER BY file_id, attribute
