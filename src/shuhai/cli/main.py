@@ -785,3 +785,72 @@ def base_verify(number: str, holder: str = typer.Option(None, help="持证人证
     from shuhai.entities.licences import verify
 
     console.print_json(json.dumps(verify(_config(), number, holder=holder), ensure_ascii=False))
+
+
+audit_app = typer.Typer(help="审计日志 / Audit trail", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """校验审计链与签名检查点 / Verify the hash chain and the signed checkpoints.
+
+    Exits 1 and names the first bad entry when the trail was edited, cut or reordered.
+    Example: shuhai audit verify
+    """
+    from shuhai.access import audit
+
+    result = audit.verify(_config())
+    if result["ok"]:
+        console.print(
+            f"审计链完好 / The trail is intact: {result['entries']:,} 条记录, "
+            f"{result['checkpoints']} 个签名检查点"
+        )
+        return
+    bad = result["first_bad"]
+    err_console.print(
+        f"[bold red]审计链被篡改 / The trail was tampered with[/]: {bad['message']} "
+        f"(seq {bad['seq']}, {bad['kind']})",
+        highlight=False,
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+@friendly
+def audit_checkpoint() -> None:
+    """为新记录签署检查点（SM2）/ Sign a checkpoint over the newest entries."""
+    from shuhai.access import audit
+
+    cp = audit.checkpoint(_config())
+    console.print("没有新记录 / nothing new" if cp is None else json.dumps(cp, ensure_ascii=False))
+
+
+@audit_app.command("list")
+@friendly
+def audit_list(
+    actor: str = typer.Option(None),
+    department: str = typer.Option(None),
+    resource: str = typer.Option(None),
+    action: str = typer.Option(None),
+    since: str = typer.Option(None, help="ISO 时间 / ISO time"),
+    until: str = typer.Option(None),
+    limit: int = 50,
+) -> None:
+    """按用户、部门、资源、时间查看审计记录 / Filter the audit trail."""
+    from shuhai.access import audit
+
+    rows = audit.search(
+        _config(),
+        actor=actor,
+        department=department,
+        resource=resource,
+        action=action,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    console.print(
+        _table(rows, ["seq", "at", "actor", "department", "action", "resource", "outcome"])
+    )

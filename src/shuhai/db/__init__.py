@@ -1,6 +1,10 @@
 """Metadata database: models, sessions, migrations."""
 
 from shuhai.db.models import (
+    ApiCredential,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
     Base,
     BaseBuild,
     BaseDatabase,
@@ -19,10 +23,20 @@ from shuhai.db.models import (
     QuarantineSummary,
     Resource,
     ReviewPair,
+    UsedNonce,
+    User,
+    UserSession,
 )
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "ApiCredential",
+    "UsedNonce",
+    "User",
+    "UserSession",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
     "BaseBuild",
     "BaseDatabase",
     "EntityEvent",

@@ -103,6 +103,10 @@ class InfoItem(Base):
     scale: Mapped[int | None] = mapped_column(Integer)  # decimals for N
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
+    # GB/T 43697 分类分级: proposed from the name and values, confirmed by the security officer
+    data_class: Mapped[str | None] = mapped_column(String(4))  # 核心 / 重要 / 一般
+    level: Mapped[str | None] = mapped_column(String(2))  # L1–L4
+    grading_confirmed_by: Mapped[str | None] = mapped_column(String(100))
 
     resource: Mapped[Resource] = relationship(back_populates="items")
 
@@ -378,3 +382,109 @@ class EntityEvent(Base):
     records: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """审计记录: one link of the SM3 hash chain (who did what to which resource, and the outcome)."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[str] = mapped_column(String(32), index=True)  # ISO 8601 UTC, as hashed
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    department: Mapped[str] = mapped_column(String(100), default="", index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    resource: Mapped[str] = mapped_column(String(200), default="", index=True)
+    outcome: Mapped[str] = mapped_column(String(12), default="ok")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's head (one row): appending locks it, so entries from every process form one chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """审计检查点: the RFC 6962 Merkle root of a run of entries, signed with the platform's SM2 key."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    root: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(130))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """用户: a person who signs in; belongs to a department (except platform roles and the public)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """登录会话: only the SM3 hash of the cookie token is stored; forms carry the CSRF token."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiCredential(Base):
+    """系统凭证 appKey/appSecret: a department system signs its requests (HMAC-SM3)."""
+
+    __tablename__ = "api_credentials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_key: Mapped[str] = mapped_column(String(40), unique=True)
+    secret: Mapped[str] = mapped_column(String(200))  # SM4-GCM under the master key, hex
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100), default="")
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # resource codes; empty = all
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class UsedNonce(Base):
+    """A nonce seen in a signed request (kept past the clock-skew window) when Redis is not set."""
+
+    __tablename__ = "used_nonces"
+    __table_args__ = (UniqueConstraint("app_key", "nonce"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_key: Mapped[str] = mapped_column(String(40))
+    nonce: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

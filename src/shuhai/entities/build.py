@@ -16,12 +16,10 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 import yaml
 from sqlalchemy import select
@@ -258,38 +256,41 @@ def _diff(
     built: dict[str, int],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows of the current versions that the previous build did not have (``member``, ``run``,
-    ``line``), and the previous build's records that are gone. Compared on integers per member."""
-    by_member = old.select("member", "run", "line", "key").partition_by("member", as_dict=True)
+    ``line``), and the previous build's records that are gone. Only members whose lake version
+    moved are read; rows are compared on integers."""
     new_rows, removed = [], []
     for m in cfg.members:
-        before = by_member.pop((m.key,), None)
-        if before is None:
-            before = old.select("member", "run", "line", "key").clear()
+        if built.get(str(m.resource_id)) == versions.get(m.resource_id):
+            continue  # the same lake version as last build: nothing new, nothing gone
+        before = (
+            old.filter(pl.col("resource_id") == m.resource_id)  # integers first, then the name
+            .filter(pl.col("member") == m.key)
+            .select("member", "run", "line", "key")
+        )
         if m.resource_id not in versions:
             removed.append(before)
             continue
-        if built.get(str(m.resource_id)) == versions[m.resource_id]:
-            continue  # the same lake version as last build: nothing new, nothing gone
         t = LakeTable(config.lake_dir, m.resource_id).dataset(versions[m.resource_id])
         now = pl.from_arrow(t.to_table(columns=[RUN_COLUMN, LINE_COLUMN]))
         assert isinstance(now, pl.DataFrame)
         now = now.rename({RUN_COLUMN: "run", LINE_COLUMN: "line"}).with_columns(
             pl.col("run").cast(pl.Int64), pl.col("line").cast(pl.Int64)
         )
-        new_rows.append(
-            now.join(before.select("run", "line"), on=["run", "line"], how="anti").with_columns(
-                pl.lit(m.key).alias("member")
-            )
-        )
-        if before.height + new_rows[-1].height != now.height:
-            removed.append(before.join(now, on=["run", "line"], how="anti"))
-    removed += list(by_member.values())  # members no longer in the config
+        # (run, line) packed into one integer: one hash probe per row instead of a two-column join
+        packed = (pl.col("run") * (1 << 32) + pl.col("line")).alias("_rl")
+        seen = before.select(packed)["_rl"]
+        fresh = now.filter(~packed.is_in(seen.implode()))
+        new_rows.append(fresh.with_columns(pl.lit(m.key).alias("member")))
+        if before.height + fresh.height != now.height:
+            still = now.select(packed)["_rl"]
+            removed.append(before.filter(~packed.is_in(still.implode())))
     schema = {"run": pl.Int64, "line": pl.Int64, "member": pl.String}
+    empty_removed = pl.DataFrame(
+        schema={"member": pl.String, "run": pl.Int64, "line": pl.Int64, "key": pl.String}
+    )
     return (
         pl.concat(new_rows) if new_rows else pl.DataFrame(schema=schema),
-        pl.concat(removed, how="diagonal_relaxed")
-        if removed
-        else old.select("member", "run", "line", "key").clear(),
+        pl.concat(removed, how="diagonal_relaxed") if removed else empty_removed,
     )
 
 
@@ -311,11 +312,7 @@ def _build_entities(
     if prev_path is not None and not (prev_path / "base").is_dir():
         prev_path = None  # a build from before the base/delta layout: rebuild in full
         incremental = False
-    # The previous records load in a thread (Polars decodes without the GIL) while the change
-    # is worked out from their narrow columns and the new rows are read.
-    pool = ThreadPoolExecutor(max_workers=1)
-    loading = pool.submit(store.load, prev_path, "records") if prev_path else None
-    prev_ids = store.load(prev_path, "ids") if prev_path else None
+    previous = store.load(prev_path, "records") if prev_path else None
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
     say("读取成员记录 / reading member records…")
@@ -327,8 +324,9 @@ def _build_entities(
         *[c for c in FIELDS if c not in ("id", "id_valid")],
     ]
     old: pl.DataFrame | None = None
-    if incremental and loading is not None and prev_path is not None:
-        lineage = store.load(prev_path, "records", ["key", "member", "run", "line", "file_id"])
+    if incremental and previous is not None and prev_path is not None:
+        old = previous
+        lineage = old.select("key", "member", "resource_id", "run", "line", "file_id")
         applied = set(prev_built.get("decisions", []))
         # records whose decision is new or changed since the last build are linked again
         redo_keys = {
@@ -348,26 +346,38 @@ def _build_entities(
                     read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
                 )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
-        old = loading.result()
-        state = old.select(narrow).join(gone, on="key", how="anti")
+        state = old.select(narrow).filter(~pl.col("key").is_in(gone["key"].implode()))
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
         state, redo = None, None
         new = read_members(config, cfg, versions)
-        old = loading.result() if loading is not None else None
+        old = previous
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
         prev_files = old.select("key", "file_id") if old is not None else None
     # the previous entity rows: all of them for a full build, the touched ones (below) otherwise
-    pool.shutdown()
     prev_entities = store.load(prev_path, "entities") if prev_path and state is None else None
     say(f"新增或变更记录 / new or changed records: {new.height:,}")
-    id_frame = (
-        prev_ids
-        if prev_ids is not None
-        else pl.DataFrame(schema={"anchor": pl.String, "file_id": pl.String})
-    )
+    if prev_path is None:
+        id_frame = pl.DataFrame(schema={"anchor": pl.String, "file_id": pl.String})
+    elif state is None:
+        id_frame = store.load(prev_path, "ids")
+    else:  # an update needs only the anchors of its new records and the files they leave
+        ids_scan = store.scan(prev_path, "ids")
+        anchors = (
+            new.filter(pl.col("id_valid"))
+            .select(pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor"))
+            .unique()
+        )
+        id_frame = pl.concat(
+            [
+                ids_scan.join(anchors.lazy(), on="anchor", how="semi").collect(),
+                ids_scan.join(
+                    prev_files.select("file_id").unique().lazy(), on="file_id", how="semi"
+                ).collect(),
+            ]
+        ).unique()
     next_number = prev_built.get("next_file_number") or 1 + _Ids.highest(
         id_frame["file_id"],
         store.load(prev_path, "entities", ["file_id"])["file_id"]
@@ -445,15 +455,16 @@ def _build_entities(
     changed = pl.concat([resolved_new, linked, leftovers], how="diagonal_relaxed").select(columns)
     all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
 
+    say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
     # 3. Events, golden records, disagreements, entity rows: for the files that changed.
     if state is not None and old is not None and prev_path is not None:
         assert removed is not None
         gone_keys = pl.concat([removed.select("key"), redo.select("key")])
-        departed = old.join(gone_keys, on="key", how="semi")
+        departed = old.filter(pl.col("key").is_in(gone_keys["key"].implode()))
         affected = pl.concat([departed["file_id"], changed["file_id"]]).unique()
         old_affected = old.filter(pl.col("file_id").is_in(affected.implode()))
         current = pl.concat(
-            [old_affected.join(gone_keys, on="key", how="anti"), changed],
+            [old_affected.filter(~pl.col("key").is_in(gone_keys["key"].implode())), changed],
             how="diagonal_relaxed",
         ).select(columns)
         events = _events(old_affected, current)
@@ -494,6 +505,7 @@ def _build_entities(
                 "ids": all_ids,
             },
         )
+    say("标准信息已写出 / golden records written")
     (out / "model.json").write_text(json.dumps(model, ensure_ascii=False), encoding="utf-8")
     if cfg.relations:
         from shuhai.entities.relations import build_links
@@ -838,44 +850,37 @@ def _golden(cfg: BaseConfig, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
         {"attribute": list(cfg.authority.keys()), "auth": list(cfg.authority.values())},
         schema={"attribute": pl.String, "auth": pl.Int32},
     )
-    con = duckdb.connect(":memory:")
-    try:
-        con.register("v", long.to_arrow())
-        con.register("auth", authority.to_arrow())
-        order = {
-            "most_recent": "run DESC, line DESC",
-            "most_frequent": "freq DESC, run DESC, line DESC",
-            "longest": "length(value) DESC, run DESC, line DESC",
-        }[cfg.survivorship]
-        golden = con.sql(
-            f"""
-            WITH nv AS (
-              SELECT file_id, attribute, count(DISTINCT value) AS n_values
-              FROM v GROUP BY file_id, attribute
-            ), x AS (
-              SELECT v.*, coalesce(v.resource_id = auth.auth, false) AS authoritative,
-                     count(*) OVER (PARTITION BY file_id, attribute, value) AS freq
-              FROM v LEFT JOIN auth USING (attribute)
-            )
-            SELECT file_id, attribute, value, resource_id, version, run, line, authoritative,
-                   n_values
-            FROM x JOIN nv USING (file_id, attribute)
-            QUALIFY row_number() OVER (
-              PARTITION BY file_id, attribute ORDER BY authoritative DESC, {order}) = 1
-            ORDER BY file_id, attribute
-            """
-        ).pl()
-        disagreements = con.sql(
-            """
-            SELECT file_id, attribute, count(DISTINCT value) AS n_values,
-                   list(struct_pack(value, resource_id, version, run, line) ORDER BY value, run, line)
-                     AS sources
-            FROM v GROUP BY file_id, attribute HAVING count(DISTINCT value) > 1
-            ORDER BY file_id, attribute
-            """
-        ).pl()
-    finally:
-        con.close()
+    group = ["file_id", "attribute"]
+    ranked = long.join(authority, on="attribute", how="left").with_columns(
+        (pl.col("resource_id") == pl.col("auth")).fill_null(False).alias("authoritative"),
+        pl.len().over([*group, "value"]).alias("freq"),
+        pl.col("value").n_unique().over(group).alias("n_values"),
+        pl.col("value").str.len_chars().alias("length"),
+    )
+    order = {
+        "most_recent": ["run", "line"],
+        "most_frequent": ["freq", "run", "line"],
+        "longest": ["length", "run", "line"],
+    }[cfg.survivorship]
+    # the authority first, then the survivorship rule: the first row of each group wins
+    golden = (
+        ranked.sort(["authoritative", *order], descending=True)
+        .group_by(group, maintain_order=False)
+        .first()
+        .select(
+            *group, "value", "resource_id", "version", "run", "line", "authoritative", "n_values"
+        )
+        .sort(group)
+    )
+    disagreements = (
+        long.filter(pl.col("value").n_unique().over(group) > 1)
+        .sort([*group, "value", "run", "line"])
+        .group_by(group, maintain_order=True)
+        .agg(
+            pl.col("value").n_unique().alias("n_values"),
+            pl.struct("value", "resource_id", "version", "run", "line").alias("sources"),
+        )
+    )
     return golden, disagreements
 
 

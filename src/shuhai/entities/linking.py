@@ -152,21 +152,31 @@ def comparisons(kind: str) -> list[Any]:
     ]
 
 
+# Four ID blocks: whichever single character of an ID is wrong, one of them is intact, and each
+# is nearly unique (region + birth date, birth date + sequence, …).
+ID_BLOCKS = {
+    "_k1": [(0, 14)],  # region + birth date: a wrong sequence or check character
+    "_k2": [(6, 11)],  # birth date + sequence: a wrong region digit
+    "_k3": [(0, 6), (12, 5)],  # region + day + sequence: a wrong year or month digit
+    "_k4": [(0, 12), (14, 3)],  # region + year-month + sequence: a wrong day digit
+}
+
+
+def _id_block_sql(side: str, parts: list[tuple[int, int]]) -> str:
+    return " || ".join(f"substr({side}.id, {a + 1}, {n})" for a, n in parts)
+
+
 def blocking_rules(kind: str) -> list[Any]:
-    """Candidate pairs: any single wrong ID digit leaves one of the three ID blocks intact."""
+    """Candidate pairs: the same name in the same district, any ID block, the same phone, and
+    (persons) the same birth date and sex or the same pinyin and birth date."""
     from splink import block_on
 
-    rules: list[Any] = [
-        block_on("name"),
-        "substr(l.id, 1, 12) = substr(r.id, 1, 12)",
-        "substr(l.id, 7, 11) = substr(r.id, 7, 11)",
-        "substr(l.id, 1, 6) = substr(r.id, 1, 6) AND substr(l.id, 13, 5) = substr(r.id, 13, 5)",
-        block_on("phone"),
-    ]
+    rules: list[Any] = [block_on("name", "district"), block_on("phone")]
+    rules += [f"{_id_block_sql('l', p)} = {_id_block_sql('r', p)}" for p in ID_BLOCKS.values()]
     if kind == "person":
         rules += [block_on("birth", "sex"), block_on("name_py", "birth")]
     else:
-        rules += [block_on("legal", "district")]
+        rules += [block_on("name"), block_on("legal", "district")]
     return rules
 
 
@@ -337,36 +347,69 @@ def candidates(placed: pl.DataFrame, left: pl.DataFrame, kind: str) -> pl.DataFr
 
     def keyed(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
-            pl.col("id").str.slice(0, 12).alias("_k1"),
-            pl.col("id").str.slice(6, 11).alias("_k2"),
-            (pl.col("id").str.slice(0, 6) + pl.col("id").str.slice(12, 5)).alias("_k3"),
+            pl.concat_str([pl.col("id").str.slice(a, n) for a, n in parts]).alias(k)
+            for k, parts in ID_BLOCKS.items()
         )
 
-    keys = [["name"], ["phone"], ["_k1"], ["_k2"], ["_k3"]]
+    keys = [["name", "district"], ["phone"], *[[k] for k in ID_BLOCKS]]
     keys += (
-        [["birth", "sex"], ["name_py", "birth"]] if kind == "person" else [["legal", "district"]]
+        [["birth", "sex"], ["name_py", "birth"]]
+        if kind == "person"
+        else [["name"], ["legal", "district"]]
     )
-    lk = keyed(left)
-    pk = keyed(placed).with_row_index("_row")
+    indexed = placed.with_row_index("_row")
     rows = []
+    if left.height * 220 < placed.height:
+        # Few records: their one-character-different IDs, looked up directly (no key columns
+        # built over every placed row).
+        variants = id_variants(left["id"])
+        if variants.len():
+            rows.append(indexed.filter(pl.col("id").is_in(variants.implode()))["_row"])
+        keys = [k for k in keys if not k[0].startswith("_k")]
+    else:
+        indexed = keyed(indexed)
+        left = keyed(left)
     for cols in keys:
-        probe = lk.select(cols).drop_nulls().unique()
-        if probe.height:
-            rows.append(pk.select("_row", *cols).join(probe, on=cols, how="semi")["_row"])
+        probe = left.select(cols).drop_nulls().unique()
+        if not probe.height:
+            continue
+        first = probe[cols[0]].unique()
+        near = indexed.filter(pl.col(cols[0]).is_in(first.implode())).select("_row", *cols)
+        rows.append(near.join(probe, on=cols, how="semi")["_row"])
     if not rows:
         return placed.clear()
-    hit = pl.concat(rows).unique()
-    return (
-        placed.with_row_index("_row")
-        .join(pl.DataFrame({"_row": hit}), on="_row", how="semi")
-        .drop("_row")
-    )
+    hit = pl.concat(rows).unique().sort()
+    return placed.select(pl.all().gather(hit))
+
+
+def id_variants(ids: pl.Series) -> pl.Series:
+    """Every ID one character away from the given ones (a substitution with 0–9/X at each
+    position, or two neighbours swapped): the IDs a single typo could have come from."""
+    out: set[str] = set()
+    alphabet = "0123456789X"
+    for value in ids.drop_nulls().unique().to_list():
+        if len(value) not in (15, 18):
+            continue
+        chars = list(value)
+        for i in range(len(chars)):
+            keep = chars[i]
+            for c in alphabet:
+                if c != keep:
+                    chars[i] = c
+                    out.add("".join(chars))
+            chars[i] = keep
+        for i in range(len(chars) - 1):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+            out.add("".join(chars))
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return pl.Series("id", sorted(out), dtype=pl.String)
 
 
 __all__ = [
     "blocking_rules",
     "candidates",
     "comparisons",
+    "id_variants",
     "level_labels",
     "score",
     "term_frequencies",

@@ -92,15 +92,18 @@ def read_member(
     if member.event:
         wanted.append(member.event["date"])
     columns = [c for c in dict.fromkeys(wanted) if c in dataset.schema.names]
-    where = None
-    if rows is not None:  # only the runs that wrote the wanted rows are read into memory
-        import pyarrow.compute as pc
-
-        runs = pa.array(rows["run"].unique().to_list(), pa.int64())
-        where = pc.field(RUN_COLUMN).isin(runs)
-    data = pl.from_arrow(
-        dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN], filter=where)
-    )
+    if rows is not None:
+        # Only the runs that wrote the wanted rows: Polars filters while it decodes, so the
+        # other rows' text is never materialized.
+        schema = pl.Schema(pl.from_arrow(dataset.schema.empty_table()).schema)  # type: ignore[union-attr]
+        data = (
+            pl.scan_parquet(list(dataset.files), schema=schema, missing_columns="insert")
+            .select(*columns, RUN_COLUMN, LINE_COLUMN)
+            .filter(pl.col(RUN_COLUMN).is_in(rows["run"].unique().implode()))
+            .collect()
+        )
+    else:
+        data = pl.from_arrow(dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN]))
     assert isinstance(data, pl.DataFrame)
     if rows is not None:
         data = data.join(

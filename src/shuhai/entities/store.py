@@ -31,6 +31,7 @@ KEY = {
 }
 TOMB = {"key": "tomb_keys", "file_id": "tomb_files"}
 ROW_GROUP = 65536
+CODEC = "lz4"  # decodes ~35% faster than zstd; every update reads the base records back
 
 
 def _tomb(path: Path, key: str) -> Path | None:
@@ -50,8 +51,9 @@ def scan(path: Path, table: str, columns: list[str] | None = None) -> pl.LazyFra
     key = KEY[table]
     base = pl.scan_parquet(path / "base" / f"{table}.parquet")
     tomb = _tomb(path, key)
-    if tomb is not None:
-        base = base.join(pl.scan_parquet(tomb), on=key, how="anti")
+    if tomb is not None:  # a hash-set probe per row: cheaper than a join on the big side
+        gone = pl.read_parquet(tomb)[key]
+        base = base.filter(~pl.col(key).is_in(gone.implode()))
     if columns:
         base = base.select(columns)
     delta_path = path / "delta" / f"{table}.parquet"
@@ -60,7 +62,12 @@ def scan(path: Path, table: str, columns: list[str] | None = None) -> pl.LazyFra
     delta = pl.scan_parquet(delta_path)
     if columns:
         delta = delta.select(columns)
-    return pl.concat([base, delta], how="diagonal_relaxed")
+    # the small delta takes the base's column order and types; the base is never copied
+    schema, present = base.collect_schema(), set(delta.collect_schema().names())
+    delta = delta.select(
+        [pl.col(n).cast(t) if n in present else pl.lit(None, t).alias(n) for n, t in schema.items()]
+    )
+    return pl.concat([base, delta], how="vertical")
 
 
 def sql(path: Path, table: str) -> str:
@@ -83,7 +90,9 @@ def sql(path: Path, table: str) -> str:
 def write_full(out: Path, tables: dict[str, pl.DataFrame]) -> None:
     (out / "base").mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
-        frame.write_parquet(out / "base" / f"{name}.parquet", row_group_size=ROW_GROUP)
+        frame.write_parquet(
+            out / "base" / f"{name}.parquet", row_group_size=ROW_GROUP, compression=CODEC
+        )
 
 
 def write_incremental(
@@ -146,7 +155,9 @@ def write_incremental(
             shutil.copyfile(src, dst)
     (out / "delta").mkdir(parents=True, exist_ok=True)
     for name, frame in deltas.items():
-        frame.write_parquet(out / "delta" / f"{name}.parquet", row_group_size=ROW_GROUP)
+        frame.write_parquet(
+            out / "delta" / f"{name}.parquet", row_group_size=ROW_GROUP, compression=CODEC
+        )
     all_keys.write_parquet(out / "delta" / "tomb_keys.parquet")
     all_files.write_parquet(out / "delta" / "tomb_files.parquet")
     return False
