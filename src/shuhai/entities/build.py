@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -173,7 +174,8 @@ def build_base(
             s.add(EntityEvent(base_id=base_id, build_id=build_id, **e))
         _save_reviews(s, base_id, build_id, reviews, scope)
         result = build_dict(b)
-    _prune(config, base_id)
+    # old build folders go in the background: their files are hard links, nothing waits on it
+    threading.Thread(target=_prune, args=(config, base_id), daemon=True).start()
     say(f"完成 / done in {seconds:.1f}s")
     return result
 
@@ -213,7 +215,10 @@ def build_dict(b: BaseBuild) -> dict[str, Any]:
 
 def _prune(config: Config, base_id: int) -> None:
     root = base_dir(config, base_id)
-    builds = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    try:
+        builds = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    except OSError:
+        return
     for old in builds[:-KEEP_BUILDS]:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -223,10 +228,17 @@ def _save_reviews(
 ) -> None:
     """Queue the proposed pairs; a pending pair whose record was relinked (or is gone) and not
     proposed again becomes stale. ``scope``: the records this build looked at (None: all)."""
-    existing = {
-        (p.record_key, p.file_id): p
-        for p in s.scalars(select(ReviewPair).where(ReviewPair.base_id == base_id))
-    }
+    q = select(ReviewPair).where(ReviewPair.base_id == base_id)
+    keys = sorted((scope or set()) | {r["record_key"] for r in reviews})
+    if scope is not None and len(keys) <= 5000:  # an update touches only its records' pairs
+        q = q.where(
+            ReviewPair.record_key.in_(keys)
+            | (
+                ReviewPair.status.in_(("accepted", "rejected"))
+                & ReviewPair.applied_build_id.is_(None)
+            )
+        )
+    existing = {(p.record_key, p.file_id): p for p in s.scalars(q)}
     proposed = set()
     for r in reviews:
         k = (r["record_key"], r["file_id"])
@@ -312,7 +324,7 @@ def _build_entities(
     if prev_path is not None and not (prev_path / "base").is_dir():
         prev_path = None  # a build from before the base/delta layout: rebuild in full
         incremental = False
-    previous = store.load(prev_path, "records") if prev_path else None
+    previous = store.load_marked(prev_path, "records") if prev_path else None
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
     say("读取成员记录 / reading member records…")
@@ -325,8 +337,9 @@ def _build_entities(
     ]
     old: pl.DataFrame | None = None
     if incremental and previous is not None and prev_path is not None:
-        old = previous
-        lineage = old.select("key", "member", "resource_id", "run", "line", "file_id")
+        old = previous  # with ``_live``: rows an earlier update replaced are still in it
+        live = pl.col("_live")
+        lineage = old.filter(live).select("key", "member", "resource_id", "run", "line", "file_id")
         applied = set(prev_built.get("decisions", []))
         # records whose decision is new or changed since the last build are linked again
         redo_keys = {
@@ -346,13 +359,17 @@ def _build_entities(
                     read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
                 )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
-        state = old.select(narrow).filter(~pl.col("key").is_in(gone["key"].implode()))
+        state = (
+            old.select(*narrow, "_live")
+            .filter(live & ~pl.col("key").is_in(gone["key"].implode()))
+            .drop("_live")
+        )
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
         state, redo = None, None
         new = read_members(config, cfg, versions)
-        old = previous
+        old = previous.filter(pl.col("_live")).drop("_live") if previous is not None else None
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
         prev_files = old.select("key", "file_id") if old is not None else None
@@ -460,9 +477,9 @@ def _build_entities(
     if state is not None and old is not None and prev_path is not None:
         assert removed is not None
         gone_keys = pl.concat([removed.select("key"), redo.select("key")])
-        departed = old.filter(pl.col("key").is_in(gone_keys["key"].implode()))
+        departed = old.filter(live & pl.col("key").is_in(gone_keys["key"].implode())).drop("_live")
         affected = pl.concat([departed["file_id"], changed["file_id"]]).unique()
-        old_affected = old.filter(pl.col("file_id").is_in(affected.implode()))
+        old_affected = old.filter(live & pl.col("file_id").is_in(affected.implode())).drop("_live")
         current = pl.concat(
             [old_affected.filter(~pl.col("key").is_in(gone_keys["key"].implode())), changed],
             how="diagonal_relaxed",

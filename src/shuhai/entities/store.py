@@ -42,6 +42,33 @@ def _tomb(path: Path, key: str) -> Path | None:
     return p if p.exists() else None
 
 
+def load_marked(path: Path, table: str) -> pl.DataFrame:
+    """Base and delta rows with a ``_live`` column instead of dropping tombstoned base rows:
+    callers filter on it within their own (narrower) selections, so the wide table is never
+    copied just to drop the rows an update replaced."""
+    key = KEY[table]
+    base = pl.read_parquet(path / "base" / f"{table}.parquet")
+    tomb = _tomb(path, key)
+    live = (
+        ~pl.col(key).is_in(pl.read_parquet(tomb)[key].implode())
+        if tomb is not None
+        else pl.lit(True)
+    )
+    base = base.with_columns(live.alias("_live"))
+    delta_path = path / "delta" / f"{table}.parquet"
+    if not delta_path.exists():
+        return base
+    delta = pl.read_parquet(delta_path)
+    delta = delta.select(
+        [
+            pl.col(n).cast(t) if n in delta.columns else pl.lit(None, t).alias(n)
+            for n, t in base.schema.items()
+            if n != "_live"
+        ]
+    ).with_columns(pl.lit(True).alias("_live"))
+    return pl.concat([base, delta], how="vertical")
+
+
 def load(path: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame:
     """The current rows of ``table`` in the build at ``path``."""
     return scan(path, table, columns).collect()
@@ -167,4 +194,4 @@ def _read_or_empty(path: Path, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
 
 
-__all__ = ["KEY", "TABLES", "load", "scan", "sql", "write_full", "write_incremental"]
+__all__ = ["KEY", "TABLES", "load", "load_marked", "scan", "sql", "write_full", "write_incremental"]
