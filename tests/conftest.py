@@ -66,6 +66,20 @@ def mariadb_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def redis_url() -> str:
+    """The local Redis (its database 15, flushed), for nonce replay checks."""
+    url = os.environ.get("SHUHAI_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        _service_missing("Redis", exc)
+    return url
+
+
+@pytest.fixture
 def config(tmp_path: Path) -> Config:
     """A fresh home with a SQLite metadata database."""
     return open_home(Config.from_env({}, home=str(tmp_path / "home")))
