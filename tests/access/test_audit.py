@@ -98,9 +98,11 @@ def test_two_swapped_entries_are_named(trail: Config) -> None:
 
 def test_a_forged_checkpoint_is_found(trail: Config) -> None:
     audit.checkpoint(trail)
+    assert audit.verify(trail, merkle=True)["ok"]
     _sql(trail, "UPDATE audit_checkpoints SET root = '" + "ab" * 32 + "'")
     bad = audit.verify(trail)["first_bad"]
     assert bad["kind"] == "bad_checkpoint"
+    assert audit.verify(trail, merkle=True)["first_bad"]["kind"] == "bad_checkpoint"
 
 
 def test_threads_append_one_chain(trail: Config) -> None:

@@ -21,10 +21,16 @@ def cred(any_config: Config) -> tuple[Config, dict]:
 
 def _call(config: Config, c: dict, headers: dict | None = None, **kw: object) -> dict:
     body = b'{"q": 1}'
-    h = headers if headers is not None else {
-        "X-Shuhai-AppKey": c["app_key"],
-        **signing.sign(c["app_secret"], "GET", "/api/v1/share/x", [("b", "2"), ("a", "1")], body),
-    }
+    h = (
+        headers
+        if headers is not None
+        else {
+            "X-Shuhai-AppKey": c["app_key"],
+            **signing.sign(
+                c["app_secret"], "GET", "/api/v1/share/x", [("b", "2"), ("a", "1")], body
+            ),
+        }
+    )
     return signing.verify_request(
         config, "GET", "/api/v1/share/x", [("a", "1"), ("b", "2")], body, h, **kw
     )

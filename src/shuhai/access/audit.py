@@ -216,8 +216,9 @@ def signing_key(config: Config) -> SM2Key:
     return key
 
 
-def _checkpoint_message(first: int, last: int, root: str) -> bytes:
-    return f"shuhai-audit|{first}|{last}|{root}".encode()
+def _checkpoint_message(first: int, last: int, root: str, chain: str) -> bytes:
+    """What a checkpoint signs: the range, its Merkle root and the chain hash at its last entry."""
+    return f"shuhai-audit|{first}|{last}|{root}|{chain}".encode()
 
 
 def checkpoint(config: Config) -> dict[str, Any] | None:
@@ -238,7 +239,7 @@ def checkpoint(config: Config) -> dict[str, Any] | None:
             first_seq=first,
             last_seq=end,
             root=root,
-            signature=key.sign(_checkpoint_message(first, end, root)).hex(),
+            signature=key.sign(_checkpoint_message(first, end, root, hashes[-1])).hex(),
             public_key=key.public.hex(),
         )
         s.add(cp)
@@ -288,8 +289,13 @@ def _rows(config: Config, chunk: int = 250_000) -> Iterator[list[tuple[Any, ...]
             last = rows[-1][0]
 
 
-def verify(config: Config) -> dict[str, Any]:
-    """Walk the chain and the checkpoints; report the first edited, deleted or moved entry."""
+def verify(config: Config, *, merkle: bool = False) -> dict[str, Any]:
+    """Walk the chain and the checkpoints; report the first edited, deleted or moved entry.
+
+    Each checkpoint's SM2 signature covers its Merkle root and the chain hash at its last entry;
+    the walk recomputes that chain hash, so a valid signature proves the range unchanged.
+    ``merkle=True`` also recomputes every Merkle root (what inclusion proofs rely on).
+    """
     expected_prev, expected_seq, checked = GENESIS, 1, 0
     finding: Finding | None = None
     hashes: dict[int, str] = {}
@@ -297,7 +303,8 @@ def verify(config: Config) -> dict[str, Any]:
         head = s.get(AuditHead, 1)
         checkpoints = s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.first_seq)).all()
         cps = [(c.first_seq, c.last_seq, c.root, c.signature, c.public_key) for c in checkpoints]
-    keep_all = bool(cps)
+    ends = {last for _first, last, *_ in cps}
+    keep_all = merkle and bool(cps)
     new = hashlib.new
     prev_bytes = bytes.fromhex(expected_prev)
     for rows in _rows(config):
@@ -326,7 +333,7 @@ def verify(config: Config) -> dict[str, Any]:
                     seq, "edited", f"第 {seq} 条内容与哈希不符：记录被修改 / entry {seq} was edited"
                 )
                 break
-            if keep_all:
+            if keep_all or seq in ends:
                 hashes[seq] = stored
             prev_bytes, expected_seq = digest, seq + 1
             checked += 1
@@ -341,11 +348,12 @@ def verify(config: Config) -> dict[str, Any]:
         )
     if finding is None:
         for first, last, root, sig, pub in cps:
-            leaves = [bytes.fromhex(hashes[q]) for q in range(first, last + 1) if q in hashes]
-            ok = len(leaves) == last - first + 1 and merkle_root(leaves).hex() == root
-            ok = ok and SM2Key(bytes.fromhex(pub)).verify(
-                _checkpoint_message(first, last, root), bytes.fromhex(sig)
+            ok = last in hashes and SM2Key(bytes.fromhex(pub)).verify(
+                _checkpoint_message(first, last, root, hashes[last]), bytes.fromhex(sig)
             )
+            if ok and merkle:
+                leaves = [bytes.fromhex(hashes[q]) for q in range(first, last + 1) if q in hashes]
+                ok = len(leaves) == last - first + 1 and merkle_root(leaves).hex() == root
             if not ok:
                 finding = Finding(
                     first,

@@ -793,7 +793,11 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
+def audit_verify(
+    merkle: bool = typer.Option(
+        False, help="同时重算每个检查点的 Merkle 根 / recompute Merkle roots"
+    ),
+) -> None:
     """校验审计链与签名检查点 / Verify the hash chain and the signed checkpoints.
 
     Exits 1 and names the first bad entry when the trail was edited, cut or reordered.
@@ -801,7 +805,7 @@ def audit_verify() -> None:
     """
     from shuhai.access import audit
 
-    result = audit.verify(_config())
+    result = audit.verify(_config(), merkle=merkle)
     if result["ok"]:
         console.print(
             f"审计链完好 / The trail is intact: {result['entries']:,} 条记录, "
