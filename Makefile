@@ -47,6 +47,7 @@ bench: install-test
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/entities.py --persons 1000000
+	$(BIN)/python bench/security.py
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

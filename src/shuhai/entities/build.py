@@ -336,6 +336,7 @@ def _build_entities(
         *[c for c in FIELDS if c not in ("id", "id_valid")],
     ]
     old: pl.DataFrame | None = None
+    where: pl.Expr | None = None  # which of the previous records are still current
     if incremental and previous is not None and prev_path is not None:
         old = previous  # with ``_live``: rows an earlier update replaced are still in it
         live = pl.col("_live")
@@ -359,11 +360,9 @@ def _build_entities(
                     read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
                 )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
-        state = (
-            old.select(*narrow, "_live")
-            .filter(live & ~pl.col("key").is_in(gone["key"].implode()))
-            .drop("_live")
-        )
+        # no copy of the previous records: linking reads them through this filter
+        state = old
+        where = live & ~pl.col("key").is_in(gone["key"].implode())
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
@@ -422,11 +421,8 @@ def _build_entities(
         .drop("anchor")
         .with_columns(pl.lit("id").alias("method"), pl.lit(1.0).alias("score"))
     )
-    placed = (
-        resolved_new.select(narrow)
-        if state is None
-        else pl.concat([state, resolved_new.select(narrow)], how="vertical_relaxed")
-    )
+    placed = resolved_new.select(narrow) if state is None else old
+    extra = None if state is None else resolved_new.select(narrow)
 
     # 2. Probabilistic: the rest against every placed record, then among themselves.
     if model is None:
@@ -444,7 +440,7 @@ def _build_entities(
             tf[col] = linking.term_frequencies(placed, col)
         tf[col].write_parquet(out / f"tf_{col}.parquet")
     linked, reviews, leftovers, within = _link_unresolved(
-        model, cfg, unresolved, placed, decided, tf
+        model, cfg, unresolved, placed, decided, tf, where=where, extra=extra
     )
     groups = _group_leftovers(leftovers, within)
     # file ids for records without a file: keep the id they had in the previous build.
@@ -643,6 +639,9 @@ def _link_unresolved(
     placed: pl.DataFrame,
     decided: dict[tuple[str, str], tuple[str, int, Any]],
     tf: dict[str, pl.DataFrame],
+    *,
+    where: pl.Expr | None = None,
+    extra: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame, pl.DataFrame]:
     """Each record without a valid ID: linked to a file, queued for review, or left over; plus
     the confident pairs among the unresolved records themselves (``key_l``, ``key_r``)."""
@@ -660,7 +659,11 @@ def _link_unresolved(
             no_pairs,
         )
     cols = [c for c in linking.COMPARE[cfg.kind] if c in placed.columns]
-    near = linking.candidates(placed, unresolved, cfg.kind)
+    near = linking.candidates(placed, unresolved, cfg.kind, where=where).select("file_id", *cols)
+    if extra is not None:  # records placed by this build (valid IDs) are candidates too
+        near = pl.concat(
+            [near, linking.candidates(extra, unresolved, cfg.kind).select("file_id", *cols)]
+        )
     # One Splink call scores each record against placed records and against the other
     # unresolved ones (those pairs group records that belong to no file yet).
     right = pl.concat(

@@ -339,9 +339,12 @@ def weights(model: dict[str, Any]) -> dict[str, list[float]]:
     return out
 
 
-def candidates(placed: pl.DataFrame, left: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """Rows of ``placed`` that share at least one blocking key with a ``left`` row: the only
-    rows Splink's blocking could pair, found by hash semi-joins before Splink sees any data."""
+def candidates(
+    placed: pl.DataFrame, left: pl.DataFrame, kind: str, *, where: pl.Expr | None = None
+) -> pl.DataFrame:
+    """Rows of ``placed`` (those ``where`` holds) that share at least one blocking key with a
+    ``left`` row: the only rows Splink's blocking could pair, found by hash filters before Splink
+    sees any data, without copying ``placed``."""
     if left.height == 0:
         return placed.clear()
 
@@ -364,7 +367,8 @@ def candidates(placed: pl.DataFrame, left: pl.DataFrame, kind: str) -> pl.DataFr
         # built over every placed row).
         variants = id_variants(left["id"])
         if variants.len():
-            rows.append(indexed.filter(pl.col("id").is_in(variants.implode()))["_row"])
+            hit = pl.col("id").is_in(variants.implode())
+            rows.append(indexed.filter(hit if where is None else hit & where)["_row"])
         keys = [k for k in keys if not k[0].startswith("_k")]
     else:
         indexed = keyed(indexed)
@@ -374,12 +378,13 @@ def candidates(placed: pl.DataFrame, left: pl.DataFrame, kind: str) -> pl.DataFr
         if not probe.height:
             continue
         first = probe[cols[0]].unique()
-        near = indexed.filter(pl.col(cols[0]).is_in(first.implode())).select("_row", *cols)
+        hit = pl.col(cols[0]).is_in(first.implode())
+        near = indexed.filter(hit if where is None else hit & where).select("_row", *cols)
         rows.append(near.join(probe, on=cols, how="semi")["_row"])
     if not rows:
         return placed.clear()
-    hit = pl.concat(rows).unique().sort()
-    return placed.select(pl.all().gather(hit))
+    found = pl.concat(rows).unique().sort()
+    return placed.select(pl.all().gather(found))
 
 
 def id_variants(ids: pl.Series) -> pl.Series:
