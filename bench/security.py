@@ -38,7 +38,7 @@ def openssl_speed(evp: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--entries", type=int, default=200_000)
+    ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="shuhai-bench-security-"))

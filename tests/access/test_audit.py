@@ -142,3 +142,18 @@ def test_control_characters_cannot_shift_fields() -> None:
     a = audit.canonical([1, "t", "a\x1fb", "", "x", "", "ok", ""])
     b = audit.canonical([1, "t", "a", "b", "x", "", "ok", ""])
     assert a != b
+
+
+def test_parallel_verification_stitches_the_runs(
+    trail: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 100)  # 300 entries in two processes
+    assert audit.verify(trail, workers=2) == {
+        "ok": True,
+        "entries": 300,
+        "checkpoints": 0,
+        "first_bad": None,
+    }
+    _sql(trail, "DELETE FROM audit_entries WHERE seq = 151")  # the first entry of the 2nd run
+    bad = audit.verify(trail, workers=2)["first_bad"]
+    assert bad["seq"] == 151 and bad["kind"] == "deleted"
