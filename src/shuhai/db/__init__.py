@@ -23,6 +23,7 @@ from shuhai.db.models import (
     QuarantineSummary,
     Resource,
     ReviewPair,
+    ShareApplication,
     UsedNonce,
     User,
     UserSession,
@@ -30,6 +31,7 @@ from shuhai.db.models import (
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "ShareApplication",
     "ApiCredential",
     "UsedNonce",
     "User",

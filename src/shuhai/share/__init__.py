@@ -1,0 +1,1 @@
+"""Exchange (共享交换): share applications and approvals, the scoped data-sharing API."""
