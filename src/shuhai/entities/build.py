@@ -324,7 +324,10 @@ def _build_entities(
     if prev_path is not None and not (prev_path / "base").is_dir():
         prev_path = None  # a build from before the base/delta layout: rebuild in full
         incremental = False
-    previous = store.load_marked(prev_path, "records") if prev_path else None
+    # An update reads the previous records lazily (only the rows it needs are materialized); a
+    # full build reads them whole, for stable file ids.
+    previous = store.load_marked(prev_path, "records") if prev_path and not incremental else None
+    scan = store.scan_marked(prev_path, "records") if prev_path and incremental else None
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
     say("读取成员记录 / reading member records…")
@@ -337,19 +340,33 @@ def _build_entities(
     ]
     old: pl.DataFrame | None = None
     where: pl.Expr | None = None  # which of the previous records are still current
-    if incremental and previous is not None and prev_path is not None:
-        old = previous  # with ``_live``: rows an earlier update replaced are still in it
+    if incremental and scan is not None and prev_path is not None:
         live = pl.col("_live")
-        lineage = old.filter(live).select("key", "member", "resource_id", "run", "line", "file_id")
         applied = set(prev_built.get("decisions", []))
         # records whose decision is new or changed since the last build are linked again
         redo_keys = {
             k for (k, _f), (st, pid, _a) in decided.items() if f"{pid}:{st}" not in applied
         }
-        new_rows, removed = _diff(config, cfg, versions, lineage, prev_built.get("versions") or {})
-        redo = lineage.filter(
-            pl.col("key").is_in(pl.Series(list(redo_keys), dtype=pl.String).implode())
+        moved = [
+            m.resource_id
+            for m in cfg.members
+            if (prev_built.get("versions") or {}).get(str(m.resource_id))
+            != versions.get(m.resource_id)
+        ]
+        redo_series = pl.Series(list(redo_keys), dtype=pl.String)
+        lineage = (
+            scan.filter(
+                live
+                & (
+                    pl.col("resource_id").is_in(pl.Series(moved, dtype=pl.Int32).implode())
+                    | pl.col("key").is_in(redo_series.implode())
+                )
+            )
+            .select("key", "member", "resource_id", "run", "line", "file_id", "method")
+            .collect()
         )
+        new_rows, removed = _diff(config, cfg, versions, lineage, prev_built.get("versions") or {})
+        redo = lineage.filter(pl.col("key").is_in(redo_series.implode()))
         gone = pl.concat([removed.select("key"), redo.select("key")])
         wanted = pl.concat([new_rows, redo.select("run", "line", "member")], how="vertical_relaxed")
         frames = []
@@ -360,9 +377,9 @@ def _build_entities(
                     read_member(config, cfg, m, version=versions.get(m.resource_id), rows=rows)
                 )
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
-        # no copy of the previous records: linking reads them through this filter
-        state = old
+        # the previous records are read through this filter, never copied whole
         where = live & ~pl.col("key").is_in(gone["key"].implode())
+        state = scan
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
@@ -421,7 +438,7 @@ def _build_entities(
         .drop("anchor")
         .with_columns(pl.lit("id").alias("method"), pl.lit(1.0).alias("score"))
     )
-    placed = resolved_new.select(narrow) if state is None else old
+    placed = resolved_new.select(narrow) if state is None else scan
     extra = None if state is None else resolved_new.select(narrow)
 
     # 2. Probabilistic: the rest against every placed record, then among themselves.
@@ -470,12 +487,14 @@ def _build_entities(
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
     # 3. Events, golden records, disagreements, entity rows: for the files that changed.
-    if state is not None and old is not None and prev_path is not None:
+    if state is not None and scan is not None and prev_path is not None:
         assert removed is not None
         gone_keys = pl.concat([removed.select("key"), redo.select("key")])
-        departed = old.filter(live & pl.col("key").is_in(gone_keys["key"].implode())).drop("_live")
+        departed = lineage.filter(pl.col("key").is_in(gone_keys["key"].implode()))
         affected = pl.concat([departed["file_id"], changed["file_id"]]).unique()
-        old_affected = old.filter(live & pl.col("file_id").is_in(affected.implode())).drop("_live")
+        old_affected = (
+            scan.filter(live & pl.col("file_id").is_in(affected.implode())).drop("_live").collect()
+        )
         current = pl.concat(
             [old_affected.filter(~pl.col("key").is_in(gone_keys["key"].implode())), changed],
             how="diagonal_relaxed",
@@ -636,7 +655,7 @@ def _link_unresolved(
     model: dict[str, Any],
     cfg: BaseConfig,
     unresolved: pl.DataFrame,
-    placed: pl.DataFrame,
+    placed: pl.DataFrame | pl.LazyFrame,
     decided: dict[tuple[str, str], tuple[str, int, Any]],
     tf: dict[str, pl.DataFrame],
     *,
@@ -658,7 +677,10 @@ def _link_unresolved(
             unresolved,
             no_pairs,
         )
-    cols = [c for c in linking.COMPARE[cfg.kind] if c in placed.columns]
+    present = (
+        placed.collect_schema().names() if isinstance(placed, pl.LazyFrame) else placed.columns
+    )
+    cols = [c for c in linking.COMPARE[cfg.kind] if c in present]
     near = linking.candidates(placed, unresolved, cfg.kind, where=where).select("file_id", *cols)
     if extra is not None:  # records placed by this build (valid IDs) are candidates too
         near = pl.concat(

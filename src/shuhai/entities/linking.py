@@ -246,8 +246,10 @@ def train(
 TF_COLUMNS = {"person": ("name",), "enterprise": ("name", "legal")}
 
 
-def term_frequencies(records: pl.DataFrame, col: str) -> pl.DataFrame:
+def term_frequencies(records: pl.DataFrame | pl.LazyFrame, col: str) -> pl.DataFrame:
     """How common each value is (王伟 many, 欧阳娜娜 few): Splink's ``tf_<col>`` lookup."""
+    if isinstance(records, pl.LazyFrame):
+        records = records.select(col).collect()
     counts = records.filter(pl.col(col).is_not_null()).group_by(col).len()
     total = max(int(counts["len"].sum()), 1)
     return counts.select(pl.col(col), (pl.col("len") / total).alias(f"tf_{col}"))
@@ -340,11 +342,32 @@ def weights(model: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def candidates(
-    placed: pl.DataFrame, left: pl.DataFrame, kind: str, *, where: pl.Expr | None = None
+    placed: pl.DataFrame | pl.LazyFrame,
+    left: pl.DataFrame,
+    kind: str,
+    *,
+    where: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """Rows of ``placed`` (those ``where`` holds) that share at least one blocking key with a
     ``left`` row: the only rows Splink's blocking could pair, found by hash filters before Splink
     sees any data, without copying ``placed``."""
+    if isinstance(placed, pl.LazyFrame):
+        # A lazy scan: one pass with a cheap filter (any key column holding a value the left
+        # rows hold) materializes a few rows; the exact keys are checked on those below.
+        names = placed.collect_schema().names()
+        if left.height == 0:
+            return pl.DataFrame(schema=placed.collect_schema()).drop("_live", strict=False)
+        probe = pl.lit(False)
+        for col in ("name", "phone", "birth", "name_py", "legal"):
+            if col in names and col in left.columns:
+                values = left[col].drop_nulls().unique()
+                if values.len():
+                    probe = probe | pl.col(col).is_in(values.implode())
+        variants = id_variants(left["id"])
+        if variants.len():
+            probe = probe | pl.col("id").is_in(variants.implode())
+        small = placed.filter(probe if where is None else probe & where).collect()
+        return candidates(small.drop("_live", strict=False), left, kind)
     if left.height == 0:
         return placed.clear()
 

@@ -42,6 +42,34 @@ def _tomb(path: Path, key: str) -> Path | None:
     return p if p.exists() else None
 
 
+def scan_marked(path: Path, table: str) -> pl.LazyFrame:
+    """``load_marked`` as a lazy scan: callers' filters run while the files are decoded, so only
+    the rows they keep are ever materialized."""
+    key = KEY[table]
+    base = pl.scan_parquet(path / "base" / f"{table}.parquet")
+    tomb = _tomb(path, key)
+    live = (
+        ~pl.col(key).is_in(pl.read_parquet(tomb)[key].implode())
+        if tomb is not None
+        else pl.lit(True)
+    )
+    base = base.with_columns(live.alias("_live"))
+    delta_path = path / "delta" / f"{table}.parquet"
+    if not delta_path.exists():
+        return base
+    schema = base.collect_schema()
+    delta = pl.scan_parquet(delta_path)
+    present = set(delta.collect_schema().names())
+    delta = delta.select(
+        [
+            pl.col(n).cast(t) if n in present else pl.lit(None, t).alias(n)
+            for n, t in schema.items()
+            if n != "_live"
+        ]
+    ).with_columns(pl.lit(True).alias("_live"))
+    return pl.concat([base, delta], how="vertical")
+
+
 def load_marked(path: Path, table: str) -> pl.DataFrame:
     """Base and delta rows with a ``_live`` column instead of dropping tombstoned base rows:
     callers filter on it within their own (narrower) selections, so the wide table is never
@@ -194,4 +222,14 @@ def _read_or_empty(path: Path, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=schema)
 
 
-__all__ = ["KEY", "TABLES", "load", "load_marked", "scan", "sql", "write_full", "write_incremental"]
+__all__ = [
+    "KEY",
+    "TABLES",
+    "load",
+    "load_marked",
+    "scan",
+    "scan_marked",
+    "sql",
+    "write_full",
+    "write_incremental",
+]
