@@ -96,3 +96,53 @@ def test_every_command_has_help_with_an_example(env: Path) -> None:
         ("department", "add"),
     ]:
         assert "Example" in ok(group, command, "--help"), command
+
+
+def test_users_and_audit_from_the_command_line(env: Path) -> None:
+    ok("department", "add", "市公安局", "GA")
+    out = ok(
+        "user",
+        "add",
+        "ga_officer",
+        "--role",
+        "officer",
+        "--department",
+        "GA",
+        "--password",
+        "Correct1horse",
+    )
+    assert "ga_officer" in out
+    out = ok("user", "add", "auditor1", "--role", "auditor", "--password", "Correct1horse")
+    assert "otpauth://totp/" in out  # the platform roles get a second factor
+    bad = runner.invoke(
+        app,
+        ["user", "add", "x", "--role", "admin", "--role", "auditor", "--password", "Correct1horse"],
+    )
+    assert bad.exit_code == 1 and "三员分立" in bad.output and "Traceback" not in bad.output
+    assert "user" in ok("user", "role", "ga_officer", "--role", "user")
+    ok("user", "reset", "ga_officer", "--password", "Another2horse")
+    assert "ga_officer" in ok("user", "list")
+    from shuhai.access import audit
+    from shuhai.config import Config
+
+    audit.append(
+        Config.from_env(), [{"actor": "ga_officer", "action": "preview", "resource": "r1"}]
+    )
+    assert "完好" in ok("audit", "verify")
+    assert "preview" in ok("audit", "list", "--actor", "ga_officer")
+
+
+def test_audit_verify_exits_1_and_names_the_entry(env: Path) -> None:
+    from sqlalchemy import text
+
+    from shuhai.access import audit
+    from shuhai.config import Config
+    from shuhai.db import get_engine
+
+    config = Config.from_env()
+    ok("init")
+    audit.append(config, [{"actor": f"u{i}", "action": "api.read"} for i in range(10)])
+    with get_engine(config.database_url).begin() as conn:
+        conn.execute(text("UPDATE audit_entries SET actor = 'x' WHERE seq = 7"))
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "seq 7" in result.output and "edited" in result.output

@@ -858,3 +858,73 @@ def audit_list(
     console.print(
         _table(rows, ["seq", "at", "actor", "department", "action", "resource", "outcome"])
     )
+
+
+user_app = typer.Typer(help="用户与角色 / Users and roles", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _password(password: str | None) -> str:
+    return password or typer.prompt("密码 / Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    username: str,
+    role: list[str] = typer.Option(
+        ..., "--role", help="admin/security/auditor/officer/user/public"
+    ),
+    department: str = typer.Option(None, help="部门代码或名称 / department code or name"),
+    name: str = typer.Option("", help="显示名 / display name"),
+    password: str = typer.Option(None, help="不给出则提示输入 / prompted when omitted"),
+) -> None:
+    """新增用户 / Add a user.  Example: shuhai user add ga_officer --role officer --department GA"""
+    from shuhai.access.identity import add_user
+
+    u = add_user(
+        _config(),
+        username,
+        _password(password),
+        roles=role,
+        department=department,
+        display_name=name,
+    )
+    console.print(f"已创建 / Created: {u['username']} ({', '.join(u['roles'])})")
+    if u.get("totp_uri"):
+        console.print("双因子密钥（仅显示一次）/ second-factor key, shown once:", highlight=False)
+        console.print(u["totp_uri"], highlight=False, soft_wrap=True)
+
+
+@user_app.command("role")
+@friendly
+def user_role(username: str, role: list[str] = typer.Option(..., "--role")) -> None:
+    """设置角色 / Set a user's roles.  Example: shuhai user role zhang --role user"""
+    from shuhai.access.identity import set_roles
+
+    u = set_roles(_config(), username, role)
+    console.print(f"{u['username']}: {', '.join(u['roles'])}")
+
+
+@user_app.command("reset")
+@friendly
+def user_reset(username: str, password: str = typer.Option(None)) -> None:
+    """重置密码并解锁 / Reset the password and unlock.  Example: shuhai user reset zhang"""
+    from shuhai.access.identity import reset_password
+
+    reset_password(_config(), username, _password(password))
+    console.print(f"已重置 / Reset: {username}")
+
+
+@user_app.command("list")
+@friendly
+def user_list() -> None:
+    """列出用户 / List users."""
+    from shuhai.access.identity import list_users
+
+    console.print(
+        _table(
+            list_users(_config()),
+            ["username", "display_name", "department_id", "roles", "second_factor", "locked"],
+        )
+    )
