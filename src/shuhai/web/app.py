@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from shuhai.config import Config
 from shuhai.platform import open_home
-from shuhai.web import api, bases, errors, pages
+from shuhai.web import api, auth, bases, errors, pages
 
 HERE = Path(__file__).parent
 
@@ -29,6 +29,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.config = config
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["demo_mode"] = config.demo_mode
+    templates.env.globals["current_user"] = auth.current_user
     templates.env.filters["num"] = lambda v: (
         f"{v:,}" if isinstance(v, int) else ("" if v is None else v)
     )
@@ -36,6 +37,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(auth.router)
     app.include_router(bases.api)
     app.include_router(bases.pages)
     app.include_router(pages.router)

@@ -1,0 +1,107 @@
+"""Sign-in and sign-out (登录与退出): the session cookie (HttpOnly, SameSite=Strict, Secure when
+served over HTTPS), the CSRF token forms carry, and who is asking for each request.
+
+Every login attempt, success or refusal, is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shuhai.access import audit
+from shuhai.access import identity as idn
+from shuhai.config import Config
+from shuhai.errors import Forbidden, ShuhaiError
+
+COOKIE = "shuhai_session"
+router = APIRouter()
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+def current_user(request: Request) -> dict[str, Any] | None:
+    """The signed-in user of this request (None for anonymous callers)."""
+    cached = getattr(request.state, "user", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    user = idn.session_user(_config(request), request.cookies.get(COOKIE))
+    request.state.user = user
+    return user
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """Forms of a signed-in user carry the session's CSRF token."""
+    user = current_user(request)
+    if user is None or not token or not hmac.compare_digest(user["csrf"], token):
+        raise Forbidden(
+            "auth.csrf", "表单已失效，请刷新页面后重试", "The form expired; reload and try again"
+        )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "login.html", {"next": next if next.startswith("/") else "/", "error": None}
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(..., max_length=64),
+    password: str = Form(..., max_length=200),
+    totp: str = Form("", max_length=10),
+    next: str = Form("/"),
+) -> Response:
+    config = _config(request)
+    try:
+        session = idn.login(config, username, password, totp or None)
+    except ShuhaiError as exc:
+        audit.record(config, "login", actor=username, outcome="refused", detail=exc.code)
+        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+            request,
+            "login.html",
+            {"next": next, "error": exc.message},
+            status_code=exc.status,
+        )
+    audit.record(config, "login", actor=username, outcome="ok")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session["token"],
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int(idn.SESSION_TTL.total_seconds()),
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    user = current_user(request)
+    idn.logout(_config(request), request.cookies.get(COOKIE))
+    audit.record(_config(request), "logout", actor=(user or {}).get("username", "anonymous"))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/api/v1/me", summary="当前用户 / who is signed in")
+def me(request: Request) -> dict[str, Any]:
+    user = current_user(request)
+    if user is None:
+        raise idn.Unauthorized("auth.required", "未登录", "Not signed in")
+    return {k: v for k, v in user.items() if k != "csrf"}
+
+
+__all__ = ["COOKIE", "check_csrf", "current_user", "router"]
