@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from shuhai.config import Config
 from shuhai.db import AuditCheckpoint, AuditEntry, AuditHead, get_engine, session_scope
 from shuhai.errors import InvalidInput
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 SEP = "\x1f"
 FIELDS = ("seq", "at", "actor", "department", "action", "resource", "outcome", "detail")
@@ -151,12 +154,19 @@ class _Writer:
                     break
                 if item is not None:
                     batch.append(item)
-            if batch:
+            for attempt in range(5):
+                if not batch:
+                    break
                 try:
                     append(self.config, batch)
-                except Exception:  # noqa: BLE001 - the entries go back; the next batch retries
-                    for item in batch:
-                        self.queue.put(item)
+                    break
+                except Exception as exc:  # noqa: BLE001 - retried, then reported
+                    if attempt == 4:
+                        log.error(
+                            "audit entries could not be written: %s (%d lost)", exc, len(batch)
+                        )
+                    else:
+                        time.sleep(0.05 * 2**attempt)
             if self.queue.empty():
                 self.idle.set()
 
