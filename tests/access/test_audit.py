@@ -157,3 +157,23 @@ def test_parallel_verification_stitches_the_runs(
     _sql(trail, "DELETE FROM audit_entries WHERE seq = 151")  # the first entry of the 2nd run
     bad = audit.verify(trail, workers=2)["first_bad"]
     assert bad["seq"] == 151 and bad["kind"] == "deleted"
+
+
+def test_retention_purges_whole_checkpointed_runs_and_the_rest_still_verifies(
+    trail: Config,
+) -> None:
+    from shuhai.errors import InvalidInput
+
+    audit.checkpoint(trail)  # entries 1–300
+    audit.append(trail, [{"actor": "later", "action": "api.read"} for _ in range(20)])
+    with pytest.raises(InvalidInput):
+        audit.purge(trail, older_than_days=30)  # 等保: at least 180 days
+    assert audit.purge(trail)["entries"] == 0  # nothing is that old yet
+    # Pretend the first run is a year old, then purge it.
+    _sql(trail, "UPDATE audit_entries SET at = '2025-01-01T00:00:00+00:00' WHERE seq <= 300")
+    # (the edit breaks those entries' hashes, but they are about to go)
+    assert audit.purge(trail) == {"purged_through": 300, "entries": 300}
+    result = audit.verify(trail)
+    assert result["ok"] and result["entries"] == 20
+    _sql(trail, "DELETE FROM audit_entries WHERE seq = 301")  # cutting at the new start is caught
+    assert audit.verify(trail)["first_bad"]["seq"] == 301

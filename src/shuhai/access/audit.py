@@ -21,12 +21,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from shuhai.access.crypto import SM2Key
 from shuhai.config import Config
@@ -252,10 +252,35 @@ def checkpoint(config: Config) -> dict[str, Any] | None:
             root=root,
             signature=key.sign(_checkpoint_message(first, end, root, hashes[-1])).hex(),
             public_key=key.public.hex(),
+            chain_hash=hashes[-1],
         )
         s.add(cp)
         s.flush()
         return {"id": cp.id, "first_seq": first, "last_seq": end, "root": root}
+
+
+def purge(config: Config, *, older_than_days: int = RETENTION_DAYS) -> dict[str, Any]:
+    """Delete entries past retention, whole checkpoint ranges only (never younger than
+    ``RETENTION_DAYS``); the checkpoints stay, so the trail still verifies from its new start."""
+    if older_than_days < RETENTION_DAYS:
+        raise InvalidInput(
+            "audit.retention",
+            f"审计记录至少保留 {RETENTION_DAYS} 天",
+            f"Audit entries are kept at least {RETENTION_DAYS} days",
+        )
+    cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat()
+    with session_scope(config.database_url) as s:
+        upto = 0
+        for cp in s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.last_seq)):
+            newest = s.scalar(select(AuditEntry.at).where(AuditEntry.seq == cp.last_seq))
+            if newest is None:
+                upto = cp.last_seq  # already purged
+                continue
+            if newest >= cutoff:
+                break
+            upto = cp.last_seq
+        gone = s.execute(delete(AuditEntry).where(AuditEntry.seq <= upto)).rowcount if upto else 0
+    return {"purged_through": upto, "entries": int(gone or 0)}
 
 
 # --- verification ---------------------------------------------------------------------------
@@ -397,7 +422,10 @@ def verify(config: Config, *, merkle: bool = False, workers: int | None = None) 
     with session_scope(config.database_url) as s:
         head = s.get(AuditHead, 1)
         checkpoints = s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.first_seq)).all()
-        cps = [(c.first_seq, c.last_seq, c.root, c.signature, c.public_key) for c in checkpoints]
+        cps = [
+            (c.first_seq, c.last_seq, c.root, c.signature, c.public_key, c.chain_hash)
+            for c in checkpoints
+        ]
         bounds = s.execute(select(func.min(AuditEntry.seq), func.max(AuditEntry.seq))).one()
     low, high = int(bounds[0] or 1), int(bounds[1] or 0)
     ends = {last for _first, last, *_ in cps}
@@ -424,6 +452,22 @@ def verify(config: Config, *, merkle: bool = False, workers: int | None = None) 
         results = [_check_range(config.database_url, a, b, ends) for a, b in ranges]
     finding: Finding | None = None
     checked, expected_seq, expected_prev = 0, 1, GENESIS
+    purged = [c for c in cps if c[1] < low]  # ranges whose entries retention removed
+    if low > 1:
+        # The trail starts after a purge: it must start right after a signed checkpoint, whose
+        # signature vouches for the chain hash the first remaining entry follows.
+        anchor = next((c for c in purged if c[1] == low - 1), None)
+        if anchor is None:
+            start = max((c[1] for c in purged), default=0) + 1
+            finding_start = _gap(start, low)
+            return {
+                "ok": False,
+                "entries": 0,
+                "checkpoints": len(cps),
+                "first_bad": finding_start.__dict__,
+            }
+        expected_seq, expected_prev = low, anchor[5]
+    cps = [c for c in cps if c[1] >= low]
     hashes: dict[int, str] = {}
     for r in results:
         if not r["count"]:
@@ -453,7 +497,19 @@ def verify(config: Config, *, merkle: bool = False, workers: int | None = None) 
             f"the chain ends at {expected_seq - 1} but its head says {head.seq}",
         )
     if finding is None:
-        for first, last, root, sig, pub in cps:
+        for first, last, root, sig, pub, _chain in purged:  # their entries are gone
+            if not SM2Key(bytes.fromhex(pub)).verify(
+                _checkpoint_message(first, last, root, _chain), bytes.fromhex(sig)
+            ):
+                finding = Finding(
+                    first,
+                    "bad_checkpoint",
+                    f"已清理区间 {first}–{last} 的检查点签名不符 / checkpoint {first}–{last} "
+                    "of purged entries is forged",
+                )
+                break
+    if finding is None:
+        for first, last, root, sig, pub, _chain in cps:
             ok = last in hashes and SM2Key(bytes.fromhex(pub)).verify(
                 _checkpoint_message(first, last, root, hashes[last]), bytes.fromhex(sig)
             )
@@ -516,6 +572,7 @@ __all__ = [
     "checkpoint",
     "flush",
     "merkle_root",
+    "purge",
     "record",
     "search",
     "signing_key",

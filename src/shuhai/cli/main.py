@@ -928,3 +928,17 @@ def user_list() -> None:
             ["username", "display_name", "department_id", "roles", "second_factor", "locked"],
         )
     )
+
+
+@audit_app.command("purge")
+@friendly
+def audit_purge(
+    days: int = typer.Option(180, help="保留天数（至少 180）/ days kept, at least 180"),
+) -> None:
+    """清理超过保留期的审计记录（按签名检查点整段）/ Purge entries past retention."""
+    from shuhai.access import audit
+
+    result = audit.purge(_config(), older_than_days=days)
+    console.print(
+        f"已清理至第 {result['purged_through']} 条，共 {result['entries']} 条 / purged {result['entries']} entries"
+    )

@@ -422,6 +422,7 @@ class AuditCheckpoint(Base):
     root: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
     public_key: Mapped[str] = mapped_column(String(130))
+    chain_hash: Mapped[str] = mapped_column(String(64), default="")  # chain hash at last_seq
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
