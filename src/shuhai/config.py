@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Demo mode: pages say 演示数据 (demo data)",
     ),
     Setting(
+        "redis_url",
+        None,
+        str,
+        "存放签名请求随机数（防重放）的 Redis，未设置时用元数据库",
+        "Redis for signed-request nonces (replay protection); the metadata DB when unset",
+    ),
+    Setting(
         "profiles",
         False,
         _bool,
@@ -98,6 +105,7 @@ class Config:
     max_cell_bytes: int = 1024 * 1024
     demo_mode: bool = False
     profiles: bool = False
+    redis_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from shuhai.config import Config
 from shuhai.platform import open_home
-from shuhai.web import api, auth, bases, errors, pages
+from shuhai.web import api, auth, bases, errors, pages, share
 
 HERE = Path(__file__).parent
 
@@ -38,6 +38,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(auth.router)
+    app.include_router(share.router)
     app.include_router(bases.api)
     app.include_router(bases.pages)
     app.include_router(pages.router)
