@@ -89,10 +89,11 @@ class _Ids:
         numbers = [c.str.slice(1).cast(pl.Int64, strict=False).max() for c in columns if c.len()]
         return max([int(n) for n in numbers if n is not None], default=0)
 
-    def take(self, n: int) -> list[str]:
-        out = [f"{self.prefix}{i:08d}" for i in range(self.next, self.next + n)]
+    def take(self, n: int) -> pl.Series:
+        """``n`` new ids, made in one expression (a full build takes a million at once)."""
+        numbers = pl.int_range(self.next, self.next + n, eager=True, dtype=pl.Int64)
         self.next += n
-        return out
+        return (self.prefix + numbers.cast(pl.String).str.zfill(8)).alias("file_id")
 
 
 def build_base(
@@ -326,7 +327,7 @@ def _build_entities(
         incremental = False
     # An update reads the previous records lazily (only the rows it needs are materialized); a
     # full build reads them whole, for stable file ids.
-    previous = store.load_marked(prev_path, "records") if prev_path and not incremental else None
+    previous = store.load(prev_path, "records") if prev_path and not incremental else None
     scan = store.scan_marked(prev_path, "records") if prev_path and incremental else None
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
@@ -385,7 +386,7 @@ def _build_entities(
     else:
         state, redo = None, None
         new = read_members(config, cfg, versions)
-        old = previous.filter(pl.col("_live")).drop("_live") if previous is not None else None
+        old = previous
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
         prev_files = old.select("key", "file_id") if old is not None else None
@@ -429,9 +430,7 @@ def _build_entities(
         .unique(maintain_order=True)
         .join(id_frame, on="anchor", how="anti")
     )
-    fresh = fresh_anchors.with_columns(
-        pl.Series("file_id", ids.take(fresh_anchors.height), dtype=pl.String)
-    )
+    fresh = fresh_anchors.with_columns(ids.take(fresh_anchors.height))
     known = id_frame.join(resolved_new.select("anchor").unique(), on="anchor", how="semi")
     resolved_new = (
         resolved_new.join(pl.concat([known, fresh]), on="anchor", how="left")
@@ -475,7 +474,7 @@ def _build_entities(
     for g, keys in leftovers.group_by("group").agg(pl.col("key")).iter_rows():
         previous = [prev_key_file[k] for k in keys if k in prev_key_file]
         taken = previous and previous[0] not in id_owned and previous[0] not in assign.values()
-        assign[g] = previous[0] if taken else ids.take(1)[0]
+        assign[g] = previous[0] if taken else str(ids.take(1)[0])
     leftovers = leftovers.with_columns(
         pl.col("group").replace_strict(assign, return_dtype=pl.String).alias("file_id"),
         pl.lit("new").alias("method"),

@@ -16,6 +16,7 @@ from shuhai.config import Config
 from shuhai.db import BaseDatabase, session_scope
 from shuhai.entities import standardize as std
 from shuhai.entities.config import BaseConfig
+from shuhai.entities.records import constant
 from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 
@@ -47,7 +48,7 @@ def build_licences(
         )
         assert isinstance(raw, pl.DataFrame)
         n = raw.height
-        none = pl.Series([None] * n, dtype=pl.String)
+        none = constant(None, n, pl.String)
         holder = raw[src.holder].cast(pl.String)
         holder = (
             std.id_numbers(holder) if src.holder_kind == "person" else holder.str.to_uppercase()
@@ -57,19 +58,19 @@ def build_licences(
         f = pl.DataFrame(
             {
                 "number": raw[src.number].cast(pl.String).str.strip_chars(),
-                "type": [src.type] * n,
-                "holder_kind": [src.holder_kind] * n,
+                "type": constant(src.type, n, pl.String),
+                "holder_kind": constant(src.holder_kind, n, pl.String),
                 "holder_id": holder,
                 "holder_name": raw[src.name].cast(pl.String) if src.name else none,
-                "issuer": [src.department] * n,
+                "issuer": constant(src.department, n, pl.String),
                 "issued": std.dates(raw[src.issued]) if src.issued else none,
                 "valid_until": until,
                 "long_term": until_raw.cast(pl.String).str.contains("长期").fill_null(False)
                 if src.valid_until
-                else pl.Series([False] * n),
+                else constant(False, n, pl.Boolean),
                 "stated_status": raw[src.status].cast(pl.String) if src.status else none,
-                "resource_id": pl.Series([src.resource_id] * n, dtype=pl.Int32),
-                "version": pl.Series([version] * n, dtype=pl.Int32),
+                "resource_id": constant(src.resource_id, n, pl.Int32),
+                "version": constant(version, n, pl.Int32),
                 "run": raw[RUN_COLUMN],
                 "line": raw[LINE_COLUMN],
             }

@@ -37,6 +37,11 @@ FIELDS = [
 LINEAGE = ["key", "member", "resource_id", "version", "run", "line"]
 
 
+def constant(value: object, n: int, dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
+    """A column of ``n`` copies of one value, made without a Python list."""
+    return pl.repeat(value, n, dtype=dtype, eager=True)
+
+
 def attr_column(attribute: str) -> str:
     return f"a:{attribute}"
 
@@ -117,7 +122,7 @@ def read_member(
 def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> pl.DataFrame:
     """Standardize one member's raw rows (lake columns plus ``_run_id``/``_line``)."""
     n = data.height
-    missing = pl.Series([None] * n, dtype=pl.String)
+    missing = constant(None, n, pl.String)
 
     def col(name: str | None) -> pl.Series:
         return data[name] if name and name in data.columns else missing
@@ -129,9 +134,9 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
                 [pl.lit(f"{member.key}/"), run.cast(pl.String), pl.lit("/"), line.cast(pl.String)]
             )
         ).to_series(),
-        "member": pl.Series([member.key] * n, dtype=pl.String),
-        "resource_id": pl.Series([member.resource_id] * n, dtype=pl.Int32),
-        "version": pl.Series([version] * n, dtype=pl.Int32),
+        "member": constant(member.key, n, pl.String),
+        "resource_id": constant(member.resource_id, n, pl.Int32),
+        "version": constant(version, n, pl.Int32),
         "run": run,
         "line": line,
     }
@@ -185,7 +190,7 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
     )
     if member.event:
         out["event_date"] = std.dates(col(member.event["date"]))
-        out["event_label"] = pl.Series([member.event["label"]] * n, dtype=pl.String)
+        out["event_label"] = constant(member.event["label"], n, pl.String)
     else:
         out["event_date"] = missing
         out["event_label"] = missing
@@ -237,6 +242,7 @@ __all__ = [
     "FIELDS",
     "LINEAGE",
     "attr_column",
+    "constant",
     "current_versions",
     "empty",
     "read_member",

@@ -319,15 +319,20 @@ def review_queue(
         return [review_dict(p) for p in s.scalars(q)]
 
 
+def _pair(s: Any, base: str | int, pair_id: int) -> ReviewPair:
+    row = find_base(s, base)
+    p = s.get(ReviewPair, pair_id)
+    if p is None or p.base_id != row.id:
+        raise NotFound(
+            "entities.pair_not_found", f"复核对 {pair_id} 不存在", f"No review pair {pair_id}"
+        )
+    return p
+
+
 def review_pair(config: Config, base: str | int, pair_id: int) -> dict[str, Any]:
     """A pair with the evidence side by side: the record's values and the file's golden values."""
     with session_scope(config.database_url) as s:
-        row = find_base(s, base)
-        p = s.get(ReviewPair, pair_id)
-        if p is None or p.base_id != row.id:
-            raise NotFound(
-                "entities.pair_not_found", f"复核对 {pair_id} 不存在", f"No review pair {pair_id}"
-            )
+        p = _pair(s, base, pair_id)
         pair = review_dict(p)
     info, path = current(config, base)
     record = _query(
@@ -370,12 +375,7 @@ def decide(
             "The decision must be accept or reject",
         )
     with session_scope(config.database_url) as s:
-        row = find_base(s, base)
-        p = s.get(ReviewPair, pair_id)
-        if p is None or p.base_id != row.id:
-            raise NotFound(
-                "entities.pair_not_found", f"复核对 {pair_id} 不存在", f"No review pair {pair_id}"
-            )
+        p = _pair(s, base, pair_id)
         if p.status == "stale":
             raise Conflict(
                 "entities.pair_stale",

@@ -43,8 +43,9 @@ def _tomb(path: Path, key: str) -> Path | None:
 
 
 def scan_marked(path: Path, table: str) -> pl.LazyFrame:
-    """``load_marked`` as a lazy scan: callers' filters run while the files are decoded, so only
-    the rows they keep are ever materialized."""
+    """Base and delta rows with a ``_live`` column instead of dropping replaced base rows, as a
+    lazy scan: callers' filters (and their ``_live`` test) run while the files are decoded, so
+    only the rows they keep are ever materialized. The small delta takes the base's columns."""
     key = KEY[table]
     base = pl.scan_parquet(path / "base" / f"{table}.parquet")
     tomb = _tomb(path, key)
@@ -70,59 +71,15 @@ def scan_marked(path: Path, table: str) -> pl.LazyFrame:
     return pl.concat([base, delta], how="vertical")
 
 
-def load_marked(path: Path, table: str) -> pl.DataFrame:
-    """Base and delta rows with a ``_live`` column instead of dropping tombstoned base rows:
-    callers filter on it within their own (narrower) selections, so the wide table is never
-    copied just to drop the rows an update replaced."""
-    key = KEY[table]
-    base = pl.read_parquet(path / "base" / f"{table}.parquet")
-    tomb = _tomb(path, key)
-    live = (
-        ~pl.col(key).is_in(pl.read_parquet(tomb)[key].implode())
-        if tomb is not None
-        else pl.lit(True)
-    )
-    base = base.with_columns(live.alias("_live"))
-    delta_path = path / "delta" / f"{table}.parquet"
-    if not delta_path.exists():
-        return base
-    delta = pl.read_parquet(delta_path)
-    delta = delta.select(
-        [
-            pl.col(n).cast(t) if n in delta.columns else pl.lit(None, t).alias(n)
-            for n, t in base.schema.items()
-            if n != "_live"
-        ]
-    ).with_columns(pl.lit(True).alias("_live"))
-    return pl.concat([base, delta], how="vertical")
-
-
 def load(path: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame:
     """The current rows of ``table`` in the build at ``path``."""
     return scan(path, table, columns).collect()
 
 
 def scan(path: Path, table: str, columns: list[str] | None = None) -> pl.LazyFrame:
-    key = KEY[table]
-    base = pl.scan_parquet(path / "base" / f"{table}.parquet")
-    tomb = _tomb(path, key)
-    if tomb is not None:  # a hash-set probe per row: cheaper than a join on the big side
-        gone = pl.read_parquet(tomb)[key]
-        base = base.filter(~pl.col(key).is_in(gone.implode()))
-    if columns:
-        base = base.select(columns)
-    delta_path = path / "delta" / f"{table}.parquet"
-    if not delta_path.exists():
-        return base
-    delta = pl.scan_parquet(delta_path)
-    if columns:
-        delta = delta.select(columns)
-    # the small delta takes the base's column order and types; the base is never copied
-    schema, present = base.collect_schema(), set(delta.collect_schema().names())
-    delta = delta.select(
-        [pl.col(n).cast(t) if n in present else pl.lit(None, t).alias(n) for n, t in schema.items()]
-    )
-    return pl.concat([base, delta], how="vertical")
+    """The current rows as a lazy scan (replaced base rows dropped while decoding)."""
+    live = scan_marked(path, table).filter(pl.col("_live")).drop("_live")
+    return live.select(columns) if columns else live
 
 
 def sql(path: Path, table: str) -> str:
@@ -226,7 +183,6 @@ __all__ = [
     "KEY",
     "TABLES",
     "load",
-    "load_marked",
     "scan",
     "scan_marked",
     "sql",

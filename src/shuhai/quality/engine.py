@@ -123,11 +123,11 @@ def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
     (memory bounded by a few files), files in parallel (NumPy releases the GIL): for each such
     rule, the row keys that fail it. The rule query then only looks these keys up, instead of
     calling into Python for every vector of rows."""
-    todo = [(i, r) for i, r in enumerate(rules) if r["kind"] in PRECHECKED]
-    if not todo:
+    prechecked = [(i, r) for i, r in enumerate(rules) if r["kind"] in PRECHECKED]
+    if not prechecked:
         return {}
     with ThreadPoolExecutor(max_workers=PRECHECK_THREADS) as pool:
-        per_file = list(pool.map(lambda path: _precheck_file(path, todo), dataset.files))
+        per_file = list(pool.map(lambda path: _precheck_file(path, prechecked), dataset.files))
     return {
         i: pa.table(
             {
@@ -136,15 +136,17 @@ def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
                 else np.empty(0, np.int64)
             }
         )
-        for i, _ in todo
+        for i, _ in prechecked
     }
 
 
-def _precheck_file(path: str, todo: list[tuple[int, dict[str, Any]]]) -> dict[int, np.ndarray]:
+def _precheck_file(
+    path: str, prechecked: list[tuple[int, dict[str, Any]]]
+) -> dict[int, np.ndarray]:
     pf = pq.ParquetFile(path)
     names = set(pf.schema_arrow.names)
-    need = {r["item"] for _, r in todo} | {
-        r["params"]["ric"] for _, r in todo if "ric" in r["params"]
+    need = {r["item"] for _, r in prechecked} | {
+        r["params"]["ric"] for _, r in prechecked if "ric" in r["params"]
     }
     table = pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN])
     line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -159,7 +161,7 @@ def _precheck_file(path: str, todo: list[tuple[int, dict[str, Any]]]) -> dict[in
             scans[col] = vectorized.ric_scan_slices(table[col])
         return scans[col]
 
-    for i, r in todo:
+    for i, r in prechecked:
         col = r["item"]
         if col not in names:
             continue
