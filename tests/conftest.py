@@ -6,6 +6,7 @@ service fails the test.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -144,3 +145,42 @@ def _no_check_outlives_its_test() -> Iterator[None]:
     from shuhai.quality.plugin import wait_for_checks
 
     wait_for_checks(timeout=60)
+
+
+PASSWORD = "Correct1horse"
+
+
+def session_token(config: Config, username: str, roles: list[str], department: str | None) -> str:
+    """Create the user (when new) and sign in; the token goes in ``Authorization: Bearer``.
+    Platform roles sign in with their TOTP code, as a person would."""
+    import pyotp
+
+    from shuhai.access import identity as idn
+    from shuhai.errors import Conflict
+
+    from shuhai.demo.accounts import ACCOUNTS_FILE
+
+    code, password = None, PASSWORD
+    try:
+        user = idn.add_user(config, username, PASSWORD, roles=roles, department=department)
+        if user.get("totp_uri"):
+            code = pyotp.TOTP(pyotp.parse_uri(user["totp_uri"]).secret).now()
+    except Conflict:  # a demo account: its password and TOTP secret are in the home
+        demo = config.home / ACCOUNTS_FILE
+        accounts = {a["username"]: a for a in json.loads(demo.read_text("utf-8"))}
+        password = accounts[username]["password"]
+        if accounts[username].get("totp_secret"):
+            code = pyotp.TOTP(accounts[username]["totp_secret"]).now()
+    return str(idn.login(config, username, password, code)["token"])
+
+
+def signed_client(
+    app: object, config: Config, username: str, roles: list[str], department: str | None = None
+) -> object:
+    """A TestClient of ``app`` signed in as a (new) user with these roles."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    token = session_token(config, username, roles, department)
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client

@@ -14,7 +14,7 @@ from shuhai.errors import InvalidInput, NotFound
 from shuhai.ingest import ingest
 from shuhai.quality.compare import add_comparison, conflicts, export_conflicts_xlsx, run_comparison
 from shuhai.web.app import create_app
-from tests.conftest import write
+from tests.conftest import signed_client, write
 
 
 @pytest.fixture
@@ -130,15 +130,19 @@ def test_bad_declarations(config: Config, two: tuple[dict, dict]) -> None:
 
 def test_comparison_api(config: Config, two: tuple[dict, dict]) -> None:
     ga, rs = two
-    client = TestClient(create_app(config), raise_server_exceptions=False)
+    app = create_app(config)
+    anon = TestClient(app, raise_server_exceptions=False)
+    client = signed_client(app, config, "rs_officer", ["officer"], "RS")
     body = {
         "left": {"resource": rs["code"], "item": "联系地址", "key": "身份证号"},
         "right": {"resource": ga["code"], "item": "户籍地址", "key": "身份证号"},
     }
+    assert anon.post("/api/v1/comparisons", json=body).status_code == 401
     c = client.post("/api/v1/comparisons", json=body).json()
     run = client.post(f"/api/v1/comparisons/{c['id']}/runs").json()
     assert run["conflicts"] == 1
     assert client.get(f"/api/v1/comparisons/{c['id']}/runs/{run['id']}").json()["total"] == 1
+    assert anon.get(f"/api/v1/comparisons/{c['id']}/runs/{run['id']}").status_code == 401
     x = client.get(f"/api/v1/comparisons/{c['id']}/runs/{run['id']}/conflicts.xlsx")
     assert x.status_code == 200 and x.content[:2] == b"PK"
     assert client.get(f"/api/v1/comparisons/{c['id']}/runs/999").status_code == 404

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +23,7 @@ from shuhai.quality.corrections import (
 )
 from shuhai.quality.workdays import add_working_days, is_working_day
 from shuhai.web.app import create_app
-from tests.conftest import register_persons, write
+from tests.conftest import register_persons, signed_client, write
 
 
 @pytest.fixture
@@ -165,11 +164,15 @@ def test_bad_objections(config: Config, loaded: dict, tmp_path: Path) -> None:
 
 
 def test_objection_api(config: Config, loaded: dict) -> None:
-    client = TestClient(create_app(config), raise_server_exceptions=False)
+    app = create_app(config)
+    client = signed_client(app, config, "ga_officer", ["officer"], "GA")
+    clerk = signed_client(app, config, "ga_clerk", ["user"], "GA")
+    anon = TestClient(app, raise_server_exceptions=False)
     rid = loaded["id"]
-    made = client.post(
+    body = {"key": {"身份证号": "110105194912310038"}, "item": "姓名", "reason": "r"}
+    assert anon.post(f"/api/v1/resources/{rid}/objections", json=body).status_code == 401
+    made = clerk.post(
         f"/api/v1/resources/{rid}/objections",
-        headers={"X-Shuhai-User": quote("市民B")},
         json={
             "key": {"身份证号": "110105194912310038"},
             "item": "姓名",
@@ -177,10 +180,20 @@ def test_objection_api(config: Config, loaded: dict) -> None:
             "reason": "更名",
         },
     )
-    assert made.status_code == 201 and made.json()["raised_by"] == "市民B"
+    assert made.status_code == 201 and made.json()["raised_by"] == "ga_clerk"
+    assert made.json()["key"] == {"身份证号": "110105********0038"}  # a department user: L4 masked
     oid = made.json()["id"]
+    assert client.get(f"/api/v1/objections/{oid}").json()["key"] == {
+        "身份证号": "110105194912310038"
+    }
+    assert anon.get(f"/api/v1/objections/{oid}").status_code == 401
+    assert anon.get("/api/v1/objections").json()["items"] == []
     data = client.get(f"/api/v1/resources/{rid}/data").json()["rows"]
     assert {r["身份证号"]: r["_疑义"] for r in data}["110105194912310038"] == [oid]
+    assert (
+        clerk.post(f"/api/v1/objections/{oid}/transitions", json={"to": "accepted"}).status_code
+        == 403
+    )  # answered by the providing department's data officer
     assert (
         client.post(f"/api/v1/objections/{oid}/transitions", json={"to": "closed"}).status_code
         == 409
@@ -191,7 +204,7 @@ def test_objection_api(config: Config, loaded: dict) -> None:
         ]
         == "accepted"
     )
-    up = client.post(f"/api/v1/objections/{oid}/attachment", files={"file": ("证明.txt", b"ok")})
+    up = clerk.post(f"/api/v1/objections/{oid}/attachment", files={"file": ("证明.txt", b"ok")})
     assert up.status_code == 200 and up.json()["attachment"] == "证明.txt"
     assert (
         client.post(

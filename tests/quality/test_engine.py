@@ -23,7 +23,7 @@ from shuhai.quality import (
     wait_for_checks,
 )
 from shuhai.web.app import create_app
-from tests.conftest import write
+from tests.conftest import PASSWORD, session_token, signed_client, write
 
 ITEMS = [
     {"name": "身份证号", "data_type": "C", "required": True},
@@ -157,8 +157,11 @@ def test_reference_to_unknown_resource(config: Config, loaded: dict) -> None:
 
 
 def test_quality_api(config: Config, loaded: dict) -> None:
-    client = TestClient(create_app(config), raise_server_exceptions=False)
+    app = create_app(config)
+    client = signed_client(app, config, "ga_officer", ["officer"], "GA")
     rid = loaded["id"]
+    anon = TestClient(app, raise_server_exceptions=False)
+    assert anon.post(f"/api/v1/resources/{rid}/quality", json={}).status_code == 401
     assert len(client.get(f"/api/v1/resources/{rid}/rules").json()["items"]) == 9
     bad = client.put(f"/api/v1/resources/{rid}/rules", json=[{"item": "nope", "kind": "ric"}])
     assert bad.status_code == 422 and bad.json()["code"] == "quality.invalid_rules"
@@ -177,11 +180,25 @@ def test_rules_form_in_the_portal(config: Config, loaded: dict) -> None:
     rid = loaded["id"]
     page = client.get(f"/resources/{rid}/rules")
     assert page.status_code == 200 and "kind: ric" in page.text
-    bad = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: 不存在, kind: ric}"})
+    anonymous = client.post(f"/resources/{rid}/rules", data={"rules": "[]", "csrf": ""})
+    assert anonymous.status_code == 403 and list_rules(config, rid)  # no session, no CSRF token
+    session_token(config, "ga_officer", ["officer"], "GA")  # the user exists; sign in as a person
+    client.post("/login", data={"username": "ga_officer", "password": PASSWORD})
+    page = client.get(f"/resources/{rid}/rules")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    forged = client.post(f"/resources/{rid}/rules", data={"rules": "[]", "csrf": "forged"})
+    assert forged.status_code == 403 and list_rules(config, rid)
+    bad = client.post(
+        f"/resources/{rid}/rules", data={"rules": "- {item: 不存在, kind: ric}", "csrf": csrf}
+    )
     assert bad.status_code == 422 and "不存在" in bad.text
-    broken = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: [unclosed"})
+    broken = client.post(
+        f"/resources/{rid}/rules", data={"rules": "- {item: [unclosed", "csrf": csrf}
+    )
     assert broken.status_code == 422 and "YAML" in broken.text
     assert len(list_rules(config, rid)) == 9  # nothing changed
-    ok = client.post(f"/resources/{rid}/rules", data={"rules": "- {item: 联系电话, kind: mobile}"})
+    ok = client.post(
+        f"/resources/{rid}/rules", data={"rules": "- {item: 联系电话, kind: mobile}", "csrf": csrf}
+    )
     assert ok.status_code == 200 and "已保存" in ok.text
     assert [r["kind"] for r in list_rules(config, rid)] == ["mobile"]

@@ -40,8 +40,11 @@ def test_versions_data_runs_quarantine(client: TestClient, loaded: dict) -> None
     assert summary[0]["reason_code"] == "precision_loss"
 
 
-def test_register_through_the_api(client: TestClient) -> None:
-    made = client.post("/api/v1/departments", json={"name": "市税务局", "code": "SW"})
+def test_register_through_the_api(client: TestClient, signed, anon: TestClient) -> None:
+    dept = {"name": "市税务局", "code": "SW"}
+    assert anon.post("/api/v1/departments", json=dept).status_code == 401
+    assert client.post("/api/v1/departments", json=dept).status_code == 403  # an officer
+    made = signed("platform_admin", ["admin"]).post("/api/v1/departments", json=dept)
     assert made.status_code == 201
     body = {
         "name": "纳税人登记信息",
@@ -50,6 +53,9 @@ def test_register_through_the_api(client: TestClient) -> None:
         "items": [{"name": "纳税人识别号", "required": True}],
         "update_cycle": "每月",
     }
+    refused = client.post("/api/v1/resources", json=body)  # GA's officer, SW's catalog
+    assert refused.status_code == 403 and refused.json()["code"] == "auth.other_department"
+    client = signed("sw_officer", ["officer"], "SW")
     res = client.post("/api/v1/resources", json=body)
     assert res.status_code == 201 and res.json()["code"] == "302003/SW-00001"
     again = client.post("/api/v1/resources", json=body)

@@ -4,14 +4,22 @@ bad input as clear 4xx, and a failed build that leaves the last good one readabl
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shuhai.access import audit
+from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.demo import build_demo
 from shuhai.demo.bases import PERSONS
 from shuhai.entities import linking
 from shuhai.entities.build import build_base
 from shuhai.web.app import create_app
+from tests.conftest import signed_client
+
+
+def _dept(config: Config, code: str) -> int:
+    return int(next(d for d in Catalog(config).departments() if d["code"] == code)["id"])
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +29,65 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return config
 
 
+@pytest.fixture(scope="module")
+def app(demo_home: Config) -> FastAPI:
+    return create_app(demo_home)
+
+
 @pytest.fixture
-def client(demo_home: Config) -> TestClient:
-    return TestClient(create_app(demo_home), raise_server_exceptions=False)
+def client(app: FastAPI, demo_home: Config) -> TestClient:
+    """The data officer of 福州市公安局."""
+    return signed_client(app, demo_home, "ga_officer", ["officer"], "GA")  # type: ignore[return-value]
 
 
-def test_profiles_are_served_in_the_demo(client: TestClient) -> None:
-    files = client.get("/api/v1/bases/人口基础库/files", params={"limit": 5}).json()
-    assert files["total"] > 1000
-    fid = files["items"][0]["file_id"]
-    p = client.get(f"/api/v1/bases/人口基础库/files/{fid}").json()
-    assert p["golden"] and p["sources"] and p["timeline"]
-    page = client.get(f"/bases/人口基础库/files/{fid}")
-    assert page.status_code == 200 and "一人一档" in page.text and "时间线" in page.text
+def test_files_are_for_department_staff_only(app: FastAPI, demo_home: Config) -> None:
+    anon = TestClient(app, raise_server_exceptions=False)
+    r = anon.get("/api/v1/bases/人口基础库/files")
+    assert r.status_code == 401 and r.json()["code"] == "access.base_members_only"
+    assert anon.get("/api/v1/bases/人口基础库/files/P00000001").status_code == 401
+    for who, roles, dept in (
+        ("citizen", ["public"], None),
+        ("sysadmin", ["admin"], None),
+        ("auditor1", ["auditor"], None),
+    ):
+        c = signed_client(app, demo_home, who, roles, dept)
+        assert c.get("/api/v1/bases/人口基础库/files/P00000001").status_code == 403, who  # type: ignore[attr-defined]
+        assert c.post("/api/v1/bases/电子证照库/builds").status_code == (  # type: ignore[attr-defined]
+            201 if who == "sysadmin" else 403
+        ), who
+    audit.flush(demo_home)
+    refused = audit.search(demo_home, action="base.profile", outcome="refused")
+    assert {e["actor"] for e in refused} >= {"anonymous", "citizen", "sysadmin", "auditor1"}
+
+
+def test_a_profile_shows_only_what_its_sources_allow(app: FastAPI, demo_home: Config) -> None:
+    """公安's officer reads its own records unmasked; 人社's user reads 公安's unconditionally
+    shared records with ID numbers masked, and never the conditionally shared ones."""
+    ga = signed_client(app, demo_home, "ga_officer", ["officer"], "GA")
+    rs = signed_client(app, demo_home, "rs_user", ["user"], "RS")
+    ga_dept, rs_dept = _dept(demo_home, "GA"), _dept(demo_home, "RS")
+    catalog = Catalog(demo_home).all()
+    owners = {r["id"]: r["department"]["id"] for r in catalog}
+    readable = {
+        r["id"] for r in catalog if r["share_type"] == "无条件共享" or owners[r["id"]] == rs_dept
+    }
+    found = ga.get("/api/v1/bases/人口基础库/files", params={"limit": 25}).json()["items"]  # type: ignore[attr-defined]
+    withheld = 0
+    for fid in (f["file_id"] for f in found):
+        mine = ga.get(f"/api/v1/bases/人口基础库/files/{fid}").json()  # type: ignore[attr-defined]
+        theirs = rs.get(f"/api/v1/bases/人口基础库/files/{fid}").json()  # type: ignore[attr-defined]
+        own = [s for s in mine["sources"] if owners[s["resource_id"]] == ga_dept]
+        assert all("*" not in s["id"] for s in own)
+        assert all("*" in s["id"] for s in theirs["sources"] if owners[s["resource_id"]] == ga_dept)
+        assert {s["resource_id"] for s in theirs["sources"]} <= readable
+        total = len(mine["sources"]) + mine["withheld_sources"]
+        assert len(theirs["sources"]) + theirs["withheld_sources"] == total
+        for g in theirs["golden"]:
+            assert g["withheld"] is (g["resource_id"] not in readable) and (
+                g["value"] is None or not g["withheld"]
+            )
+        withheld += theirs["withheld_sources"]
+    assert withheld > 0  # 婚姻登记 and 失业登记 records are conditionally shared
 
 
 def test_profiles_are_refused_when_the_setting_is_off(demo_home: Config) -> None:
@@ -111,10 +165,9 @@ def test_review_decision_errors(client: TestClient) -> None:
     r = client.post(
         f"/api/v1/bases/复核演示库/reviews/{pid}",
         json={"decision": "accept", "note": "同一人"},
-        headers={"x-shuhai-user": "reviewer"},
     )
     assert r.status_code == 200 and r.json()["status"] == "accepted"
-    assert r.json()["decided_by"] == "reviewer"
+    assert r.json()["decided_by"] == "ga_officer"  # who is signed in, not what a header claims
     b = client.post("/api/v1/bases/复核演示库/builds").json()
     assert b["counts"]["linked_by_review"] >= 1
 

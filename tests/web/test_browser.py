@@ -14,6 +14,7 @@ import uvicorn
 
 from shuhai.config import Config
 from shuhai.demo import build_demo
+from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,8 +60,26 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def sign_in(page, server: str, username: str, then: str = "/") -> None:  # noqa: ANN001
+    page.goto(server + "/login?next=" + then)
+    assert DEMO_PASSWORD in page.inner_text("#demo-accounts")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_selector("header .who")
+
+
 def test_home_search_resource(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
     page = browser.new_page()
+    # Not signed in: the catalog entry is public, the rows of a resource that is not open are not.
+    page.goto(server + "/catalog?q=常住人口")
+    page.click("#results >> text=常住人口基本信息")
+    page.wait_for_selector("text=信息项")
+    assert "请先登录" in page.inner_text("body") and page.locator("#preview tr").count() == 0
+    sign_in(page, server, "rs_user", then=page.url.removeprefix(server))  # another department
+    page.wait_for_selector("#preview")
+    assert page.locator("#preview tr").count() == 21
+    assert "********" in page.inner_text("#preview")
     page.goto(server + "/")
     assert "演示数据" in page.inner_text("body")
     figures = page.inner_text("#stats")
@@ -79,13 +98,14 @@ def test_home_search_resource(server: str, browser, tmp_path: Path) -> None:  # 
     for part in ["身份证号", "数据版本", "导入记录", "隔离汇总", "v1", "MERGE"]:
         assert part in body, part
     assert page.locator("#preview tr").count() == 21  # header + 20 rows
+    assert "********" in page.inner_text("#preview")  # still 人社's user: masked
     page.screenshot(path=str(tmp_path / "resource.png"), full_page=True)
     page.close()
 
 
 def test_person_profile_and_review_in_the_browser(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
     page = browser.new_page()
-    page.goto(server + "/")
+    sign_in(page, server, "ga_officer")
     page.click("header >> text=基础库 Bases")
     page.wait_for_selector("text=人口基础库")
     page.click("text=人口基础库")

@@ -540,18 +540,20 @@ def search(
     department: str | None = None,
     resource: str | None = None,
     action: str | None = None,
+    outcome: str | None = None,
     since: str | None = None,
     until: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Entries filtered by user, department, resource, action and time (newest first)."""
+    """Entries filtered by user, department, resource, action, outcome and time (newest first)."""
     q = select(AuditEntry)
     for col, value in (
         (AuditEntry.actor, actor),
         (AuditEntry.department, department),
         (AuditEntry.resource, resource),
         (AuditEntry.action, action),
+        (AuditEntry.outcome, outcome),
     ):
         if value:
             q = q.where(col == value)

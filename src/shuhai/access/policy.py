@@ -23,12 +23,14 @@ from typing import Any
 
 import polars as pl
 
-from shuhai.access.grading import levels_of
-from shuhai.access.identity import ADMIN, AUDITOR, OFFICER, PUBLIC, SECURITY, USER
-from shuhai.access.masking import mask_frame, rule_for
+from shuhai.access import audit
+from shuhai.access.grading import levels_of, propose
+from shuhai.access.identity import ADMIN, AUDITOR, OFFICER, PUBLIC, SECURITY, USER, Unauthorized
+from shuhai.access.masking import mask_frame, mask_series, rule_for
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
+from shuhai.errors import Forbidden
 
 UNCONDITIONAL = "无条件共享"  # 无条件共享
 CONDITIONAL = "有条件共享"  # 有条件共享
@@ -60,6 +62,10 @@ class Decision:
     reason: str  # "中文 / English"
     columns: list[str] = field(default_factory=list)
     masking: dict[str, str] = field(default_factory=dict)
+    mask_levels: frozenset[str] = frozenset()  # levels masked for this viewer (L3, L4)
+    owner: int | None = None  # the providing department
+    resource: str = ""  # the resource's code
+    items: tuple[str, ...] = ()  # every info item of the resource
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +75,10 @@ class Decision:
             "columns": self.columns,
             "masking": self.masking,
         }
+
+    @property
+    def own_department(self) -> bool:
+        return self.code in ("access.own", "access.own_officer")
 
 
 Grants = Callable[[int, int], set[str] | None]  # (department id, resource id) -> approved columns
@@ -89,7 +99,9 @@ def decide(
     owner = res["department"]["id"]
 
     def deny(code: str, zh: str, en: str) -> Decision:
-        return Decision(False, code, f"{zh} / {en}")
+        return Decision(
+            False, code, f"{zh} / {en}", owner=owner, resource=res["code"], items=tuple(columns)
+        )
 
     def allow(cols: list[str], mask_from: set[str], code: str, zh: str, en: str) -> Decision:
         masking, shown = {}, []
@@ -102,7 +114,17 @@ def decide(
                     continue  # sensitive and no rule that keeps it useful: left out
                 masking[c] = rule
             shown.append(c)
-        return Decision(True, code, f"{zh} / {en}", shown, masking)
+        return Decision(
+            True,
+            code,
+            f"{zh} / {en}",
+            shown,
+            masking,
+            frozenset(mask_from),
+            owner,
+            res["code"],
+            tuple(columns),
+        )
 
     platform = {ADMIN, SECURITY, AUDITOR} & set(viewer.roles)
     if platform and not viewer.department_member:
@@ -124,7 +146,7 @@ def decide(
             return allow(columns, {"L3", "L4"}, "access.open", "开放数据", "Open data")
         return deny("access.denied", "无权访问该资源", "No access to this resource")
     if viewer.department_id == owner:
-        if OFFICER in viewer.roles:
+        if OFFICER in viewer.roles or viewer.kind == "system":  # its officer, or its own system
             return allow(
                 columns, set(), "access.own_officer", "本部门数据管理员", "Own department's officer"
             )
@@ -158,6 +180,154 @@ def decide(
     return deny("access.denied", "无权访问该资源", "No access to this resource")
 
 
+def authorize(
+    config: Config,
+    viewer: Viewer,
+    resource: str | int,
+    *,
+    action: str,
+    grants: Grants | None = None,
+    detail: Any = None,
+    record_ok: bool = True,
+) -> Decision:
+    """``decide``, and append the read (or its refusal) to the audit trail; a refusal raises
+    401 for anonymous callers (sign in first) and 403 for everyone else. Callers that can still
+    refuse after the decision (bad parameters) pass ``record_ok=False`` and record the outcome
+    themselves, so that one call leaves one entry."""
+    if grants is None:
+        from shuhai.share.applications import grants as approved
+
+        grants = approved(config)
+    decision = decide(config, viewer, resource, grants=grants)
+    if decision.allowed and not record_ok:
+        return decision
+    audit.record(
+        config,
+        action,
+        actor=viewer.name,
+        department=viewer.department_id,
+        resource=decision.resource or str(resource),
+        outcome="ok" if decision.allowed else "refused",
+        detail=detail if decision.allowed else decision.code,
+    )
+    if not decision.allowed:
+        zh, en = decision.reason.split(" / ", 1)
+        if viewer.kind == "anonymous":
+            raise Unauthorized(decision.code, f"请先登录。{zh}", f"Sign in first. {en}")
+        raise Forbidden(decision.code, zh, en)
+    return decision
+
+
+def mask_records(
+    rows: list[dict[str, Any]], decision: Decision, fields: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows as plain dicts (previews, failing rows, conflicts), masked like ``apply`` does:
+    resource columns the viewer may not read are dropped, the others masked by the decision.
+    ``fields`` maps a row field to the resource column it holds (``{"left_value": "姓名"}``),
+    by default every field named like an info item; other fields (flags, line numbers) pass
+    through."""
+    if not rows:
+        return rows
+    columns = set(decision.columns)
+    if fields is None:
+        items = set(decision.items)
+        fields = {k: k for k in {k for r in rows for k in r} if k in items}
+    drop = {f for f, col in fields.items() if col not in columns}
+    rules = {f: decision.masking[col] for f, col in fields.items() if col in decision.masking}
+    out = [{k: v for k, v in r.items() if k not in drop} for r in rows]
+    if rules:
+        frame = pl.DataFrame(
+            {f: [None if r.get(f) is None else str(r[f]) for r in out] for f in rules},
+            schema={f: pl.String for f in rules},
+        )
+        masked = mask_frame(frame, rules)
+        for f in rules:
+            for r, v in zip(out, masked[f].to_list(), strict=True):
+                if f in r:
+                    r[f] = v
+    return out
+
+
+def mask_attributes(values: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    """Values named by attribute rather than by column (base-database files): each masked by the
+    rule and level its name implies, at the levels this decision masks."""
+    out = {}
+    for attr, value in values.items():
+        rule = rule_for(attr)
+        level = propose(attr)["level"]
+        if (
+            value is None
+            or not decision.mask_levels
+            or (level not in decision.mask_levels and rule != "free_text")
+        ):
+            out[attr] = value
+        elif rule is None:
+            continue
+        else:
+            out[attr] = mask_series(pl.Series([str(value)], dtype=pl.String), rule)[0]
+    return out
+
+
+class SourceView:
+    """Reads that gather records of many resources (一人一档 files, review evidence): each value
+    goes through the decision of the resource it came from, so a file shows a viewer exactly what
+    the viewer could read in those resources, masked the same way.
+
+    Only department members read such files (the three platform roles and the public do not).
+    Values that mix sources (search hits, review evidence) are masked at L4 for everyone.
+    """
+
+    MIXED = frozenset({"L4"})
+
+    def __init__(self, config: Config, viewer: Viewer, grants: Grants | None = None) -> None:
+        if grants is None:
+            from shuhai.share.applications import grants as approved
+
+            grants = approved(config)
+        self.config, self.viewer, self.grants = config, viewer, grants
+        self._decisions: dict[int, Decision] = {}
+
+    def check(self, action: str, target: str) -> None:
+        """Refuse (and audit) callers who may not read base-database files at all."""
+        v = self.viewer
+        allowed = v.department_member
+        audit.record(
+            self.config,
+            action,
+            actor=v.name,
+            department=v.department_id,
+            resource=target[:200],
+            outcome="ok" if allowed else "refused",
+            detail=None if allowed else "access.base_members_only",
+        )
+        if allowed:
+            return
+        zh, en = "档案仅供各部门工作人员查看", "Files are read by department staff only"
+        if v.kind == "anonymous":
+            raise Unauthorized("access.base_members_only", f"请先登录。{zh}", f"Sign in. {en}")
+        raise Forbidden("access.base_members_only", zh, en)
+
+    def decision(self, resource_id: int) -> Decision:
+        if resource_id not in self._decisions:
+            self._decisions[resource_id] = decide(
+                self.config, self.viewer, resource_id, grants=self.grants
+            )
+        return self._decisions[resource_id]
+
+    def readable(self, resource_id: int) -> bool:
+        return self.decision(resource_id).allowed
+
+    def values(self, resource_id: int, values: dict[str, Any]) -> dict[str, Any] | None:
+        """A source's values by attribute name, masked as that resource is for this viewer;
+        None when the viewer may not read the resource."""
+        d = self.decision(resource_id)
+        return mask_attributes(values, d) if d.allowed else None
+
+    def mixed(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values drawn from several sources at once: L4 masked."""
+        return mask_attributes(values, Decision(True, "access.mixed", "", mask_levels=self.MIXED))
+
+
 def apply(frame: pl.DataFrame, decision: Decision) -> pl.DataFrame:
     """The rows as the viewer may see them: allowed columns only (system columns kept), masked."""
     if not decision.allowed:
@@ -166,4 +336,15 @@ def apply(frame: pl.DataFrame, decision: Decision) -> pl.DataFrame:
     return mask_frame(frame.select(keep), decision.masking)
 
 
-__all__ = ["Decision", "Grants", "Viewer", "apply", "decide", "no_grants"]
+__all__ = [
+    "Decision",
+    "Grants",
+    "SourceView",
+    "Viewer",
+    "apply",
+    "authorize",
+    "decide",
+    "mask_attributes",
+    "mask_records",
+    "no_grants",
+]

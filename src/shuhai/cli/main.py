@@ -429,6 +429,10 @@ def demo(
     console.print(
         f"源文件 / sources: {summary['output']}  · 真值 / ground truth: {summary['ground_truth']}"
     )
+    console.print(
+        f"演示账号 / demo accounts: ga_officer, rs_user, citizen … 密码 / password "
+        f"{summary['demo_password']} · 三员的动态口令密钥 / TOTP secrets: {summary['accounts_file']}"
+    )
 
 
 @app.command()

@@ -18,6 +18,7 @@ import polars as pl
 
 from shuhai.catalog import Catalog, export_xlsx
 from shuhai.config import Config
+from shuhai.demo.accounts import ACCOUNTS_FILE, DEMO_PASSWORD, create_accounts
 from shuhai.demo.city import DEPARTMENTS, TABLES, Table
 from shuhai.demo.flaws import conflict_addresses, conflict_names, inject
 from shuhai.demo.population import make_city
@@ -87,6 +88,8 @@ def build_demo(
     catalog = Catalog(config)
     for code, name, uscc in DEPARTMENTS:
         catalog.add_department({"name": name, "code": code, "uscc": uscc}, update=True)
+    say("创建演示账号 / creating demo accounts…")
+    accounts = create_accounts(config)
     truth: list[dict[str, Any]] = []
     records: list[pl.DataFrame] = []
     manifest: list[dict[str, Any]] = []
@@ -235,6 +238,9 @@ def build_demo(
         "flaws": len(truth),
         "output": str(out),
         "ground_truth": str(out / "ground_truth.csv"),
+        "accounts": len(accounts),
+        "demo_password": DEMO_PASSWORD,
+        "accounts_file": str(config.home / ACCOUNTS_FILE),
         "seconds": time.perf_counter() - started,
     }
 

@@ -8,6 +8,7 @@ with both values, both lines and both versions. Conflicts are stored as Parquet 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,18 @@ def add_comparison(config: Config, data: dict[str, Any]) -> dict[str, Any]:
         )
         s.add(c)
         s.flush()
+        return comparison_dict(c)
+
+
+def get_comparison(config: Config, comparison_id: int) -> dict[str, Any]:
+    with session_scope(config.database_url) as s:
+        c = s.get(Comparison, comparison_id)
+        if c is None:
+            raise NotFound(
+                "compare.not_found",
+                f"比对 {comparison_id} 不存在",
+                f"Comparison {comparison_id} not found",
+            )
         return comparison_dict(c)
 
 
@@ -217,8 +230,15 @@ def conflicts(
     return {**run, "rows": table.slice(offset, limit).to_pylist(), "total": table.num_rows}
 
 
-def export_conflicts_xlsx(config: Config, comparison_id: int, run_id: int, path: Path) -> Path:
-    """The conflicts of a run as XLSX: key, both values, both lines (Chinese headers)."""
+def export_conflicts_xlsx(
+    config: Config,
+    comparison_id: int,
+    run_id: int,
+    path: Path,
+    view: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> Path:
+    """The conflicts of a run as XLSX: key, both values, both lines (Chinese headers). ``view``
+    turns each batch of rows into what the reader may see (the policy point's masking)."""
     _get_run(config, comparison_id, run_id)
     table = pq.read_table(conflicts_path(config, comparison_id, run_id))
     wb = Workbook(write_only=True)
@@ -232,11 +252,11 @@ def export_conflicts_xlsx(config: Config, comparison_id: int, run_id: int, path:
             "右行号 right line",
         ]
     )
+    fields = table.column_names
     for batch in table.to_batches(10_000):
-        for row in zip(
-            *(batch.column(i).to_pylist() for i in range(batch.num_columns)), strict=True
-        ):
-            ws.append(list(row))
+        rows = batch.to_pylist()
+        for row in view(rows) if view else rows:
+            ws.append([row.get(f) for f in fields])
     wb.save(path)
     return path
 
@@ -245,6 +265,7 @@ __all__ = [
     "add_comparison",
     "conflicts",
     "export_conflicts_xlsx",
+    "get_comparison",
     "list_comparisons",
     "run_comparison",
 ]

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from shuhai import ingest as ing
 from shuhai import quality
+from shuhai.access.identity import ADMIN, OFFICER
+from shuhai.access.policy import Decision, authorize, decide, mask_records
 from shuhai.catalog import Catalog
 from shuhai.config import Config
+from shuhai.errors import Forbidden
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
+from shuhai.share.applications import grants
+from shuhai.web.access import require, signed_in, viewer
 
 router = APIRouter(prefix="/api/v1")
 
@@ -24,6 +31,43 @@ router = APIRouter(prefix="/api/v1")
 def _config(request: Request) -> Config:
     config: Config = request.app.state.config
     return config
+
+
+def owner_of(config: Config, rid: int) -> int:
+    """The providing department of a resource (404 for an unknown one)."""
+    return int(Catalog(config).get(rid)["department"]["id"])
+
+
+def officer_of(request: Request, rid: int, action: str) -> None:
+    """The providing department's data officer (or its system) changes a resource's rules,
+    runs its checks and answers objections on it."""
+    require(request, (OFFICER,), department_id=owner_of(_config(request), rid), action=action)
+
+
+def own_rows(request: Request, rid: int, action: str, *, officer: bool = False) -> Decision:
+    """Raw rows kept for the providing department's own work (quarantine, failing rows)."""
+    d = authorize(_config(request), viewer(request), rid, action=action)
+    if not d.own_department or (officer and d.code != "access.own_officer"):
+        raise Forbidden(
+            "access.own_department_only",
+            "仅提供部门可查看" + ("（数据管理员）" if officer else ""),
+            "Only the providing department" + (" (its data officer)" if officer else ""),
+        )
+    return d
+
+
+def preview_rows(
+    request: Request, rid: int, data: dict[str, Any], keys: list[str], action: str
+) -> dict[str, Any]:
+    """A preview through the policy point: open objections flagged on the raw keys, then the
+    columns the viewer may not read dropped and the rest masked."""
+    config = _config(request)
+    d = authorize(config, viewer(request), rid, action=action, detail={"version": data["version"]})
+    rows = corrections.open_flags(config, rid, data["rows"], keys)
+    data["rows"] = mask_records(rows, d)
+    data["columns"] = [c for c in data["columns"] if c in d.columns]
+    data["masking"] = d.masking
+    return data
 
 
 class DepartmentIn(BaseModel):
@@ -85,6 +129,7 @@ def departments(request: Request) -> dict[str, Any]:
 
 @router.post("/departments", status_code=201, summary="登记部门 / register a department")
 def add_department(request: Request, body: DepartmentIn) -> dict[str, Any]:
+    require(request, (ADMIN,), action="department.add")
     return Catalog(_config(request)).add_department(body.model_dump())
 
 
@@ -118,6 +163,8 @@ def resources(
 
 @router.post("/resources", status_code=201, summary="登记资源 / register a resource")
 def register(request: Request, body: ResourceIn) -> dict[str, Any]:
+    dept = int(Catalog(_config(request)).department(body.department)["id"])
+    require(request, (ADMIN, OFFICER), department_id=dept, action="resource.register")
     data = body.model_dump(exclude_none=True)
     data["items"] = [it.model_dump() for it in body.items]
     return Catalog(_config(request)).register(data)
@@ -142,10 +189,9 @@ def data(
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
     config = _config(request)
-    data = lake.preview(config, rid, version=version, limit=limit, offset=offset)
     keys = Catalog(config).get(rid)["key_columns"]
-    data["rows"] = corrections.open_flags(config, rid, data["rows"], keys)
-    return data
+    data = lake.preview(config, rid, version=version, limit=limit, offset=offset)
+    return preview_rows(request, rid, data, keys, "api.data")
 
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
@@ -177,7 +223,9 @@ def run_quarantine(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    return ing.quarantine_rows(_config(request), run_id, limit=limit, offset=offset)
+    config = _config(request)
+    own_rows(request, ing.get_run(config, run_id)["resource_id"], "quarantine.read", officer=True)
+    return ing.quarantine_rows(config, run_id, limit=limit, offset=offset)
 
 
 __all__ = ["router"]
@@ -203,11 +251,13 @@ def rules(request: Request, rid: int) -> dict[str, Any]:
 
 @router.put("/resources/{rid}/rules", summary="替换质量规则 / replace the rules (all or nothing)")
 def put_rules(request: Request, rid: int, body: list[RuleIn]) -> dict[str, Any]:
+    officer_of(request, rid, "quality.rules")
     return {"items": quality.set_rules(_config(request), rid, [r.model_dump() for r in body])}
 
 
 @router.post("/resources/{rid}/quality", status_code=201, summary="运行质量检查 / check a version")
 def run_quality(request: Request, rid: int, body: QualityRunIn | None = None) -> dict[str, Any]:
+    officer_of(request, rid, "quality.run")
     return quality.run_quality(_config(request), rid, version=body.version if body else None)
 
 
@@ -234,9 +284,11 @@ def quality_failing(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    return quality.failing_rows(
-        _config(request), run_id, rule_id=rule_id, limit=limit, offset=offset
-    )
+    config = _config(request)
+    d = own_rows(request, quality.get_quality_run(config, run_id)["resource_id"], "quality.failing")
+    data = quality.failing_rows(config, run_id, rule_id=rule_id, limit=limit, offset=offset)
+    data["rows"] = mask_records(data["rows"], d)
+    return data
 
 
 class ComparisonSide(BaseModel):
@@ -258,8 +310,39 @@ def comparisons(request: Request) -> dict[str, Any]:
     return {"items": compare.list_comparisons(_config(request))}
 
 
+def comparison_owner(request: Request, refs: list[str | int], action: str) -> None:
+    """Comparisons are declared and run by the big-data centre (admin) or by the data officer
+    of a department providing one of the two sides."""
+    v = require(request, (ADMIN, OFFICER), action=action)
+    if ADMIN in v.roles:
+        return
+    cat = Catalog(_config(request))
+    if v.department_id not in {cat.get(r)["department"]["id"] for r in refs}:
+        raise Forbidden(
+            "auth.other_department",
+            "只能比对本部门提供的资源",
+            "Only comparisons involving your own department's resources",
+        )
+
+
+def conflict_view(request: Request, cid: int, action: str) -> Any:
+    """Conflict rows as this viewer may see them: both sides through the policy point."""
+    config, v = _config(request), viewer(request)
+    spec = compare.get_comparison(config, cid)
+    L, R = spec["left"], spec["right"]
+    left = authorize(config, v, L["resource_id"], action=action, detail={"comparison": cid})
+    right = authorize(config, v, R["resource_id"], action=action, detail={"comparison": cid})
+
+    def view(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = mask_records(rows, left, {"key": L["key"], "left_value": L["item"]})
+        return mask_records(rows, right, {"right_value": R["item"]})
+
+    return view
+
+
 @router.post("/comparisons", status_code=201, summary="声明比对 / declare a comparison")
 def add_comparison(request: Request, body: ComparisonIn) -> dict[str, Any]:
+    comparison_owner(request, [body.left.resource, body.right.resource], "compare.declare")
     return compare.add_comparison(_config(request), body.model_dump())
 
 
@@ -267,6 +350,10 @@ def add_comparison(request: Request, body: ComparisonIn) -> dict[str, Any]:
     "/comparisons/{cid}/runs", status_code=201, summary="运行比对 / compare the latest versions"
 )
 def run_comparison(request: Request, cid: int) -> dict[str, Any]:
+    spec = compare.get_comparison(_config(request), cid)
+    comparison_owner(
+        request, [spec["left"]["resource_id"], spec["right"]["resource_id"]], "compare.run"
+    )
     return compare.run_comparison(_config(request), cid)
 
 
@@ -278,7 +365,10 @@ def comparison_conflicts(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    return compare.conflicts(_config(request), cid, run_id, limit=limit, offset=offset)
+    view = conflict_view(request, cid, "compare.conflicts")
+    data = compare.conflicts(_config(request), cid, run_id, limit=limit, offset=offset)
+    data["rows"] = view(data["rows"])
+    return data
 
 
 @router.get(
@@ -286,12 +376,18 @@ def comparison_conflicts(
 )
 def comparison_xlsx(request: Request, cid: int, run_id: int) -> FileResponse:
     config = _config(request)
-    out = config.home / "compare" / f"c{cid}" / f"run{run_id}.xlsx"
-    compare.export_conflicts_xlsx(config, cid, run_id, out)
+    view = conflict_view(request, cid, "compare.download")
+    # one file per download: what it holds depends on who asked
+    folder = config.home / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".xlsx", delete=False) as f:
+        out = Path(f.name)
+    compare.export_conflicts_xlsx(config, cid, run_id, out, view=view)
     return FileResponse(
         out,
         filename=f"比对差异_{cid}_{run_id}.xlsx",
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        background=BackgroundTask(out.unlink, missing_ok=True),
     )
 
 
@@ -314,8 +410,47 @@ class TransitionIn(BaseModel):
 
 
 def _actor(request: Request) -> str:
-    # Until identities exist (issue 6), the caller names itself; it is recorded in the history.
-    return unquote(request.headers.get("x-shuhai-user", "anonymous"))[:100]  # percent-encoded UTF-8
+    """The signed-in user's or system's name, recorded in histories."""
+    return signed_in(request).name
+
+
+def objection_view(request: Request, o: dict[str, Any], action: str) -> dict[str, Any]:
+    """An objection as this viewer may see it: the record key and the values through the policy
+    point of the resource it is about (refused when the viewer may not read that resource)."""
+    d = authorize(
+        _config(request), viewer(request), o["resource_id"], action=action, detail=o["id"]
+    )
+    return objection_masked(o, d)
+
+
+def objection_masked(o: dict[str, Any], d: Decision) -> dict[str, Any]:
+    key = mask_records([dict(o["key"] or {})], d)[0] if o["key"] else o["key"]
+    values = mask_records(
+        [{"current_value": o["current_value"], "proposed_value": o["proposed_value"]}],
+        d,
+        {"current_value": o["item"], "proposed_value": o["item"]},
+    )[0]
+    return {
+        **o,
+        "key": key,
+        "current_value": values.get("current_value"),
+        "proposed_value": values.get("proposed_value"),
+    }
+
+
+def visible_objections(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objections on resources the viewer may read, masked; the others are left out."""
+    config, v = _config(request), viewer(request)
+    decisions: dict[int, Decision | None] = {}
+    out = []
+    for o in items:
+        rid = o["resource_id"]
+        if rid not in decisions:
+            d = decide(config, v, rid, grants=grants(config))
+            decisions[rid] = d if d.allowed else None
+        if decisions[rid] is not None:
+            out.append(objection_masked(o, decisions[rid]))
+    return out
 
 
 @router.post(
@@ -324,9 +459,10 @@ def _actor(request: Request) -> str:
     summary="提出疑义 / raise an objection on a record",
 )
 def raise_objection(request: Request, rid: int, body: ObjectionIn) -> dict[str, Any]:
-    return corrections.raise_objection(
-        _config(request), rid, body.model_dump(), actor=_actor(request)
-    )
+    actor = _actor(request)
+    authorize(_config(request), viewer(request), rid, action="objection.raise")
+    o = corrections.raise_objection(_config(request), rid, body.model_dump(), actor=actor)
+    return objection_view(request, o, "objection.read")
 
 
 @router.get("/objections", summary="疑义列表 / objections (filter by status, overdue)")
@@ -336,26 +472,36 @@ def objections(
     overdue: bool = False,
     resource: int | None = Query(None, ge=1),
 ) -> dict[str, Any]:
-    return {
-        "items": corrections.list_objections(
-            _config(request), resource=resource, status=status, overdue=overdue
-        )
-    }
+    items = corrections.list_objections(
+        _config(request), resource=resource, status=status, overdue=overdue
+    )
+    return {"items": visible_objections(request, items)}
 
 
 @router.get("/objections/{oid}", summary="疑义详情与处理过程 / one objection with its history")
 def objection(request: Request, oid: int) -> dict[str, Any]:
-    return corrections.get_objection(_config(request), oid)
+    return objection_view(
+        request, corrections.get_objection(_config(request), oid), "objection.read"
+    )
 
 
 @router.post("/objections/{oid}/transitions", summary="推进疑义处理 / move an objection one step")
 def move_objection(request: Request, oid: int, body: TransitionIn) -> dict[str, Any]:
-    return corrections.transition(
-        _config(request), oid, body.to, actor=_actor(request), note=body.note, value=body.value
+    config = _config(request)
+    officer_of(request, corrections.get_objection(config, oid)["resource_id"], "objection.move")
+    o = corrections.transition(
+        config, oid, body.to, actor=_actor(request), note=body.note, value=body.value
     )
+    return objection_view(request, o, "objection.read")
 
 
 @router.post("/objections/{oid}/attachment", summary="上传附件 / attach a file (≤ 10 MB)")
 async def objection_attachment(request: Request, oid: int, file: UploadFile) -> dict[str, Any]:
+    config = _config(request)
+    o = corrections.get_objection(config, oid)
+    v = signed_in(request)
+    if v.name != o["raised_by"]:
+        officer_of(request, o["resource_id"], "objection.attach")
     content = await file.read(corrections.MAX_ATTACHMENT + 1)
-    return corrections.attach(_config(request), oid, file.filename or "attachment", content)
+    o = corrections.attach(config, oid, file.filename or "attachment", content)
+    return objection_view(request, o, "objection.read")

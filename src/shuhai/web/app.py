@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from shuhai.config import Config
+from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.platform import open_home
 from shuhai.web import api, auth, bases, errors, pages, share
 
@@ -29,6 +30,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.config = config
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["demo_mode"] = config.demo_mode
+    templates.env.globals["demo_password"] = DEMO_PASSWORD if config.demo_mode else ""
     templates.env.globals["current_user"] = auth.current_user
     templates.env.filters["num"] = lambda v: (
         f"{v:,}" if isinstance(v, int) else ("" if v is None else v)

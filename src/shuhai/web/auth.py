@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from shuhai.access import audit
 from shuhai.access import identity as idn
@@ -31,13 +32,22 @@ def current_user(request: Request) -> dict[str, Any] | None:
     cached = getattr(request.state, "user", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return]
-    user = idn.session_user(_config(request), request.cookies.get(COOKIE))
+    token = request.cookies.get(COOKIE)
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        token = bearer[7:].strip()
+    user = idn.session_user(_config(request), token)
     request.state.user = user
     return user
 
 
 def check_csrf(request: Request, token: str | None) -> None:
-    """Forms of a signed-in user carry the session's CSRF token."""
+    """Forms of a signed-in user carry the session's CSRF token. A request authenticated by
+    ``Authorization: Bearer`` needs none: another site cannot make a browser send that header."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        if current_user(request) is None:
+            raise idn.Unauthorized("auth.required", "未登录", "Not signed in")
+        return
     user = current_user(request)
     if user is None or not token or not hmac.compare_digest(user["csrf"], token):
         raise Forbidden(
@@ -94,6 +104,41 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE)
     return response
+
+
+class SessionIn(BaseModel):
+    """登录 / sign in from a script: the token goes in ``Authorization: Bearer``."""
+
+    username: str = Field(..., max_length=64)
+    password: str = Field(..., max_length=200)
+    totp: str | None = Field(None, max_length=10)
+
+
+@router.post("/api/v1/sessions", status_code=201, summary="登录取得令牌 / sign in, get a token")
+def create_session(request: Request, body: SessionIn) -> dict[str, Any]:
+    config = _config(request)
+    try:
+        session = idn.login(config, body.username, body.password, body.totp)
+    except ShuhaiError as exc:
+        audit.record(config, "login", actor=body.username, outcome="refused", detail=exc.code)
+        raise
+    audit.record(config, "login", actor=body.username, outcome="ok", detail="api")
+    return {
+        "token": session["token"],
+        "expires_in": int(idn.SESSION_TTL.total_seconds()),
+        "user": session["user"],
+    }
+
+
+@router.delete("/api/v1/sessions", status_code=204, summary="退出 / end this token's session")
+def end_session(request: Request) -> Response:
+    bearer = request.headers.get("authorization", "")
+    if not bearer.lower().startswith("bearer "):
+        raise idn.Unauthorized("auth.required", "未登录", "Not signed in")
+    user = current_user(request)
+    idn.logout(_config(request), bearer[7:].strip())
+    audit.record(_config(request), "logout", actor=(user or {}).get("username", "anonymous"))
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/me", summary="当前用户 / who is signed in")

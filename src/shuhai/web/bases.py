@@ -1,8 +1,12 @@
 """Base databases on the web: ``/api/v1/bases/…`` and the portal pages (一人一档、一企一档, review
 queue, e-licence verification). Thin routes over ``shuhai.entities``.
 
-Profiles, source records and review evidence show personal data: until the access policy of the
-security issue exists they are served only when the ``profiles`` setting is on (the demo does).
+Profiles, source records and review evidence show personal data. They are served only when the
+``profiles`` setting is on (the demo turns it on), only to department staff, and each value through
+the policy point of the resource it came from (``shuhai.access.policy.SourceView``): sources the
+viewer may not read are withheld, the rest masked as a preview of that resource would be.
+Configuring and building bases is for the platform admin and data officers; review decisions for
+data officers.
 """
 
 from __future__ import annotations
@@ -14,12 +18,17 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from shuhai.access import audit
+from shuhai.access.identity import ADMIN, OFFICER
+from shuhai.access.policy import SourceView
 from shuhai.config import Config
 from shuhai.entities import service
 from shuhai.entities.build import build_base
 from shuhai.entities.licences import verify
 from shuhai.errors import Forbidden
-from shuhai.web.api import _actor
+from shuhai.web.access import require, viewer
+from shuhai.web.api import _actor, objection_masked
+from shuhai.web.auth import check_csrf
 
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter()
@@ -30,7 +39,8 @@ def _config(request: Request) -> Config:
     return config
 
 
-def _personal(request: Request) -> Config:
+def _personal(request: Request, action: str, target: str) -> tuple[Config, SourceView]:
+    """Base-database files: the instance setting first, then the caller (department staff)."""
     config = _config(request)
     if not config.profiles:
         raise Forbidden(
@@ -38,7 +48,108 @@ def _personal(request: Request) -> Config:
             "档案含个人信息，本实例未开启档案查看（设置 SHUHAI_PROFILES=true）",
             "Profiles hold personal data and are off on this instance (set SHUHAI_PROFILES=true)",
         )
-    return config
+    view = SourceView(config, viewer(request))
+    view.check(action, target)
+    return config, view
+
+
+# Fields of entity rows and review evidence, by the attribute whose masking rule they follow.
+PERSON_FIELDS = {"id": "身份证号", "person_id": "身份证号"}
+
+
+def _mixed(view: SourceView, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row drawn from several sources (search hit, entity, link): L4 fields masked."""
+    if kind != "person":
+        return row
+    named = {attr: row.get(f) for f, attr in PERSON_FIELDS.items() if f in row}
+    masked = view.mixed(named)
+    return {**row, **{f: masked.get(attr) for f, attr in PERSON_FIELDS.items() if f in row}}
+
+
+def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
+    """A file as this viewer may see it: every value through the decision of its source."""
+    kind = p["base"]["kind"]
+    golden = []
+    for g in p["golden"]:
+        shown = view.values(g["resource_id"], {g["attribute"]: g["value"]})
+        golden.append(
+            {**g, "value": None, "withheld": True}
+            if shown is None
+            else {**g, "value": shown.get(g["attribute"]), "withheld": False}
+        )
+    sources = []
+    for src in p["sources"]:
+        shown = view.values(src["resource_id"], src["values"])
+        if shown is not None:
+            ident = (
+                view.values(src["resource_id"], {"身份证号": src["id"]})
+                if kind == "person"
+                else None
+            )
+            sources.append(
+                {**src, "values": shown, "id": ident["身份证号"] if ident else src["id"]}
+            )
+    disagreements = [x for x in (_disagreement(view, d) for d in p["disagreements"]) if x]
+    objections = [
+        objection_masked(o, view.decision(o["resource_id"]))
+        for o in p["objections"]
+        if view.readable(o["resource_id"])
+    ]
+    links = {
+        k: [_mixed(view, "person", r) for r in rows if view.readable(r.get("resource_id", 0))]
+        if k != "licences"
+        else rows
+        for k, rows in p["links"].items()
+    }
+    return {
+        **p,
+        "entity": _mixed(view, kind, p["entity"]),
+        "golden": golden,
+        "sources": sources,
+        "withheld_sources": len(p["sources"]) - len(sources),
+        "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
+        "disagreements": disagreements,
+        "objections": objections,
+        "links": links,
+    }
+
+
+def _disagreement(view: SourceView, d: dict[str, Any]) -> dict[str, Any] | None:
+    """One attribute's competing values, each shown only from a source the viewer may read."""
+    kept = []
+    for one in d["sources"]:
+        shown = view.values(one["resource_id"], {d["attribute"]: one.get("value")})
+        if shown is not None:
+            kept.append({**one, "value": shown.get(d["attribute"])})
+    return {**d, "sources": kept} if kept else None
+
+
+def disagreements_view(view: SourceView, data: dict[str, Any]) -> dict[str, Any]:
+    items = [x for x in (_disagreement(view, d) for d in data["items"]) if x]
+    return {**data, "items": items}
+
+
+def review_view(view: SourceView, kind: str, pair: dict[str, Any]) -> dict[str, Any]:
+    """Review evidence: both sides' fields and the golden values, L4 masked (mixed sources)."""
+    evidence = {
+        "record": {**pair["record"], "fields": _mixed(view, kind, pair["record"]["fields"])},
+        "file": {
+            "fields": _mixed(view, kind, pair["file"]["fields"]),
+            "golden": [
+                {**g, "value": view.mixed({g["attribute"]: g["value"]}).get(g["attribute"])}
+                for g in pair["file"]["golden"]
+            ],
+        },
+    }
+    return {**pair, **evidence}
+
+
+def _builder(request: Request, base: str) -> None:
+    require(request, (ADMIN, OFFICER), action="base.build", resource=base)
+
+
+def _reviewer(request: Request, base: str) -> None:
+    require(request, (OFFICER,), action="base.review", resource=base)
 
 
 class BaseIn(BaseModel):
@@ -62,7 +173,12 @@ def list_bases(request: Request) -> list[dict[str, Any]]:
 
 @api.put("/bases", summary="保存基础库配置 / create or update a base database")
 def save_base(request: Request, body: BaseIn) -> dict[str, Any]:
-    return service.save_base(_config(request), body.config)
+    require(request, (ADMIN, OFFICER), action="base.config")
+    saved = service.save_base(_config(request), body.config)
+    audit.record(
+        _config(request), "base.config", actor=viewer(request).name, resource=saved.get("name", "")
+    )
+    return saved
 
 
 @api.get("/bases/{base}", summary="基础库 / one base database")
@@ -72,6 +188,7 @@ def get_base(request: Request, base: str) -> dict[str, Any]:
 
 @api.post("/bases/{base}/builds", status_code=201, summary="构建或增量更新 / build or update")
 def build(request: Request, base: str, full: bool = Query(False)) -> dict[str, Any]:
+    _builder(request, base)
     return build_base(_config(request), base, full=full)
 
 
@@ -83,19 +200,23 @@ def builds(
 
 
 @api.get("/bases/{base}/files", summary="查找档案 / search files by name, ID or file id")
-def files(
+def search(
     request: Request,
     base: str,
     q: str = Query("", max_length=100),
     limit: int = Query(20, ge=1, le=200),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    return service.search_files(_personal(request), base, q, limit=limit, offset=offset)
+    config, view = _personal(request, "base.search", base)
+    found = service.search_files(config, base, q, limit=limit, offset=offset)
+    kind = found["base"]["kind"]
+    return {**found, "items": [_mixed(view, kind, r) for r in found["items"]]}
 
 
 @api.get("/bases/{base}/files/{file_id}", summary="一人一档 / 一企一档: one file")
 def file(request: Request, base: str, file_id: str) -> dict[str, Any]:
-    return service.profile(_personal(request), base, file_id)
+    config, view = _personal(request, "base.profile", f"{base}/{file_id}")
+    return profile_view(view, service.profile(config, base, file_id))
 
 
 @api.get("/bases/{base}/disagreements", summary="来源不一致 / values the sources disagree on")
@@ -105,7 +226,10 @@ def disagreements(
     attribute: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
-    return service.disagreements(_personal(request), base, attribute=attribute, limit=limit)
+    config, view = _personal(request, "base.disagreements", base)
+    return disagreements_view(
+        view, service.disagreements(config, base, attribute=attribute, limit=limit)
+    )
 
 
 @api.get("/bases/{base}/reviews", summary="人工复核队列 / clerical review queue")
@@ -115,16 +239,21 @@ def reviews(
     status: str = Query("pending", pattern="^(pending|accepted|rejected|stale|all)$"),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
+    _reviewer(request, base)
     return service.review_queue(_config(request), base, status=status, limit=limit)
 
 
 @api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
 def review(request: Request, base: str, pair_id: int) -> dict[str, Any]:
-    return service.review_pair(_personal(request), base, pair_id)
+    _reviewer(request, base)
+    config, view = _personal(request, "base.review", f"{base}/{pair_id}")
+    kind = service.get_base(config, base)["kind"]
+    return review_view(view, kind, service.review_pair(config, base, pair_id))
 
 
 @api.post("/bases/{base}/reviews/{pair_id}", summary="复核决定 / accept or reject a pair")
 def decide(request: Request, base: str, pair_id: int, body: DecisionIn) -> dict[str, Any]:
+    _reviewer(request, base)
     return service.decide(
         _config(request), base, pair_id, body.decision, actor=_actor(request), note=body.note
     )
@@ -153,29 +282,38 @@ def bases_page(request: Request) -> HTMLResponse:
 def base_page(request: Request, base: str, q: str = Query("", max_length=100)) -> HTMLResponse:
     config = _config(request)
     info = service.get_base(config, base)
+    v = viewer(request)
+    readable = config.profiles and v.department_member
     context: dict[str, Any] = {
         "base": info,
         "builds": service.list_builds(config, base, 10),
         "q": q,
         "profiles": config.profiles,
-        "pending": service.review_queue(config, base, limit=500),
+        "readable": readable,
+        "pending": service.review_queue(config, base, limit=500)
+        if OFFICER in v.roles or v.kind == "system"
+        else [],
     }
-    if config.profiles and info["last_build"] and info["kind"] != "licence":
-        context["files"] = service.search_files(config, base, q, limit=30)
+    if readable and info["last_build"] and info["kind"] != "licence":
+        found = search(request, base, q=q, limit=30, offset=0)
+        context["files"] = found
         context["disagreements"] = service.disagreements(config, base, limit=1)["by_attribute"]
     return _page(request, "base_db.html", context)
 
 
 @pages.post("/bases/{base}/builds")
-def build_form(request: Request, base: str, full: str = Form("")) -> RedirectResponse:
+def build_form(
+    request: Request, base: str, full: str = Form(""), csrf: str = Form("")
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    _builder(request, base)
     build_base(_config(request), base, full=full == "1")
     return RedirectResponse(f"/bases/{quote(base)}", status_code=303)
 
 
 @pages.get("/bases/{base}/files/{file_id}", response_class=HTMLResponse)
 def file_page(request: Request, base: str, file_id: str) -> HTMLResponse:
-    p = service.profile(_personal(request), base, file_id)
-    return _page(request, "profile.html", {"p": p})
+    return _page(request, "profile.html", {"p": file(request, base, file_id)})
 
 
 @pages.get("/bases/{base}/reviews", response_class=HTMLResponse)
@@ -185,6 +323,7 @@ def reviews_page(
     status: str = Query("pending", pattern="^(pending|accepted|rejected|stale|all)$"),
 ) -> HTMLResponse:
     config = _config(request)
+    _reviewer(request, base)
     return _page(
         request,
         "reviews.html",
@@ -198,21 +337,27 @@ def reviews_page(
 
 @pages.get("/bases/{base}/reviews/{pair_id}", response_class=HTMLResponse)
 def review_page(request: Request, base: str, pair_id: int) -> HTMLResponse:
-    config = _personal(request)
     return _page(
         request,
         "review.html",
         {
-            "base": service.get_base(config, base),
-            "pair": service.review_pair(config, base, pair_id),
+            "base": service.get_base(_config(request), base),
+            "pair": review(request, base, pair_id),
         },
     )
 
 
 @pages.post("/bases/{base}/reviews/{pair_id}")
 def review_form(
-    request: Request, base: str, pair_id: int, decision: str = Form(...), note: str = Form("")
+    request: Request,
+    base: str,
+    pair_id: int,
+    decision: str = Form(...),
+    note: str = Form(""),
+    csrf: str = Form(""),
 ) -> RedirectResponse:
+    check_csrf(request, csrf)
+    _reviewer(request, base)
     service.decide(_config(request), base, pair_id, decision, actor=_actor(request), note=note)
     return RedirectResponse(f"/bases/{quote(base)}/reviews", status_code=303)
 

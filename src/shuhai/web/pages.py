@@ -11,12 +11,22 @@ from fastapi.responses import HTMLResponse
 
 from shuhai import ingest as ing
 from shuhai import quality
+from shuhai.access.policy import mask_records
 from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
-from shuhai.errors import InvalidInput, NotFound
+from shuhai.errors import InvalidInput, NotFound, ShuhaiError
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
+from shuhai.web.api import (
+    conflict_view,
+    objection_view,
+    officer_of,
+    own_rows,
+    preview_rows,
+    visible_objections,
+)
+from shuhai.web.auth import check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,13 +102,13 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
     preview_error = None
     if versions:
         try:
-            preview = lake.preview(config, rid, version=version, limit=20)
-            preview["rows"] = corrections.open_flags(
-                config, rid, preview["rows"], res["key_columns"]
-            )
+            data = lake.preview(config, rid, version=version, limit=20)
+            preview = preview_rows(request, rid, data, res["key_columns"], "preview")
         except NotFound as exc:
             if version is None:
                 raise
+            preview_error = exc.message
+        except ShuhaiError as exc:  # not entitled: the catalog entry is shown, the rows are not
             preview_error = exc.message
     return _page(
         request,
@@ -112,7 +122,9 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
             "preview_error": preview_error,
             "version": version,
             "quality": quality.quality_history(config, rid),
-            "objections": corrections.list_objections(config, resource=rid),
+            "objections": visible_objections(
+                request, corrections.list_objections(config, resource=rid)
+            ),
         },
     )
 
@@ -144,6 +156,8 @@ async def rules_form(request: Request, rid: int) -> HTMLResponse:
     """The rules form: YAML in a text area, validated like the API (all or nothing)."""
     config = _config(request)
     form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    officer_of(request, rid, "quality.rules")
     text = str(form.get("rules", ""))
     errors: list[dict[str, Any]] = []
     saved = False
@@ -191,7 +205,9 @@ def quality_run_page(
     config = _config(request)
     run = quality.get_quality_run(config, run_id)
     res = Catalog(config).get(run["resource_id"])
+    d = own_rows(request, run["resource_id"], "quality.failing")
     rows = quality.failing_rows(config, run_id, rule_id=rule_id, limit=100, offset=offset)
+    rows["rows"] = mask_records(rows["rows"], d)
     return _page(
         request,
         "quality_run.html",
@@ -212,7 +228,9 @@ def comparisons_page(request: Request) -> HTMLResponse:
 def comparison_run_page(
     request: Request, cid: int, run_id: int, offset: int = Query(0, ge=0)
 ) -> HTMLResponse:
+    view = conflict_view(request, cid, "compare.conflicts")
     data = compare.conflicts(_config(request), cid, run_id, limit=100, offset=offset)
+    data["rows"] = view(data["rows"])
     item = next((c for c in compare.list_comparisons(_config(request)) if c["id"] == cid), None)
     return _page(request, "comparison_run.html", {"data": data, "item": item, "offset": offset})
 
@@ -221,7 +239,9 @@ def comparison_run_page(
 def objections_page(
     request: Request, status: str | None = Query(None, max_length=12), overdue: bool = False
 ) -> HTMLResponse:
-    items = corrections.list_objections(_config(request), status=status, overdue=overdue)
+    items = visible_objections(
+        request, corrections.list_objections(_config(request), status=status, overdue=overdue)
+    )
     return _page(
         request,
         "objections.html",
@@ -231,7 +251,7 @@ def objections_page(
 
 @router.get("/objections/{oid}", response_class=HTMLResponse)
 def objection_page(request: Request, oid: int) -> HTMLResponse:
-    o = corrections.get_objection(_config(request), oid)
+    o = objection_view(request, corrections.get_objection(_config(request), oid), "objection.read")
     return _page(
         request, "objection.html", {"o": o, "res": Catalog(_config(request)).get(o["resource_id"])}
     )
@@ -242,10 +262,18 @@ def run(request: Request, run_id: int, offset: int = Query(0, ge=0)) -> HTMLResp
     config = _config(request)
     info = ing.get_run(config, run_id)
     res = Catalog(config).get(info["resource_id"])
-    rows = None
+    rows, rows_error = None, None
     if info["rows_quarantined"]:
-        rows = ing.quarantine_rows(config, run_id, limit=100, offset=offset)
-    return _page(request, "run.html", {"run": info, "res": res, "rows": rows, "offset": offset})
+        try:
+            own_rows(request, info["resource_id"], "quarantine.read", officer=True)
+            rows = ing.quarantine_rows(config, run_id, limit=100, offset=offset)
+        except ShuhaiError as exc:  # the run's figures are shown, its rejected rows are not
+            rows_error = exc.message
+    return _page(
+        request,
+        "run.html",
+        {"run": info, "res": res, "rows": rows, "rows_error": rows_error, "offset": offset},
+    )
 
 
 __all__ = ["router"]

@@ -7,16 +7,19 @@ refused, is appended to the audit trail.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import duckdb
 import polars as pl
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from shuhai.access import audit, signing
-from shuhai.access.policy import Viewer, decide
+from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
+from shuhai.access.policy import Viewer, apply, authorize, decide
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
@@ -24,7 +27,9 @@ from shuhai.entities import standardize as std
 from shuhai.errors import Forbidden, InvalidInput, ShuhaiError
 from shuhai.lake import LakeTable
 from shuhai.lake.schema import quote_identifier
+from shuhai.share import serving
 from shuhai.share.applications import grants
+from shuhai.web.access import require, viewer
 
 router = APIRouter(prefix="/api/v1/share")
 MAX_BODY = 64 * 1024
@@ -146,6 +151,300 @@ def _verify(config: Config, viewer: Viewer, resource: str, body: bytes) -> dict[
         detail={"match": match},
     )
     return {"resource": res["code"], "match": match}
+
+
+# --- rows, changes, serving index ---------------------------------------------------------------
+
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "arrow": "application/vnd.apache.arrow.stream",
+}
+
+
+def _caller(request: Request, action: str, resource: str) -> Viewer:
+    """A department system (signed) or a signed-in user; everyone else 401, audited."""
+    v = viewer(request)
+    if v.kind == "anonymous":
+        audit.record(
+            _config(request),
+            action,
+            actor="anonymous",
+            resource=resource[:200],
+            outcome="refused",
+            detail="auth.required",
+        )
+        raise Unauthorized(
+            "auth.required",
+            "共享接口需签名调用或登录",
+            "The sharing API needs a signed call or a signed-in user",
+        )
+    return v
+
+
+def _shared(request: Request, resource: str, action: str) -> tuple[dict, Any]:
+    config = _config(request)
+    v = _caller(request, action, resource)
+    try:
+        with session_scope(config.database_url) as s:
+            res = resource_dict(find_resource(s, resource))
+    except ShuhaiError as exc:
+        audit.record(
+            config,
+            action,
+            actor=v.name,
+            department=v.department_id,
+            resource=resource[:200],
+            outcome="refused",
+            detail=exc.code,
+        )
+        raise
+    return res, authorize(config, v, res["id"], action=action, record_ok=False)
+
+
+def _served(request: Request, action: str, res: dict[str, Any], detail: dict[str, Any]) -> None:
+    v = viewer(request)
+    audit.record(
+        _config(request),
+        action,
+        actor=v.name,
+        department=v.department_id,
+        resource=res["code"],
+        outcome="ok",
+        detail=detail,
+    )
+
+
+def _columns(request: Request, res: dict[str, Any], decision: Any) -> list[str]:
+    asked = request.query_params.get("columns")
+    if not asked:
+        return list(decision.columns)
+    wanted = [c.strip() for c in asked.split(",") if c.strip()]
+    items = {it["name"] for it in res["items"]}
+    unknown = [c for c in wanted if c not in items]
+    if unknown:
+        raise InvalidInput(
+            "share.unknown_column",
+            f"资源没有信息项：{'、'.join(unknown)}",
+            f"Unknown items: {', '.join(unknown)}",
+        )
+    refused = [c for c in wanted if c not in decision.columns]
+    if refused:
+        raise Forbidden(
+            "share.column_not_granted",
+            f"无权读取：{'、'.join(refused)}",
+            f"Not entitled to: {', '.join(refused)}",
+        )
+    return wanted
+
+
+def _refusing(request: Request, action: str, resource: str):  # type: ignore[no-untyped-def]
+    """Every refusal after the policy decision leaves an audit entry too."""
+    config = _config(request)
+    v = viewer(request)
+
+    def record(exc: ShuhaiError) -> None:
+        audit.record(
+            config,
+            action,
+            actor=v.name,
+            department=v.department_id,
+            resource=resource[:200],
+            outcome="refused",
+            detail=exc.code,
+        )
+
+    return record
+
+
+def _respond(frame: pl.DataFrame, fmt: str, body: dict[str, Any]) -> Response:
+    if fmt == "json":
+        return JSONResponse({**body, "rows": [_json_row(r) for r in frame.iter_rows(named=True)]})
+    headers = {k: str(v) for k, v in (("X-Next-Cursor", body.get("next")),) if v}
+    headers["X-Lake-Version"] = str(body["version"])
+    if fmt == "csv":
+        # a value that a spreadsheet would run as a formula is written as text (CSV injection)
+        text = frame.with_columns(
+            [
+                pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+                .then(pl.lit("'") + pl.col(c))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c, t in frame.schema.items()
+                if t == pl.String
+            ]
+        ).write_csv()
+        return Response(("\ufeff" + text).encode(), media_type=FORMATS["csv"], headers=headers)
+    sink = io.BytesIO()
+    if fmt == "parquet":
+        frame.write_parquet(sink)
+    else:
+        frame.write_ipc_stream(sink)
+    return Response(sink.getvalue(), media_type=FORMATS[fmt], headers=headers)
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+
+
+def _format(request: Request) -> str:
+    fmt = request.query_params.get("format", "json")
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            "share.bad_format",
+            "format 应为 json、csv、parquet 或 arrow",
+            "format must be json, csv, parquet or arrow",
+        )
+    return fmt
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput(
+            "share.bad_parameter", f"参数 {name} 应为非负整数", f"{name} must be a whole number"
+        )
+    return int(raw)
+
+
+def _limit(request: Request) -> int:
+    if request.query_params.get("limit", "").startswith("-"):
+        raise InvalidInput("share.bad_limit", "limit 应为正整数", "limit must be positive")
+    value = _int_param(request, "limit")
+    return 1000 if value is None else value
+
+
+@router.get("/{resource}/rows", summary="共享数据 / rows of a resource version (filters, keyset)")
+def rows(request: Request, resource: str) -> Response:
+    """Filters as ``item=op.value`` (eq, ne, gt, gte, lt, lte, in.(a,b)); ``columns`` (within the
+    grant), ``limit`` ≤ 10,000, ``after`` (the ``next`` cursor of the previous page), ``version``
+    (time travel), ``since`` (only rows written after that version), ``format`` json | csv |
+    parquet | arrow."""
+    config = _config(request)
+    res, decision = _shared(request, resource, "share.rows")
+    refused = _refusing(request, "share.rows", res["code"])
+    try:
+        fmt = _format(request)
+        columns = _columns(request, res, decision)
+        types = {it["name"]: it["data_type"] for it in res["items"]}
+        filters = serving.parse_filters(list(request.query_params.multi_items()), types)
+        not_granted = [f.column for f in filters if f.column not in decision.columns]
+        if not_granted:
+            raise Forbidden(
+                "share.column_not_granted",
+                f"无权按未获授权的信息项过滤：{'、'.join(not_granted)}",
+                f"Cannot filter on items outside the grant: {', '.join(not_granted)}",
+            )
+        page = serving.query(
+            config,
+            res,
+            columns=columns,
+            filters=filters,
+            version=_int_param(request, "version"),
+            limit=_limit(request),
+            after=request.query_params.get("after"),
+            since=_int_param(request, "since"),
+        )
+    except ShuhaiError as exc:
+        refused(exc)
+        raise
+    frame = apply(page.frame.select(columns), decision)
+    _served(
+        request,
+        "share.rows",
+        res,
+        {"version": page.version, "rows": frame.height, "filters": [f.column for f in filters]},
+    )
+    return _respond(
+        frame,
+        fmt,
+        {
+            "resource": res["code"],
+            "version": page.version,
+            "columns": frame.columns,
+            "masking": {c: r for c, r in decision.masking.items() if c in frame.columns},
+            "next": page.next_cursor,
+            "engine": page.engine,
+        },
+    )
+
+
+@router.get("/{resource}/changes", summary="订阅变更 / changes since version N")
+def changes(request: Request, resource: str) -> dict[str, Any]:
+    """Rows written after version ``since`` up to ``version`` (default latest), paged like
+    ``rows``, and on the first page the keys that were removed."""
+    config = _config(request)
+    res, decision = _shared(request, resource, "share.changes")
+    refused = _refusing(request, "share.changes", res["code"])
+    try:
+        since = _int_param(request, "since")
+        if since is None:
+            raise InvalidInput("share.since_required", "需要参数 since", "since is required")
+        columns = _columns(request, res, decision)
+        page = serving.query(
+            config,
+            res,
+            columns=columns,
+            filters=[],
+            version=_int_param(request, "version"),
+            limit=_limit(request),
+            after=request.query_params.get("after"),
+            since=since,
+        )
+    except ShuhaiError as exc:
+        refused(exc)
+        raise
+    body: dict[str, Any] = {
+        "resource": res["code"],
+        "since": since,
+        "version": page.version,
+        "upserted": [
+            _json_row(r) for r in apply(page.frame.select(columns), decision).iter_rows(named=True)
+        ],
+        "next": page.next_cursor,
+    }
+    if not request.query_params.get("after"):
+        gone, total = serving.deleted_keys(config, res, since, page.version)
+        keys = [k for k in gone.columns if k in decision.columns]
+        body["deleted"] = [
+            _json_row(r) for r in apply(gone.select(keys), decision).iter_rows(named=True)
+        ]
+        body["deleted_total"] = total
+    _served(
+        request,
+        "share.changes",
+        res,
+        {"since": since, "version": page.version, "rows": len(body["upserted"])},
+    )
+    return body
+
+
+@router.post("/{resource}/index", status_code=201, summary="建立服务索引 / build the serving index")
+def index(request: Request, resource: str, version: int | None = None) -> dict[str, Any]:
+    """The providing department's officer (or the platform admin) builds the keyed-lookup index
+    of a version."""
+    config = _config(request)
+    with session_scope(config.database_url) as s:
+        res = resource_dict(find_resource(s, resource))
+    require(
+        request,
+        (ADMIN, OFFICER),
+        department_id=res["department"]["id"],
+        action="share.index",
+        resource=res["code"],
+    )
+    built = serving.build_index(config, res["id"], version)
+    audit.record(
+        config,
+        "share.index",
+        actor=viewer(request).name,
+        resource=res["code"],
+        detail=built["rows"],
+    )
+    return {k: v for k, v in built.items() if k != "path"}
 
 
 __all__ = ["router", "signed_caller"]

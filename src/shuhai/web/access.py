@@ -1,0 +1,147 @@
+"""Who is asking, for every route (访问主体): a signed-in user (session cookie, or the same session
+token as ``Authorization: Bearer``), a department system (HMAC-SM3 signed request), or nobody.
+
+Routes ask ``viewer`` and hand it to the policy point (``shuhai.access.policy.authorize``); routes
+that change something ask ``require`` for a role (and the department that owns the thing).
+Refusals are audited like reads.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+from fastapi import Request
+
+from shuhai.access import audit, signing
+from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
+from shuhai.access.policy import Viewer
+from shuhai.config import Config
+from shuhai.errors import Forbidden
+from shuhai.web.auth import current_user
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+def viewer(request: Request) -> Viewer:
+    """The caller of this request. A signed GET is a department system; its signature, time
+    and nonce are checked here (signed calls with a body go to ``/api/v1/share``)."""
+    cached = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    user = current_user(request)
+    if user is not None:
+        v = Viewer("user", user["username"], user["department_id"], tuple(user["roles"]))
+    elif "x-shuhai-appkey" in request.headers and request.method in SAFE_METHODS:
+        config = _config(request)
+        try:
+            caller = signing.verify_request(
+                config,
+                request.method,
+                request.url.path,
+                list(request.query_params.multi_items()),
+                b"",
+                dict(request.headers),
+                redis_url=config.redis_url,
+            )
+        except Exception as exc:
+            audit.record(
+                config,
+                "api.refused",
+                actor=request.headers.get("x-shuhai-appkey", "")[:100],
+                resource=request.url.path[:200],
+                outcome="refused",
+                detail=getattr(exc, "code", "error"),
+            )
+            raise
+        v = Viewer(
+            "system", caller["app_key"], caller["department_id"], scopes=tuple(caller["scopes"])
+        )
+    else:
+        v = Viewer()
+    request.state.viewer = v
+    return v
+
+
+def _check_csrf_header(request: Request) -> None:
+    """Cookie-authenticated API writes carry the session's CSRF token in ``X-CSRF-Token``
+    (bearer tokens and signatures cannot be sent by another site, cookies can)."""
+    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+        return
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ) and not request.url.path.startswith("/api/"):
+        return  # portal forms check their own ``csrf`` field
+    user = current_user(request)
+    token = request.headers.get("x-csrf-token", "")
+    if user is not None and not (token and hmac.compare_digest(user["csrf"], token)):
+        raise Forbidden(
+            "auth.csrf",
+            "缺少或错误的 X-CSRF-Token 请求头",
+            "Missing or wrong X-CSRF-Token header",
+        )
+
+
+def require(
+    request: Request,
+    roles: Iterable[str] = (OFFICER,),
+    *,
+    department_id: int | None = None,
+    action: str = "write",
+    resource: str = "",
+) -> Viewer:
+    """A signed-in caller holding one of ``roles``; with ``department_id``, a member of that
+    department (the platform admin passes for platform-wide configuration when listed)."""
+    v = viewer(request)
+    config = _config(request)
+    wanted = set(roles)
+
+    def refuse(exc: Exception) -> Exception:
+        audit.record(
+            config,
+            action,
+            actor=v.name,
+            department=v.department_id,
+            resource=resource or request.url.path[:200],
+            outcome="refused",
+            detail=getattr(exc, "code", ""),
+        )
+        return exc
+
+    if v.kind == "anonymous":
+        raise refuse(Unauthorized("auth.required", "请先登录", "Sign in first"))
+    _check_csrf_header(request)
+    held = set(v.roles) | ({OFFICER} if v.kind == "system" else set())
+    if not held & wanted:
+        raise refuse(
+            Forbidden(
+                "auth.role",
+                "当前角色无权执行该操作",
+                "Your role may not do this",
+            )
+        )
+    platform_wide = ADMIN in held and ADMIN in wanted
+    if department_id is not None and not platform_wide and v.department_id != department_id:
+        raise refuse(
+            Forbidden(
+                "auth.other_department",
+                "只能管理本部门的资源",
+                "Only your own department's resources",
+            )
+        )
+    return v
+
+
+def signed_in(request: Request) -> Viewer:
+    v = viewer(request)
+    if v.kind == "anonymous":
+        raise Unauthorized("auth.required", "请先登录", "Sign in first")
+    return v
+
+
+__all__ = ["require", "signed_in", "viewer"]
