@@ -156,9 +156,8 @@ def session_token(config: Config, username: str, roles: list[str], department: s
     import pyotp
 
     from shuhai.access import identity as idn
-    from shuhai.errors import Conflict
-
     from shuhai.demo.accounts import ACCOUNTS_FILE
+    from shuhai.errors import Conflict
 
     code, password = None, PASSWORD
     try:

@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 
 from shuhai import ingest as ing
 from shuhai import quality
-from shuhai.access.identity import ADMIN, OFFICER
+from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
 from shuhai.access.policy import Decision, authorize, decide, mask_records
 from shuhai.catalog import Catalog
 from shuhai.config import Config
@@ -46,7 +46,10 @@ def officer_of(request: Request, rid: int, action: str) -> None:
 
 def own_rows(request: Request, rid: int, action: str, *, officer: bool = False) -> Decision:
     """Raw rows kept for the providing department's own work (quarantine, failing rows)."""
-    d = authorize(_config(request), viewer(request), rid, action=action)
+    v = viewer(request)
+    if v.kind == "anonymous":
+        raise Unauthorized("auth.required", "请先登录", "Sign in first")
+    d = authorize(_config(request), v, rid, action=action)
     if not d.own_department or (officer and d.code != "access.own_officer"):
         raise Forbidden(
             "access.own_department_only",
@@ -54,6 +57,26 @@ def own_rows(request: Request, rid: int, action: str, *, officer: bool = False) 
             "Only the providing department" + (" (its data officer)" if officer else ""),
         )
     return d
+
+
+def quality_view(request: Request, rid: int, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Quality results keep their figures for everyone; the sample failing values (data) go
+    through the policy point, and are left out for callers who may not read the resource."""
+    config = _config(request)
+    d = decide(config, viewer(request), rid, grants=grants(config))
+    out = []
+    for q in runs:
+        results = []
+        for r in q.get("results", []):
+            samples = []
+            if d.allowed and r["item"] in d.columns:
+                for one in r.get("samples") or []:
+                    key = mask_records([dict(one.get("key") or {})], d)[0] if one.get("key") else {}
+                    value = mask_records([{"value": one.get("value")}], d, {"value": r["item"]})
+                    samples.append({**one, "key": key, "value": value[0].get("value")})
+            results.append({**r, "samples": samples})
+        out.append({**q, "results": results})
+    return out
 
 
 def preview_rows(
@@ -258,12 +281,13 @@ def put_rules(request: Request, rid: int, body: list[RuleIn]) -> dict[str, Any]:
 @router.post("/resources/{rid}/quality", status_code=201, summary="运行质量检查 / check a version")
 def run_quality(request: Request, rid: int, body: QualityRunIn | None = None) -> dict[str, Any]:
     officer_of(request, rid, "quality.run")
-    return quality.run_quality(_config(request), rid, version=body.version if body else None)
+    ran = quality.run_quality(_config(request), rid, version=body.version if body else None)
+    return quality_view(request, rid, [ran])[0]
 
 
 @router.get("/resources/{rid}/quality", summary="质量趋势 / quality runs of a resource")
 def quality_history(request: Request, rid: int) -> dict[str, Any]:
-    return {"items": quality.quality_history(_config(request), rid)}
+    return {"items": quality_view(request, rid, quality.quality_history(_config(request), rid))}
 
 
 @router.get("/quality/departments", summary="部门质量排名 / department scorecard and ranking")
@@ -273,7 +297,8 @@ def quality_departments(request: Request) -> dict[str, Any]:
 
 @router.get("/quality/{run_id}", summary="质量检查结果 / one quality run")
 def quality_run(request: Request, run_id: int) -> dict[str, Any]:
-    return quality.get_quality_run(_config(request), run_id)
+    q = quality.get_quality_run(_config(request), run_id)
+    return quality_view(request, q["resource_id"], [q])[0]
 
 
 @router.get("/quality/{run_id}/failing", summary="不合格行 / failing rows of a quality run")

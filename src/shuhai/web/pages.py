@@ -24,6 +24,7 @@ from shuhai.web.api import (
     officer_of,
     own_rows,
     preview_rows,
+    quality_view,
     visible_objections,
 )
 from shuhai.web.auth import check_csrf
@@ -121,7 +122,7 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
             "preview": preview,
             "preview_error": preview_error,
             "version": version,
-            "quality": quality.quality_history(config, rid),
+            "quality": quality_view(request, rid, quality.quality_history(config, rid)),
             "objections": visible_objections(
                 request, corrections.list_objections(config, resource=rid)
             ),
@@ -204,6 +205,7 @@ def quality_run_page(
 ) -> HTMLResponse:
     config = _config(request)
     run = quality.get_quality_run(config, run_id)
+    run = quality_view(request, run["resource_id"], [run])[0]
     res = Catalog(config).get(run["resource_id"])
     d = own_rows(request, run["resource_id"], "quality.failing")
     rows = quality.failing_rows(config, run_id, rule_id=rule_id, limit=100, offset=offset)
