@@ -48,6 +48,8 @@ bench: install-test
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/entities.py --persons 1000000
 	$(BIN)/python bench/security.py
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/share.py --rows 10000000
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

@@ -128,6 +128,9 @@ def confirm(
         for name, g in grading.items():
             it = by_name[name]
             it.data_class, it.level, it.grading_confirmed_by = g["data_class"], g["level"], actor
+        from shuhai.access.policy import forget
+
+        forget()
         return [
             {
                 "item": it.name,

@@ -17,6 +17,8 @@ L4 columns without a masking rule are left out rather than shown.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,6 +182,41 @@ def decide(
     return deny("access.denied", "无权访问该资源", "No access to this resource")
 
 
+CACHE_SECONDS = 5.0  # how long a hot-path decision is reused (the sharing API's lookups)
+_cache: dict[tuple[str, Viewer, str], tuple[float, dict[str, Any], Decision]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Drop remembered decisions: called when a grant, a grading or a catalog entry changes in
+    this process; other processes see the change within ``CACHE_SECONDS``."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def remembered(
+    config: Config, viewer: Viewer, resource: str | int
+) -> tuple[dict[str, Any], Decision]:
+    """The resource and the viewer's decision, reused for ``CACHE_SECONDS``: a keyed lookup then
+    costs no metadata query. Refusals are not remembered."""
+    key = (config.database_url, viewer, str(resource))
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    from shuhai.share.applications import grants as approved
+
+    with session_scope(config.database_url) as s:
+        res = resource_dict(find_resource(s, resource))
+    decision = decide(config, viewer, res["id"], grants=approved(config))
+    if decision.allowed:
+        with _cache_lock:
+            if len(_cache) > 10_000:
+                _cache.clear()
+            _cache[key] = (now + CACHE_SECONDS, res, decision)
+    return res, decision
+
+
 def authorize(
     config: Config,
     viewer: Viewer,
@@ -189,16 +226,18 @@ def authorize(
     grants: Grants | None = None,
     detail: Any = None,
     record_ok: bool = True,
+    decision: Decision | None = None,
 ) -> Decision:
     """``decide``, and append the read (or its refusal) to the audit trail; a refusal raises
     401 for anonymous callers (sign in first) and 403 for everyone else. Callers that can still
     refuse after the decision (bad parameters) pass ``record_ok=False`` and record the outcome
     themselves, so that one call leaves one entry."""
-    if grants is None:
-        from shuhai.share.applications import grants as approved
+    if decision is None:
+        if grants is None:
+            from shuhai.share.applications import grants as approved
 
-        grants = approved(config)
-    decision = decide(config, viewer, resource, grants=grants)
+            grants = approved(config)
+        decision = decide(config, viewer, resource, grants=grants)
     if decision.allowed and not record_ok:
         return decision
     audit.record(
@@ -344,7 +383,9 @@ __all__ = [
     "apply",
     "authorize",
     "decide",
+    "forget",
     "mask_attributes",
     "mask_records",
     "no_grants",
+    "remembered",
 ]

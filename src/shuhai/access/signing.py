@@ -11,6 +11,7 @@ metadata database otherwise) or the signature does not match (compared in consta
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 import time
@@ -213,11 +214,17 @@ def _credential(config: Config, app_key: str) -> dict[str, Any]:
     return {"secret": hit[0], "department_id": hit[1], "scopes": hit[2]}
 
 
+@functools.lru_cache(maxsize=8)
+def _redis(url: str) -> Any:
+    """One client (and its connection pool) per Redis URL and process."""
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
 def _fresh_nonce(config: Config, app_key: str, nonce: str, redis_url: str | None) -> bool:
     if redis_url:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
+        client = _redis(redis_url)
         return bool(client.set(f"shuhai:nonce:{app_key}:{nonce}", 1, nx=True, ex=2 * SKEW + 60))
     try:
         with session_scope(config.database_url) as s:

@@ -174,7 +174,11 @@ class Catalog:
         """Register (or with ``update=True`` replace) a resource; returns it with its code."""
         spec = validate_resource(data)
         with self._session() as s:
-            return self.register_spec(s, spec, update=update)
+            out = self.register_spec(s, spec, update=update)
+        from shuhai.access.policy import forget
+
+        forget()  # share types and items may have changed
+        return out
 
     def register_spec(
         self, s: Session, spec: ResourceSpec, *, update: bool = False

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 RUN_METADATA_KEY = "shuhai.run_id"
 
 
+_LATEST: dict[str, tuple[int, int]] = {}  # _delta_log folder -> (its mtime, latest version)
+
+
 class LakeTable:
     """The Delta table of one resource."""
 
@@ -69,7 +72,21 @@ class LakeTable:
             ) from exc
 
     def latest_version(self) -> int | None:
-        return self._table().version() if self.exists() else None
+        """The newest version. Remembered per table until its log changes (a commit adds a file
+        to ``_delta_log``, which changes the folder's mtime), so serving a lookup does not
+        reopen the Delta table each time."""
+        log = self.path / "_delta_log"
+        try:
+            stamp = log.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        key = str(log)
+        hit = _LATEST.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        version = self._table().version()
+        _LATEST[key] = (stamp, version)
+        return version
 
     def upsert(
         self,

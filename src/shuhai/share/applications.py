@@ -192,7 +192,11 @@ def decide(
         app.status = "approved" if approve else "refused"
         app.approved_items = granted if approve else []
         app.decided_by, app.decided_at, app.reason = actor, dt.datetime.now(dt.UTC), reason.strip()
-        return application_dict(app)
+        out = application_dict(app)
+    from shuhai.access.policy import forget
+
+    forget()  # remembered decisions of this process see the new grant now
+    return out
 
 
 def escalate_overdue(config: Config, today: dt.date | None = None) -> list[dict[str, Any]]:
