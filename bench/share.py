@@ -141,6 +141,19 @@ def make_people(rows: int, path: Path) -> list[str]:
     return [f"3501{i:013d}X" for i in (rng.randrange(rows) for _ in range(200_000))]
 
 
+def _count(config: Config, action: str) -> int:
+    from sqlalchemy import func, select
+
+    from shuhai.db import AuditEntry, session_scope
+
+    with session_scope(config.database_url) as s:
+        return int(
+            s.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+            )
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -318,6 +331,13 @@ def main() -> None:
             results[name]["sample"] = body["rows"][0]
         finally:
             stop(proc)
+        if factory:  # every signed call is in the trail, and the trail verifies
+            from shuhai.access import audit
+
+            results[name]["audited"] = _count(config, "share.rows")
+            started = time.perf_counter()
+            check = audit.verify(config)
+            results[name]["verify"] = (check["ok"], check["entries"], time.perf_counter() - started)
     print()
     print(
         f"keyed lookup on {args.rows:,} rows, 2 workers, {args.connections} connections, "
@@ -329,6 +349,12 @@ def main() -> None:
             f"  p99 {r['p99_ms']:6.2f} ms  non-2xx {r['non2xx']}  errors {r['errors']}"
         )
     signed, plain = results.values()
+    ok, entries, secs = signed["verify"]
+    print(
+        f"  audit trail: {signed['audited']:,} share.rows entries for "
+        f"{signed['requests'] + 1:,} signed calls; verify ok={ok} over {entries:,} entries "
+        f"in {secs:.1f}s"
+    )
     print(
         f"  ratio signed/plain: throughput {signed['rps'] / plain['rps']:.2f}×, "
         f"p95 {signed['p95_ms'] / plain['p95_ms']:.2f}×"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from shuhai.access import audit as trail
 from shuhai.config import Config
 from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.platform import open_home
-from shuhai.web import api, auth, bases, errors, pages, share
+from shuhai.web import api, applications, audit, auth, bases, errors, grading, pages, share
 
 HERE = Path(__file__).parent
 
@@ -19,7 +22,14 @@ HERE = Path(__file__).parent
 def create_app(config: Config | None = None) -> FastAPI:
     """Build the app; migrations are applied here, at server start."""
     config = open_home(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        trail.flush(config)  # entries queued by the last requests reach the trail before exit
+
     app = FastAPI(
+        lifespan=lifespan,
         title="数海 Shuhai API",
         description="政务数据平台接口 / Government data platform API",
         version="0.1.0",
@@ -41,6 +51,12 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(share.router)
+    app.include_router(applications.api)
+    app.include_router(applications.pages)
+    app.include_router(audit.api)
+    app.include_router(audit.pages)
+    app.include_router(grading.api)
+    app.include_router(grading.pages)
     app.include_router(bases.api)
     app.include_router(bases.pages)
     app.include_router(pages.router)
