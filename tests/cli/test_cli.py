@@ -146,3 +146,32 @@ def test_audit_verify_exits_1_and_names_the_entry(env: Path) -> None:
         conn.execute(text("UPDATE audit_entries SET actor = 'x' WHERE seq = 7"))
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1 and "seq 7" in result.output and "edited" in result.output
+
+
+def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 人口\ndepartment: GA\nclassification: '101001'\nkey_columns: [身份证号]\n"
+        "items:\n  - {name: 身份证号}\n  - {name: 姓名}\n",
+    )
+    ok("catalog", "register", str(spec))
+    ok("ingest", "人口", str(write(env / "a.csv", "身份证号,姓名\n350102198001010014,张三\n")))
+    out = ok("share", "index", "人口")
+    assert "1 行" in out and "身份证号" in out
+    issued = ok("credential", "add", "GA", "--name", "公安系统", "--scope", "101001/GA-00001")
+    app_key = issued.split("appKey: ")[1].split()[0]
+    assert "appSecret: " in issued and app_key in ok("credential", "list")
+    assert "appSecret" not in ok("credential", "list")
+    before = (env / "home" / "keys" / "master.key").read_text()
+    assert "重新封装 1 个机密" in ok("keys", "rotate")
+    assert (env / "home" / "keys" / "master.key").read_text() != before
+    bad = runner.invoke(app, ["keys", "rotate", "--new-key", "nothex"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    replaced = ok("credential", "rotate", app_key).split("appKey: ")[1].split()[0]
+    assert replaced != app_key
+    ok("credential", "revoke", replaced)
+    assert "True" in ok("credential", "list")
+    missing = runner.invoke(app, ["share", "index", "不存在"])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output

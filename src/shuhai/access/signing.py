@@ -106,6 +106,28 @@ def create_credential(
         }
 
 
+def list_credentials(config: Config) -> list[dict[str, Any]]:
+    """Every credential without its secret."""
+    with session_scope(config.database_url) as s:
+        rows = s.execute(
+            select(ApiCredential, Department.code)
+            .join(Department, Department.id == ApiCredential.department_id)
+            .order_by(ApiCredential.id)
+        ).all()
+        return [
+            {
+                "app_key": c.app_key,
+                "department": code,
+                "name": c.name,
+                "scopes": list(c.scopes or []),
+                "expires_at": c.expires_at.isoformat() if c.expires_at else None,
+                "revoked": c.revoked_at is not None,
+                "replaced_by": c.replaced_by,
+            }
+            for c, code in rows
+        ]
+
+
 def revoke(config: Config, app_key: str) -> None:
     with session_scope(config.database_url) as s:
         cred = _get(s, app_key)
@@ -193,6 +215,11 @@ def verify_request(
     }
 
 
+def forget_secrets() -> None:
+    """Drop this process's cached secrets (after a master-key rotation)."""
+    _secrets.clear()
+
+
 def _credential(config: Config, app_key: str) -> dict[str, Any]:
     now = time.time()
     hit = _secrets.get(app_key)
@@ -245,6 +272,8 @@ __all__ = [
     "BadSignature",
     "canonical_request",
     "create_credential",
+    "forget_secrets",
+    "list_credentials",
     "purge_nonces",
     "revoke",
     "rotate",

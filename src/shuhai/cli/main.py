@@ -946,3 +946,114 @@ def audit_purge(
     console.print(
         f"已清理至第 {result['purged_through']} 条，共 {result['entries']} 条 / purged {result['entries']} entries"
     )
+
+
+keys_app = typer.Typer(help="密钥 / Keys", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+@friendly
+def keys_rotate(
+    new_key: str = typer.Option(
+        None, help="新主密钥（32 或 64 个十六进制字符）；用环境变量时必填 / new key (hex)"
+    ),
+) -> None:
+    """轮换主密钥并重新封装全部机密 / Rotate the master key.  Example: shuhai keys rotate"""
+    from shuhai.access.keys import rotate_master
+    from shuhai.errors import InvalidInput
+
+    key = None
+    if new_key:
+        try:
+            key = bytes.fromhex(new_key.strip())
+        except ValueError as exc:
+            raise InvalidInput(
+                "keys.bad_master", "新主密钥应为十六进制", "The new key must be hex"
+            ) from exc
+    done = rotate_master(_config(), key)
+    console.print(f"主密钥已轮换，重新封装 {done['resealed']} 个机密 / master key rotated")
+
+
+share_app = typer.Typer(help="数据共享 / Data sharing", no_args_is_help=True)
+app.add_typer(share_app, name="share")
+
+
+@share_app.command("index")
+@friendly
+def share_index(
+    resource: str, version: int = typer.Option(None, help="版本 / version (default: latest)")
+) -> None:
+    """为键值查询建立服务索引 / Build the serving index.  Example: shuhai share index 1"""
+    from shuhai.share.serving import build_index
+
+    built = build_index(_config(), resource, version)
+    console.print(
+        f"{built['resource']} v{built['version']}: {built['rows']:,} 行 · 索引 {', '.join(built['indexed'])}"
+        f" · {built['seconds']:.1f}s"
+    )
+
+
+@share_app.command("escalate")
+@friendly
+def share_escalate() -> None:
+    """逾期未答复的共享申请上报平台 / Escalate overdue applications.  Example: shuhai share escalate"""
+    from shuhai.share.applications import escalate_overdue
+
+    late = escalate_overdue(_config())
+    console.print(f"上报 {len(late)} 个逾期申请 / {len(late)} escalated")
+
+
+credential_app = typer.Typer(
+    help="系统凭证 appKey/appSecret / System credentials", no_args_is_help=True
+)
+app.add_typer(credential_app, name="credential")
+
+
+@credential_app.command("add")
+@friendly
+def credential_add(
+    department: str,
+    name: str = typer.Option("", help="系统名称 / system name"),
+    scope: list[str] = typer.Option([], "--scope", help="限定的资源代码 / resource codes"),
+    days: int = typer.Option(365, help="有效天数 / days valid"),
+) -> None:
+    """为部门系统签发凭证（密钥只显示一次）/ Issue a credential.  Example: shuhai credential add RS"""
+    from shuhai.access.signing import create_credential
+
+    made = create_credential(_config(), department, name=name, scopes=scope, days=days)
+    console.print(f"appKey: {made['app_key']}")
+    console.print(f"appSecret: {made['app_secret']}  （仅显示一次 / shown once）")
+
+
+@credential_app.command("rotate")
+@friendly
+def credential_rotate(app_key: str) -> None:
+    """换发新凭证并吊销旧凭证 / Replace a credential.  Example: shuhai credential rotate ak_…"""
+    from shuhai.access.signing import rotate
+
+    made = rotate(_config(), app_key)
+    console.print(f"appKey: {made['app_key']}")
+    console.print(f"appSecret: {made['app_secret']}  （仅显示一次 / shown once）")
+
+
+@credential_app.command("revoke")
+@friendly
+def credential_revoke(app_key: str) -> None:
+    """吊销凭证 / Revoke a credential.  Example: shuhai credential revoke ak_…"""
+    from shuhai.access.signing import revoke
+
+    revoke(_config(), app_key)
+    console.print(f"已吊销 / revoked {app_key}")
+
+
+@credential_app.command("list")
+@friendly
+def credential_list() -> None:
+    """列出凭证（不含密钥）/ List credentials.  Example: shuhai credential list"""
+    from shuhai.access.signing import list_credentials
+
+    rows = list_credentials(_config())
+    console.print(
+        _table(rows, ["app_key", "department", "name", "scopes", "expires_at", "revoked"])
+    )
