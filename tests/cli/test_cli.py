@@ -173,5 +173,13 @@ def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
     assert replaced != app_key
     ok("credential", "revoke", replaced)
     assert "True" in ok("credential", "list")
+    from shuhai.access import audit
+    from shuhai.config import Config
+
+    done = {e["action"] for e in audit.search(Config.from_env(), limit=100)}
+    assert {"credential.add", "credential.rotate", "credential.revoke", "keys.rotate"} <= done
+    assert all(
+        e["actor"].startswith("cli:") for e in audit.search(Config.from_env(), action="keys.rotate")
+    )
     missing = runner.invoke(app, ["share", "index", "不存在"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output

@@ -76,3 +76,16 @@ def test_grading_is_confirmed_by_the_security_officer(
     assert viewer.get(f"/api/v1/resources/{rid}/data").json()["rows"][0]["姓名"] == "张三"
     audit.flush(config)
     assert len(audit.search(config, action="grading.confirm")) >= 3
+
+
+def test_every_api_call_is_recorded(config: Config, client: TestClient, anon: TestClient) -> None:
+    client.get("/api/v1/resources")
+    client.put("/api/v1/resources/1/rules", json=[{"item": "不存在", "kind": "ric"}])
+    anon.post("/api/v1/departments", json={"name": "x", "code": "X"})
+    audit.flush(config)
+    calls = audit.search(config, action="api.call", limit=1000)
+    seen = {(e["actor"], e["resource"], e["outcome"]) for e in calls}
+    assert ("ga_officer", "/api/v1/resources", "ok") in seen
+    assert ("ga_officer", "/api/v1/resources/1/rules", "refused") in seen  # 422
+    assert ("anonymous", "/api/v1/departments", "refused") in seen  # 401
+    assert all('"status"' in e["detail"] for e in calls)

@@ -68,6 +68,26 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _audited(action: str, resource: str = "", detail: Any = None) -> None:
+    """Admin and security changes made at the command line go to the audit trail at once (the
+    process is about to exit), under the operating-system user who ran them."""
+    import getpass
+
+    from shuhai.access import audit
+
+    audit.append(
+        _config(),
+        [
+            {
+                "actor": f"cli:{getpass.getuser()}",
+                "action": action,
+                "resource": resource,
+                "detail": detail,
+            }
+        ],
+    )
+
+
 def _config() -> Config:
     return open_home()
 
@@ -894,6 +914,7 @@ def user_add(
         department=department,
         display_name=name,
     )
+    _audited("user.add", username, {"roles": u["roles"], "department": department})
     console.print(f"已创建 / Created: {u['username']} ({', '.join(u['roles'])})")
     if u.get("totp_uri"):
         console.print("双因子密钥（仅显示一次）/ second-factor key, shown once:", highlight=False)
@@ -907,6 +928,7 @@ def user_role(username: str, role: list[str] = typer.Option(..., "--role")) -> N
     from shuhai.access.identity import set_roles
 
     u = set_roles(_config(), username, role)
+    _audited("user.role", username, {"roles": u["roles"]})
     console.print(f"{u['username']}: {', '.join(u['roles'])}")
 
 
@@ -917,6 +939,7 @@ def user_reset(username: str, password: str = typer.Option(None)) -> None:
     from shuhai.access.identity import reset_password
 
     reset_password(_config(), username, _password(password))
+    _audited("user.reset", username)
     console.print(f"已重置 / Reset: {username}")
 
 
@@ -943,6 +966,7 @@ def audit_purge(
     from shuhai.access import audit
 
     result = audit.purge(_config(), older_than_days=days)
+    _audited("audit.purge", "audit", result)
     console.print(
         f"已清理至第 {result['purged_through']} 条，共 {result['entries']} 条 / purged {result['entries']} entries"
     )
@@ -972,6 +996,7 @@ def keys_rotate(
                 "keys.bad_master", "新主密钥应为十六进制", "The new key must be hex"
             ) from exc
     done = rotate_master(_config(), key)
+    _audited("keys.rotate", "master", done)
     console.print(f"主密钥已轮换，重新封装 {done['resealed']} 个机密 / master key rotated")
 
 
@@ -1022,6 +1047,7 @@ def credential_add(
     from shuhai.access.signing import create_credential
 
     made = create_credential(_config(), department, name=name, scopes=scope, days=days)
+    _audited("credential.add", made["app_key"], {"department": department, "scopes": scope})
     console.print(f"appKey: {made['app_key']}")
     console.print(f"appSecret: {made['app_secret']}  （仅显示一次 / shown once）")
 
@@ -1033,6 +1059,7 @@ def credential_rotate(app_key: str) -> None:
     from shuhai.access.signing import rotate
 
     made = rotate(_config(), app_key)
+    _audited("credential.rotate", app_key, {"replaced_by": made["app_key"]})
     console.print(f"appKey: {made['app_key']}")
     console.print(f"appSecret: {made['app_secret']}  （仅显示一次 / shown once）")
 
@@ -1044,6 +1071,7 @@ def credential_revoke(app_key: str) -> None:
     from shuhai.access.signing import revoke
 
     revoke(_config(), app_key)
+    _audited("credential.revoke", app_key)
     console.print(f"已吊销 / revoked {app_key}")
 
 

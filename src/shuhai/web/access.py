@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import Request
 
@@ -144,4 +145,48 @@ def signed_in(request: Request) -> Viewer:
     return v
 
 
-__all__ = ["require", "signed_in", "viewer"]
+class AuditCalls:
+    """ASGI middleware: every ``/api/`` call leaves one audit entry (method, path, status, who).
+    The signed sharing API records its own calls (one entry each, with what was served), and the
+    API's own documentation is not recorded."""
+
+    SKIP = ("/api/v1/share/", "/api/v1/docs", "/api/v1/openapi.json")
+
+    def __init__(self, app: Any, config: Config) -> None:
+        self.app, self.config = app, config
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/api/") or path.startswith(self.SKIP):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            v = (scope.get("state") or {}).get("viewer")
+            if v is None:  # the route did not ask who called: ask now, for the record
+                try:
+                    v = viewer(Request(scope))
+                except Exception:  # noqa: BLE001 - a refused signature is recorded as such
+                    v = None
+            actor = v.name if v is not None else "anonymous"
+            audit.record(
+                self.config,
+                "api.call",
+                actor=actor,
+                department=getattr(v, "department_id", None),
+                resource=path[:200],
+                outcome="ok" if status < 400 else "refused" if status < 500 else "error",
+                detail={"method": scope.get("method"), "status": status},
+            )
+
+
+__all__ = ["AuditCalls", "require", "signed_in", "viewer"]

@@ -14,7 +14,18 @@ from shuhai.access import audit as trail
 from shuhai.config import Config
 from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.platform import open_home
-from shuhai.web import api, applications, audit, auth, bases, errors, grading, pages, share
+from shuhai.web import (
+    access,
+    api,
+    applications,
+    audit,
+    auth,
+    bases,
+    errors,
+    grading,
+    pages,
+    share,
+)
 
 HERE = Path(__file__).parent
 
@@ -48,6 +59,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
+    app.add_middleware(access.AuditCalls, config=config)
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(share.router)
