@@ -182,6 +182,27 @@ def decide(
     return deny("access.denied", "无权访问该资源", "No access to this resource")
 
 
+def record(
+    config: Config,
+    viewer: Viewer,
+    action: str,
+    resource: str | int,
+    *,
+    outcome: str = "ok",
+    detail: Any = None,
+) -> None:
+    """One audit entry for what ``viewer`` did (or was refused)."""
+    audit.record(
+        config,
+        action,
+        actor=viewer.name,
+        department=viewer.department_id,
+        resource=str(resource)[:200],
+        outcome=outcome,
+        detail=detail,
+    )
+
+
 CACHE_SECONDS = 5.0  # how long a hot-path decision is reused (the sharing API's lookups)
 _cache: dict[tuple[str, Viewer, str], tuple[float, dict[str, Any], Decision]] = {}
 _cache_lock = threading.Lock()
@@ -240,12 +261,11 @@ def authorize(
         decision = decide(config, viewer, resource, grants=grants)
     if decision.allowed and not record_ok:
         return decision
-    audit.record(
+    record(
         config,
+        viewer,
         action,
-        actor=viewer.name,
-        department=viewer.department_id,
-        resource=decision.resource or str(resource),
+        decision.resource or resource,
         outcome="ok" if decision.allowed else "refused",
         detail=detail if decision.allowed else decision.code,
     )
@@ -330,12 +350,11 @@ class SourceView:
         """Refuse (and audit) callers who may not read base-database files at all."""
         v = self.viewer
         allowed = v.department_member
-        audit.record(
+        record(
             self.config,
+            v,
             action,
-            actor=v.name,
-            department=v.department_id,
-            resource=target[:200],
+            target,
             outcome="ok" if allowed else "refused",
             detail=None if allowed else "access.base_members_only",
         )
@@ -387,5 +406,6 @@ __all__ = [
     "mask_attributes",
     "mask_records",
     "no_grants",
+    "record",
     "remembered",
 ]

@@ -16,7 +16,7 @@ from fastapi import Request
 
 from shuhai.access import audit, signing
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
-from shuhai.access.policy import Viewer
+from shuhai.access.policy import Viewer, record
 from shuhai.config import Config
 from shuhai.errors import Forbidden
 from shuhai.web.auth import current_user
@@ -103,12 +103,11 @@ def require(
     wanted = set(roles)
 
     def refuse(exc: Exception) -> Exception:
-        audit.record(
+        record(
             config,
+            v,
             action,
-            actor=v.name,
-            department=v.department_id,
-            resource=resource or request.url.path[:200],
+            resource or request.url.path,
             outcome="refused",
             detail=getattr(exc, "code", ""),
         )
@@ -136,6 +135,18 @@ def require(
             )
         )
     return v
+
+
+def note(
+    request: Request,
+    action: str,
+    resource: str | int,
+    *,
+    outcome: str = "ok",
+    detail: Any = None,
+) -> None:
+    """An audit entry for what this request's caller did or was refused."""
+    record(_config(request), viewer(request), action, resource, outcome=outcome, detail=detail)
 
 
 def signed_in(request: Request) -> Viewer:
@@ -177,16 +188,14 @@ class AuditCalls:
                     v = viewer(Request(scope))
                 except Exception:  # noqa: BLE001 - a refused signature is recorded as such
                     v = None
-            actor = v.name if v is not None else "anonymous"
-            audit.record(
+            record(
                 self.config,
+                v or Viewer(),
                 "api.call",
-                actor=actor,
-                department=getattr(v, "department_id", None),
-                resource=path[:200],
+                path,
                 outcome="ok" if status < 400 else "refused" if status < 500 else "error",
                 detail={"method": scope.get("method"), "status": status},
             )
 
 
-__all__ = ["AuditCalls", "require", "signed_in", "viewer"]
+__all__ = ["AuditCalls", "note", "require", "signed_in", "viewer"]

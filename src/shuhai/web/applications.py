@@ -13,13 +13,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER, USER
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import ShuhaiError
 from shuhai.share import applications as apps
-from shuhai.web.access import require, viewer
+from shuhai.web.access import note, require, viewer
 from shuhai.web.auth import check_csrf
 
 api = APIRouter(prefix="/api/v1")
@@ -76,22 +75,12 @@ def _apply(request: Request, data: dict[str, Any]) -> dict[str, Any]:
             config, int(v.department_id or 0), data["resource"], data, applicant=v.name
         )
     except ShuhaiError as exc:
-        audit.record(
-            config,
-            "share.apply",
-            actor=v.name,
-            department=v.department_id,
-            resource=str(data.get("resource"))[:200],
-            outcome="refused",
-            detail=exc.code,
-        )
+        note(request, "share.apply", str(data.get("resource")), outcome="refused", detail=exc.code)
         raise
-    audit.record(
-        config,
+    note(
+        request,
         "share.apply",
-        actor=v.name,
-        department=v.department_id,
-        resource=str(made["resource_id"]),
+        made["resource_id"],
         detail={"application": made["id"], "items": made["items"]},
     )
     return _named(config, [made])[0]
@@ -101,9 +90,8 @@ def _decide(
     request: Request, application_id: int, approve: bool, reason: str, items: list[str] | None
 ) -> dict[str, Any]:
     config = _config(request)
-    v = require(
-        request, (OFFICER,), action="share.decide", resource=f"application/{application_id}"
-    )
+    target = f"application/{application_id}"
+    v = require(request, (OFFICER,), action="share.decide", resource=target)
     try:
         done = apps.decide(
             config,
@@ -115,22 +103,12 @@ def _decide(
             items=items,
         )
     except ShuhaiError as exc:
-        audit.record(
-            config,
-            "share.decide",
-            actor=v.name,
-            department=v.department_id,
-            resource=f"application/{application_id}",
-            outcome="refused",
-            detail=exc.code,
-        )
+        note(request, "share.decide", target, outcome="refused", detail=exc.code)
         raise
-    audit.record(
-        config,
+    note(
+        request,
         "share.decide",
-        actor=v.name,
-        department=v.department_id,
-        resource=f"application/{application_id}",
+        target,
         detail={"status": done["status"], "items": done["approved_items"]},
     )
     return _named(config, [done])[0]

@@ -5,9 +5,10 @@ the platform admin and the security officer do not); reading it is itself record
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shuhai.access import audit
@@ -34,58 +35,41 @@ def _search(request: Request, filters: dict[str, Any], offset: int) -> list[dict
     return audit.search(config, **used, limit=PAGE, offset=offset)
 
 
+@dataclass
+class Filters:
+    """审计筛选 / what the auditor filters by (query parameters of the API and the page)."""
+
+    actor: str | None = Query(None, max_length=100)
+    department: str | None = Query(None, max_length=100)
+    resource: str | None = Query(None, max_length=200)
+    action: str | None = Query(None, max_length=60)
+    outcome: str | None = Query(None, pattern="^(ok|refused|error|)$")
+    since: str | None = Query(None, max_length=32, description="ISO 时间 / ISO time")
+    until: str | None = Query(None, max_length=32)
+
+
 @api.get("/audit", summary="审计日志 / the audit trail (auditor only)")
 def entries(
     request: Request,
-    actor: str | None = Query(None, max_length=100),
-    department: str | None = Query(None, max_length=100),
-    resource: str | None = Query(None, max_length=200),
-    action: str | None = Query(None, max_length=60),
-    outcome: str | None = Query(None, pattern="^(ok|refused)$"),
-    since: str | None = Query(None, max_length=32, description="ISO 时间 / ISO time"),
-    until: str | None = Query(None, max_length=32),
+    filters: Filters = Depends(),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
-    filters = {
-        "actor": actor,
-        "department": department,
-        "resource": resource,
-        "action": action,
-        "outcome": outcome,
-        "since": since,
-        "until": until,
-    }
-    return {"items": _search(request, filters, offset), "offset": offset, "limit": PAGE}
+    return {"items": _search(request, asdict(filters), offset), "offset": offset, "limit": PAGE}
 
 
 @pages.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
-    actor: str = Query("", max_length=100),
-    department: str = Query("", max_length=100),
-    resource: str = Query("", max_length=200),
-    action: str = Query("", max_length=60),
-    outcome: str = Query("", pattern="^(ok|refused|)$"),
-    since: str = Query("", max_length=32),
-    until: str = Query("", max_length=32),
+    filters: Filters = Depends(),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> HTMLResponse:
-    filters = {
-        "actor": actor,
-        "department": department,
-        "resource": resource,
-        "action": action,
-        "outcome": outcome,
-        "since": since,
-        "until": until,
-    }
-    items = _search(request, filters, offset)
+    items = _search(request, asdict(filters), offset)
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "audit.html",
         {
             "items": items,
-            "filters": filters,
+            "filters": {k: v or "" for k, v in asdict(filters).items()},
             "offset": offset,
             "page": PAGE,
             "departments": Catalog(_config(request)).departments(),

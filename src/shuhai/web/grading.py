@@ -11,13 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from shuhai.access import audit
 from shuhai.access.grading import CLASSES, LEVELS, confirm, propose_for_resource
 from shuhai.access.identity import OFFICER, SECURITY
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
-from shuhai.web.access import require
+from shuhai.web.access import note, require
 from shuhai.web.auth import check_csrf
 
 api = APIRouter(prefix="/api/v1")
@@ -51,16 +50,9 @@ def _confirm(
     try:
         done = confirm(config, rid, grading, actor=v.name)
     except InvalidInput as exc:
-        audit.record(
-            config,
-            "grading.confirm",
-            actor=v.name,
-            resource=str(rid),
-            outcome="refused",
-            detail=exc.code,
-        )
+        note(request, "grading.confirm", rid, outcome="refused", detail=exc.code)
         raise
-    audit.record(config, "grading.confirm", actor=v.name, resource=str(rid), detail=grading)
+    note(request, "grading.confirm", rid, detail=grading)
     return done
 
 

@@ -29,7 +29,7 @@ from shuhai.lake import LakeTable
 from shuhai.lake.schema import quote_identifier
 from shuhai.share import serving
 from shuhai.share.applications import grants
-from shuhai.web.access import require, viewer
+from shuhai.web.access import note, require, viewer
 
 router = APIRouter(prefix="/api/v1/share")
 MAX_BODY = 64 * 1024
@@ -189,31 +189,10 @@ def _shared(request: Request, resource: str, action: str) -> tuple[dict, Any]:
     try:
         res, decision = remembered(config, v, resource)
     except ShuhaiError as exc:
-        audit.record(
-            config,
-            action,
-            actor=v.name,
-            department=v.department_id,
-            resource=resource[:200],
-            outcome="refused",
-            detail=exc.code,
-        )
+        note(request, action, resource, outcome="refused", detail=exc.code)
         raise
     decision = authorize(config, v, res["id"], action=action, record_ok=False, decision=decision)
     return res, decision
-
-
-def _served(request: Request, action: str, res: dict[str, Any], detail: dict[str, Any]) -> None:
-    v = viewer(request)
-    audit.record(
-        _config(request),
-        action,
-        actor=v.name,
-        department=v.department_id,
-        resource=res["code"],
-        outcome="ok",
-        detail=detail,
-    )
 
 
 def _columns(request: Request, res: dict[str, Any], decision: Any) -> list[str]:
@@ -241,21 +220,11 @@ def _columns(request: Request, res: dict[str, Any], decision: Any) -> list[str]:
 
 def _refusing(request: Request, action: str, resource: str):  # type: ignore[no-untyped-def]
     """Every refusal after the policy decision leaves an audit entry too."""
-    config = _config(request)
-    v = viewer(request)
 
-    def record(exc: ShuhaiError) -> None:
-        audit.record(
-            config,
-            action,
-            actor=v.name,
-            department=v.department_id,
-            resource=resource[:200],
-            outcome="refused",
-            detail=exc.code,
-        )
+    def refused(exc: ShuhaiError) -> None:
+        note(request, action, resource, outcome="refused", detail=exc.code)
 
-    return record
+    return refused
 
 
 def _respond(frame: pl.DataFrame, fmt: str, body: dict[str, Any]) -> Response:
@@ -355,11 +324,15 @@ async def rows(request: Request, resource: str) -> Response:
         refused(exc)
         raise
     frame = apply(page.frame.select(columns), decision)
-    _served(
+    note(
         request,
         "share.rows",
-        res,
-        {"version": page.version, "rows": frame.height, "filters": [f.column for f in filters]},
+        res["code"],
+        detail={
+            "version": page.version,
+            "rows": frame.height,
+            "filters": [f.column for f in filters],
+        },
     )
     return _respond(
         frame,
@@ -416,11 +389,11 @@ def changes(request: Request, resource: str) -> dict[str, Any]:
             _json_row(r) for r in apply(gone.select(keys), decision).iter_rows(named=True)
         ]
         body["deleted_total"] = total
-    _served(
+    note(
         request,
         "share.changes",
-        res,
-        {"since": since, "version": page.version, "rows": len(body["upserted"])},
+        res["code"],
+        detail={"since": since, "version": page.version, "rows": len(body["upserted"])},
     )
     return body
 
