@@ -102,16 +102,20 @@ def add_comparison(config: Config, data: dict[str, Any]) -> dict[str, Any]:
         return comparison_dict(c)
 
 
+def _comparison(s: Any, comparison_id: int) -> Comparison:
+    c = s.get(Comparison, comparison_id)
+    if c is None:
+        raise NotFound(
+            "compare.not_found",
+            f"比对 {comparison_id} 不存在",
+            f"Comparison {comparison_id} not found",
+        )
+    return c  # type: ignore[no-any-return]
+
+
 def get_comparison(config: Config, comparison_id: int) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
-        c = s.get(Comparison, comparison_id)
-        if c is None:
-            raise NotFound(
-                "compare.not_found",
-                f"比对 {comparison_id} 不存在",
-                f"Comparison {comparison_id} not found",
-            )
-        return comparison_dict(c)
+        return comparison_dict(_comparison(s, comparison_id))
 
 
 def list_comparisons(config: Config) -> list[dict[str, Any]]:
@@ -147,14 +151,7 @@ def conflicts_path(config: Config, comparison_id: int, run_id: int) -> Path:
 
 def run_comparison(config: Config, comparison_id: int) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
-        c = s.get(Comparison, comparison_id)
-        if c is None:
-            raise NotFound(
-                "compare.not_found",
-                f"比对 {comparison_id} 不存在",
-                f"Comparison {comparison_id} not found",
-            )
-        spec = comparison_dict(c)
+        spec = comparison_dict(_comparison(s, comparison_id))
         types = {
             side: {
                 it["name"]: it["data_type"]

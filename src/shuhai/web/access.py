@@ -18,7 +18,7 @@ from shuhai.access import audit, signing
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
 from shuhai.access.policy import Viewer, record
 from shuhai.config import Config
-from shuhai.errors import Forbidden
+from shuhai.errors import Forbidden, ShuhaiError
 from shuhai.web.auth import current_user
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,34 +39,40 @@ def viewer(request: Request) -> Viewer:
     if user is not None:
         v = Viewer("user", user["username"], user["department_id"], tuple(user["roles"]))
     elif "x-shuhai-appkey" in request.headers and request.method in SAFE_METHODS:
-        config = _config(request)
-        try:
-            caller = signing.verify_request(
-                config,
-                request.method,
-                request.url.path,
-                list(request.query_params.multi_items()),
-                b"",
-                dict(request.headers),
-                redis_url=config.redis_url,
-            )
-        except Exception as exc:
-            audit.record(
-                config,
-                "api.refused",
-                actor=request.headers.get("x-shuhai-appkey", "")[:100],
-                resource=request.url.path[:200],
-                outcome="refused",
-                detail=getattr(exc, "code", "error"),
-            )
-            raise
-        v = Viewer(
-            "system", caller["app_key"], caller["department_id"], scopes=tuple(caller["scopes"])
-        )
+        v = signed_system(request, b"", refused="api.refused")
     else:
         v = Viewer()
     request.state.viewer = v
     return v
+
+
+def signed_system(request: Request, body: bytes, *, refused: str) -> Viewer:
+    """The department system that signed this request (HMAC-SM3 over method, path, query,
+    time, nonce and body); a refusal is audited under ``refused`` and raised (401)."""
+    config = _config(request)
+    try:
+        caller = signing.verify_request(
+            config,
+            request.method,
+            request.url.path,
+            list(request.query_params.multi_items()),
+            body,
+            dict(request.headers),
+            redis_url=config.redis_url,
+        )
+    except ShuhaiError as exc:
+        audit.record(
+            config,
+            refused,
+            actor=request.headers.get("x-shuhai-appkey", "anonymous")[:100],
+            resource=request.url.path[:200],
+            outcome="refused",
+            detail=exc.code,
+        )
+        raise
+    return Viewer(
+        "system", caller["app_key"], caller["department_id"], scopes=tuple(caller["scopes"])
+    )
 
 
 def _check_csrf_header(request: Request) -> None:
@@ -198,4 +204,4 @@ class AuditCalls:
             )
 
 
-__all__ = ["AuditCalls", "note", "require", "signed_in", "viewer"]
+__all__ = ["AuditCalls", "note", "require", "signed_in", "signed_system", "viewer"]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from shuhai.access import audit, signing
+from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
 from shuhai.access.policy import Viewer, apply, authorize, decide, remembered
 from shuhai.catalog.service import find_resource, resource_dict
@@ -29,7 +29,7 @@ from shuhai.lake import LakeTable
 from shuhai.lake.schema import quote_identifier
 from shuhai.share import serving
 from shuhai.share.applications import grants
-from shuhai.web.access import note, require, viewer
+from shuhai.web.access import note, require, signed_system, viewer
 
 router = APIRouter(prefix="/api/v1/share")
 MAX_BODY = 64 * 1024
@@ -42,35 +42,22 @@ def _config(request: Request) -> Config:
 
 async def signed_caller(request: Request) -> tuple[Viewer, bytes]:
     """Check the request's signature; returns the calling department system and the body."""
-    config = _config(request)
     body = await request.body()
-    try:
-        if len(body) > MAX_BODY:
-            raise InvalidInput(
-                "share.body_too_large", "请求体过大", "The request body is too large", status=413
-            )
-        caller = signing.verify_request(
-            config,
-            request.method,
-            request.url.path,
-            list(request.query_params.multi_items()),
-            body,
-            dict(request.headers),
-            redis_url=config.redis_url,
+    if len(body) > MAX_BODY:
+        exc = InvalidInput(
+            "share.body_too_large", "请求体过大", "The request body is too large", status=413
         )
-    except ShuhaiError as exc:
         audit.record(
-            config,
+            _config(request),
             "share.refused",
             actor=request.headers.get("x-shuhai-appkey", "anonymous")[:100],
             resource=request.url.path,
             outcome="refused",
             detail=exc.code,
         )
-        raise
-    viewer = Viewer(
-        "system", caller["app_key"], caller["department_id"], scopes=tuple(caller["scopes"])
-    )
+        raise exc
+    viewer = signed_system(request, body, refused="share.refused")
+    request.state.viewer = viewer
     return viewer, body
 
 
