@@ -18,6 +18,13 @@ from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
+HOMES: dict[str, Path] = {}
+
+
+def server_home(url: str) -> Path:
+    return HOMES[url]
+
+
 pytestmark = pytest.mark.browser
 
 
@@ -38,7 +45,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    HOMES[url] = config.home
+    yield url
     srv.should_exit = True
     thread.join(timeout=10)
 
@@ -133,3 +142,49 @@ def test_person_profile_and_review_in_the_browser(server: str, browser, tmp_path
     page.goto(server + "/licences?number=NO-SUCH")
     assert "未找到" in page.inner_text("body")
     page.close()
+
+
+def test_apply_approve_and_audit_in_the_browser(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """民政's user applies for 人社's 失业登记信息, 人社's officer approves it, the auditor finds
+    the approval in the trail (signing in with the one-time code)."""
+    import json
+
+    import pyotp
+
+    applicant = browser.new_page()
+    sign_in(applicant, server, "mz_user", then="/share")
+    applicant.select_option("#apply-resource", label="失业登记信息（福州市人力资源和社会保障局）")
+    applicant.wait_for_selector("#apply-items input[value='身份证号']")
+    applicant.check("#apply-items input[value='身份证号']")
+    applicant.check("#apply-items input[value='姓名']")
+    applicant.fill("input[name=purpose]", "低保资格核查")
+    applicant.fill("input[name=legal_basis]", "《社会救助暂行办法》")
+    applicant.fill("input[name=period_end]", "2027-06-30")
+    applicant.click("#apply-form button")
+    applicant.wait_for_selector("text=低保资格核查")
+    assert "待审核" in applicant.inner_text("body")
+    provider = browser.new_page()
+    sign_in(provider, server, "rs_officer", then="/share")
+    row = provider.locator("tr", has_text="低保资格核查").first
+    row.locator("button[value=approve]").click()
+    provider.wait_for_selector("text=已批准")
+    applicant.reload()
+    grants = applicant.inner_text("body").split("本部门的授权")[1].split("待本部门审核")[0]
+    assert "失业登记信息" in grants and "身份证号、姓名" in grants
+    provider.screenshot(path=str(tmp_path / "share.png"), full_page=True)
+    # the auditor: password and a one-time code from the demo's accounts file
+    home = Path(server_home(server))
+    accounts = {a["username"]: a for a in json.loads((home / "demo_accounts.json").read_text())}
+    auditor = browser.new_page()
+    auditor.goto(server + "/login?next=/audit")
+    auditor.fill("input[name=username]", "auditor")
+    auditor.fill("input[name=password]", DEMO_PASSWORD)
+    auditor.fill("input[name=totp]", pyotp.TOTP(accounts["auditor"]["totp_secret"]).now())
+    auditor.click("form[action='/login'] button")
+    auditor.wait_for_selector("#audit-filter")
+    auditor.fill("#audit-filter input[name=action]", "share.decide")
+    auditor.click("#audit-filter button")
+    auditor.wait_for_selector("#audit-entries >> text=rs_officer")
+    assert "share.decide" in auditor.inner_text("#audit-entries")
+    for page in (applicant, provider, auditor):
+        page.close()
