@@ -134,7 +134,8 @@ def test_the_share_page(app: FastAPI, config: Config) -> None:
     for user, roles, dept in (("mz_user", ["user"], "MZ"), ("rs_officer", ["officer"], "RS")):
         session_token(config, user, roles, dept)
     applicant = TestClient(app, raise_server_exceptions=False)
-    assert applicant.get("/share").status_code == 401
+    bounced = applicant.get("/share", follow_redirects=False)
+    assert bounced.status_code == 303 and bounced.headers["location"] == "/login?next=%2Fshare"
     applicant.post("/login", data={"username": "mz_user", "password": PASSWORD})
     page = applicant.get("/share")
     assert page.status_code == 200 and "《疫苗管理法》第七十九条" in page.text

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shuhai.errors import ShuhaiError
@@ -45,6 +46,10 @@ def _render(request: Request, body: dict[str, Any]) -> Response:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShuhaiError)
     async def shuhai_error(request: Request, exc: ShuhaiError) -> Response:
+        if exc.status == 401 and request.method == "GET" and not _wants_json(request):
+            # a page that needs a signed-in user: to the sign-in page, and back afterwards
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return _render(request, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
