@@ -7,7 +7,8 @@ preview, a profile, the API and a download for the same viewer. Default deny:
 - the three platform roles (admin, security officer, auditor) read no department data (三员分立);
 - the public and anonymous callers read only resources open without conditions (无条件开放),
   with every personal column (L3–L4) masked;
-- a department's own officer reads its resources unmasked, its users with L4 columns masked;
+- a department's own officer (and its own systems) reads its resources unmasked, its users with
+  L4 columns masked;
 - another department reads 无条件共享 resources with L4 columns masked, 有条件共享 resources
   only under an approved grant (the columns and period approved), never 不予共享 ones;
 - a system credential acts for its department, within its scopes when it has any.
