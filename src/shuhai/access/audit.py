@@ -20,7 +20,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -298,9 +297,6 @@ class Finding:
     message: str
 
 
-_read_lock = threading.Lock()
-
-
 def _fetch(url: str, first: int, last: int) -> pl.DataFrame:
     """Entries ``first``..``last`` in sequence order as a frame: through ADBC (Arrow, no Python
     object per value) for SQLite and PostgreSQL, the SQLAlchemy driver otherwise."""
@@ -315,7 +311,7 @@ def _fetch(url: str, first: int, last: int) -> pl.DataFrame:
         if engine.dialect.name == "sqlite" and engine.url.database:
             import adbc_driver_sqlite.dbapi as adbc
 
-            conn = adbc.connect(engine.url.database)
+            conn = adbc.connect(engine.url.database, autocommit=True)
         elif engine.dialect.name == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc
 
@@ -323,10 +319,9 @@ def _fetch(url: str, first: int, last: int) -> pl.DataFrame:
         else:
             conn = None
         if conn is not None:
-            # one SQLite read at a time (two ADBC readers at once report "database is locked");
-            # the other thread hashes meanwhile
-            lock = _read_lock if engine.dialect.name == "sqlite" else nullcontext()
-            with lock, conn, conn.cursor() as cur:
+            with conn, conn.cursor() as cur:
+                if engine.dialect.name == "sqlite":  # readers opening at once wait, not fail
+                    cur.execute("PRAGMA busy_timeout = 10000")
                 cur.execute(sql)
                 table = cur.fetch_arrow_table()
     except ImportError:
@@ -428,6 +423,7 @@ def _moved(seq: int) -> Finding:
 
 PARALLEL_FROM = 5_000_000  # entries; below this, starting worker processes costs more than it saves
 CHUNK = 50_000  # entries read and checked at a time within one process
+THREADS = 2
 
 
 def _check_span(url: str, low: int, high: int, ends: set[int]) -> list[dict[str, Any]]:
@@ -436,19 +432,21 @@ def _check_span(url: str, low: int, high: int, ends: set[int]) -> list[dict[str,
 
 
 def _pipelined(url: str, low: int, high: int, ends: set[int]) -> Iterable[dict[str, Any]]:
-    """Chunks checked by two threads, at most three chunks in memory: one thread's database read
-    and Arrow/Polars work (which release the GIL) overlaps the other's hashing."""
+    """Chunks checked by ``THREADS`` threads, a few chunks in memory at a time: the database
+    reads and the Arrow/Polars work release the GIL, so they overlap the hashing."""
     from concurrent.futures import ThreadPoolExecutor
 
     starts = list(range(low, high + 1, CHUNK))
-    with ThreadPoolExecutor(2) as pool:
+    ahead = THREADS + 1
+    with ThreadPoolExecutor(THREADS) as pool:
         pending = [
-            pool.submit(_check_range, url, a, min(high, a + CHUNK - 1), ends) for a in starts[:3]
+            pool.submit(_check_range, url, a, min(high, a + CHUNK - 1), ends)
+            for a in starts[:ahead]
         ]
         for k in range(len(starts)):
             result = pending.pop(0).result()
-            if k + 3 < len(starts):
-                a = starts[k + 3]
+            if k + ahead < len(starts):
+                a = starts[k + ahead]
                 pending.append(pool.submit(_check_range, url, a, min(high, a + CHUNK - 1), ends))
             yield result
 
