@@ -99,3 +99,18 @@ def test_refusals(setup: tuple) -> None:
     assert len(refused_at_the_door) == 3  # unsigned, replayed, oversized
     denied = [e for e in audit.search(config, action="share.verify") if e["outcome"] == "refused"]
     assert len(denied) == 4  # 不予共享, a malformed ID, a missing field, an unknown resource
+
+
+def test_verification_through_the_serving_index(setup: tuple) -> None:
+    from shuhai.share import serving
+
+    client, cred, config = setup
+    serving.build_index(config, "人口无条件共享")
+    for id_number, name, match in (
+        ("11010519491231002x", "张三", True),  # stored with a capital X, asked with a small one
+        ("11010519491231002X", "張三", True),  # traditional characters standardized
+        ("11010519491231002X", "李四", False),
+        ("110105194912310038", "张三", False),
+    ):
+        r, _, _ = _post(client, cred, "人口无条件共享", {"id_number": id_number, "name": name})
+        assert r.status_code == 200 and r.json()["match"] is match, (id_number, name)

@@ -11,7 +11,6 @@ import io
 import re
 from typing import Any
 
-import duckdb
 import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,16 +18,14 @@ from pydantic import BaseModel, Field
 
 from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
-from shuhai.access.policy import Viewer, apply, authorize, decide, remembered
+from shuhai.access.policy import Viewer, apply, authorize, record, remembered
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
 from shuhai.entities import standardize as std
 from shuhai.errors import Forbidden, InvalidInput, ShuhaiError
 from shuhai.lake import LakeTable
-from shuhai.lake.schema import quote_identifier
 from shuhai.share import serving
-from shuhai.share.applications import grants
 from shuhai.web.access import note, require, signed_system, viewer
 
 router = APIRouter(prefix="/api/v1/share")
@@ -88,13 +85,16 @@ async def verify(request: Request, resource: str) -> dict[str, Any]:
         raise
 
 
+def note_verified(config: Config, viewer: Viewer, code: str, match: bool) -> None:
+    record(config, viewer, "share.verify", code, detail={"match": match})
+
+
 def _verify(config: Config, viewer: Viewer, resource: str, body: bytes) -> dict[str, Any]:
     try:
         data = VerifyIn.model_validate_json(body or b"{}")
     except ValueError as exc:
         raise InvalidInput("share.bad_body", "请求体格式错误", "Malformed request body") from exc
-    with session_scope(config.database_url) as s:
-        res = resource_dict(find_resource(s, resource))
+    res, decision = remembered(config, viewer, resource)
     names = {it["name"] for it in res["items"]}
     id_col = next((c for c in ("身份证号", "公民身份号码") if c in names), None)
     name_col = "姓名" if "姓名" in names else None
@@ -104,7 +104,6 @@ def _verify(config: Config, viewer: Viewer, resource: str, body: bytes) -> dict[
             "该资源没有身份证号和姓名",
             "The resource has no ID number and name",
         )
-    decision = decide(config, viewer, res["id"], grants=grants(config))
     entitled = decision.allowed and {id_col, name_col} <= set(decision.columns)
     if not entitled:
         raise Forbidden(
@@ -114,29 +113,20 @@ def _verify(config: Config, viewer: Viewer, resource: str, body: bytes) -> dict[
     if not id_number or not re.fullmatch(r"\d{17}[\dX]", id_number):
         raise InvalidInput("share.bad_id", "身份证号格式错误", "Malformed ID number")
     name = std.names(pl.Series([data.name]))[0]
-    table = LakeTable(config.lake_dir, res["id"])
     match = False
-    if table.exists():
-        con = duckdb.connect(":memory:")
-        try:
-            con.register("t", table.dataset())
-            rows = con.sql(
-                f"SELECT {quote_identifier(name_col)} FROM t "
-                f"WHERE upper({quote_identifier(id_col)}) = ? LIMIT 5",
-                params=[id_number],
-            ).fetchall()
-        finally:
-            con.close()
-        found = [r[0] for r in rows if r[0]]
+    if LakeTable(config.lake_dir, res["id"]).exists():
+        # through the serving index when it is built (a keyed read), else a scan of the lake
+        spellings = tuple(dict.fromkeys([id_number, id_number.lower()]))
+        page = serving.query(
+            config,
+            res,
+            columns=[name_col],
+            filters=[serving.Filter(id_col, "in", spellings)],
+            limit=5,
+        )
+        found = [v for v in page.frame[name_col].to_list() if v]
         match = bool(found) and name in std.names(pl.Series(found, dtype=pl.String)).to_list()
-    audit.record(
-        config,
-        "share.verify",
-        actor=viewer.name,
-        resource=res["code"],
-        outcome="ok",
-        detail={"match": match},
-    )
+    note_verified(config, viewer, res["code"], match)
     return {"resource": res["code"], "match": match}
 
 
