@@ -27,6 +27,14 @@ def creds(config: Config) -> list[dict]:
     return [signing.create_credential(config, "RS", name=f"系统{i}") for i in range(3)]
 
 
+def test_rotation_on_sqlite_and_postgresql(any_config: Config) -> None:
+    Catalog(any_config).add_department({"name": "市人社局", "code": "RS"})
+    made = [signing.create_credential(any_config, "RS", name=f"系统{i}") for i in range(2)]
+    assert keys.rotate_master(any_config) == {"resealed": 2}
+    signing.forget_secrets()
+    assert all(_check(any_config, c)["app_key"] == c["app_key"] for c in made)
+
+
 def test_rotation_reseals_every_secret(config: Config, creds: list[dict]) -> None:
     old = keys.master_key(config)
     with session_scope(config.database_url) as s:

@@ -21,7 +21,8 @@ ITEMS = [
 
 
 @pytest.fixture
-def city(config: Config) -> dict[str, int]:
+def city(any_config: Config) -> dict[str, int]:
+    config = any_config
     cat = Catalog(config)
     ids = {}
     for code in ("GA", "RS"):
@@ -94,7 +95,8 @@ EXPECTED["不予共享"] = dict(EXPECTED["有条件共享"])
 
 
 @pytest.mark.parametrize("share", list(EXPECTED))
-def test_access_matrix(config: Config, city: dict[str, int], share: str) -> None:
+def test_access_matrix(any_config: Config, city: dict[str, int], share: str) -> None:
+    config = any_config
     for who, viewer in viewers(city).items():
         d = decide(config, viewer, f"参保{share}")
         allowed, masked = EXPECTED[share][who]
@@ -105,7 +107,10 @@ def test_access_matrix(config: Config, city: dict[str, int], share: str) -> None
             assert not d.columns and " / " in d.reason
 
 
-def test_a_grant_opens_exactly_the_approved_columns(config: Config, city: dict[str, int]) -> None:
+def test_a_grant_opens_exactly_the_approved_columns(
+    any_config: Config, city: dict[str, int]
+) -> None:
+    config = any_config
     other = viewers(city)["other_user"]
 
     def grants(dept: int, resource: int) -> set[str] | None:
@@ -118,12 +123,14 @@ def test_a_grant_opens_exactly_the_approved_columns(config: Config, city: dict[s
     )
 
 
-def test_scoped_credentials(config: Config, city: dict[str, int]) -> None:
+def test_scoped_credentials(any_config: Config, city: dict[str, int]) -> None:
+    config = any_config
     system = Viewer("system", "ak", city["GA"], scopes=("999999/XX-00001",))
     assert decide(config, system, "参保无条件共享").code == "access.out_of_scope"
 
 
-def test_apply_masks_and_drops(config: Config, city: dict[str, int]) -> None:
+def test_apply_masks_and_drops(any_config: Config, city: dict[str, int]) -> None:
+    config = any_config
     frame = pl.DataFrame(
         {
             "身份证号": ["350102198001010014"],
