@@ -250,3 +250,24 @@ def test_the_serving_index_answers_the_same(city: dict) -> None:
     r = get(c, rs, path)
     assert r.status_code == 200
     assert c.post(f"/api/v1/share/{rid}/index").status_code == 401
+
+
+def test_an_indexed_resource_keeps_its_index_current(city: dict, tmp_path: Path) -> None:
+    from shuhai.quality.plugin import wait_for_checks
+
+    c, rs, config = city["client"], city["rs"], city["config"]
+    rid = city["ids"]["人口无条件共享"]
+    path = f"/api/v1/share/{rid}/rows"
+    serving.build_index(config, rid)
+    text = "身份证号,姓名,出生日期,月收入,备注\n350102199002020027,李肆,1990-02-02,7000,更名\n"
+    ingest(config, rid, str(write(tmp_path / "v1.csv", text)), mode="upsert")
+    wait_for_checks()
+    assert serving.index_path(config, rid, 1).exists()
+    body = get(c, rs, path, [("身份证号", "eq.350102199002020027")]).json()
+    assert body["engine"] == "index" and body["version"] == 1
+    assert [r["姓名"] for r in body["rows"]] == ["李肆"]
+    for v in (2, 3):  # older indexes are removed once two newer ones exist
+        ingest(config, rid, str(write(tmp_path / f"v{v}.csv", text)), mode="upsert")
+        wait_for_checks()
+    assert not serving.index_path(config, rid, 0).exists()
+    assert serving.index_path(config, rid, 3).exists()

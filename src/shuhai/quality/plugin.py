@@ -8,15 +8,13 @@ the demo call it; Python also joins these non-daemon threads before the interpre
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from shuhai.errors import ShuhaiError
 from shuhai.hookspecs import hookimpl
+from shuhai.plugins import in_background, wait_for_background
 
 log = logging.getLogger(__name__)
-_pending: list[threading.Thread] = []
-_lock = threading.Lock()
 
 
 def _check(config: Any, run: dict[str, Any]) -> None:
@@ -32,19 +30,12 @@ def _check(config: Any, run: dict[str, Any]) -> None:
 
 @hookimpl
 def after_ingest(config: Any, run: dict[str, Any]) -> None:
-    thread = threading.Thread(target=_check, args=(config, run), name=f"shuhai-quality-{run['id']}")
-    with _lock:
-        _pending[:] = [t for t in _pending if t.is_alive()]
-        _pending.append(thread)
-    thread.start()
+    in_background(f"shuhai-quality-{run['id']}", _check, config, run)
 
 
 def wait_for_checks(timeout: float | None = None) -> None:
-    """Block until every quality check started by this process has finished."""
-    with _lock:
-        pending = list(_pending)
-    for thread in pending:
-        thread.join(timeout)
+    """Block until every quality check (and other post-ingest work) of this process is done."""
+    wait_for_background(timeout)
 
 
 __all__ = ["after_ingest", "wait_for_checks"]
