@@ -144,6 +144,15 @@ def index_path(config: Config, resource_id: int, version: int) -> Path:
     return config.home / "serving" / f"r{resource_id}" / f"v{version}.sqlite"
 
 
+def has_index(config: Config, resource_id: int, version: int | None = None) -> bool:
+    """Whether a query of this version would be answered by its serving index."""
+    if version is None:
+        version = LakeTable(config.lake_dir, resource_id).latest_version()
+        if version is None:
+            return False
+    return index_path(config, resource_id, version).exists()
+
+
 def indexed_columns(res: dict[str, Any]) -> list[str]:
     """Key columns, then ID-like columns (身份证号, 统一社会信用代码 …)."""
     names = [it["name"] for it in res["items"]]
@@ -223,14 +232,16 @@ _local = threading.local()
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:
-    """A read-only connection per thread and index file."""
+    """A read-only connection per thread and index file (the eight most recently used)."""
     cache: dict[str, sqlite3.Connection] = getattr(_local, "cons", None) or {}
     _local.cons = cache
     key = str(path)
-    con = cache.get(key)
+    con = cache.pop(key, None)
     if con is None:
         con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        cache[key] = con
+        while len(cache) >= 8:  # indexes of old versions are removed; so are their handles
+            cache.pop(next(iter(cache))).close()
+    cache[key] = con  # most recent last
     return con
 
 
@@ -370,6 +381,7 @@ __all__ = [
     "decode_cursor",
     "deleted_keys",
     "encode_cursor",
+    "has_index",
     "index_path",
     "parse_filters",
     "query",

@@ -7,6 +7,7 @@ refused, is appended to the audit trail.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
@@ -15,6 +16,7 @@ import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
@@ -72,7 +74,7 @@ async def verify(request: Request, resource: str) -> dict[str, Any]:
     config = _config(request)
     viewer, body = await signed_caller(request)
     try:
-        return _verify(config, viewer, resource, body)
+        return await run_in_threadpool(_verify, config, viewer, resource, body)
     except ShuhaiError as exc:  # every refusal leaves an audit entry
         audit.record(
             config,
@@ -287,16 +289,21 @@ async def rows(request: Request, resource: str) -> Response:
                 f"无权按未获授权的信息项过滤：{'、'.join(not_granted)}",
                 f"Cannot filter on items outside the grant: {', '.join(not_granted)}",
             )
-        page = serving.query(
+        version = _int_param(request, "version")
+        ask = functools.partial(
+            serving.query,
             config,
             res,
             columns=columns,
             filters=filters,
-            version=_int_param(request, "version"),
+            version=version,
             limit=_limit(request),
             after=request.query_params.get("after"),
             since=_int_param(request, "since"),
         )
+        # a keyed read from the index stays on the event loop; a scan of the lake does not
+        indexed = serving.has_index(config, res["id"], version)
+        page = ask() if indexed else await run_in_threadpool(ask)
     except ShuhaiError as exc:
         refused(exc)
         raise
