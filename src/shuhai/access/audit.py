@@ -32,7 +32,6 @@ import pyarrow.compute as pc
 from sqlalchemy import delete, func, insert, select, update
 
 from shuhai.access.crypto import SM2Key
-from shuhai.access.sm3batch import sm3_many
 from shuhai.config import Config
 from shuhai.db import AuditCheckpoint, AuditEntry, AuditHead, get_engine, session_scope
 from shuhai.errors import InvalidInput
@@ -379,6 +378,8 @@ def _check_range(url: str, first: int, last: int, ends: set[int]) -> dict[str, A
         bodies["b"].cast(pl.Binary).to_arrow().cast(pa.large_binary()),
         pa.scalar(b"", pa.large_binary()),
     )
+    from shuhai.access.sm3batch import sm3_many  # Numba loads here, not when a server starts
+
     digests = sm3_many(joined)  # an unreadable previous hash hashes as b"": no match
     stored_bin = frame["hash"].head(limit).str.decode("hex", strict=False).to_arrow()
     good = _same_digests(digests, stored_bin.cast(pa.large_binary()))
