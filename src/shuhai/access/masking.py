@@ -42,45 +42,36 @@ def name(col: pl.Expr) -> pl.Expr:
     )
 
 
-def id_number(col: pl.Expr) -> pl.Expr:
+def _stars(n: pl.Expr) -> pl.Expr:
+    return pl.lit("*").repeat_by(n).list.join("")
+
+
+def _keep_ends(col: pl.Expr, head: int, tail: int, at_least: int) -> pl.Expr:
+    """The first ``head`` and last ``tail`` characters kept, the rest starred; values shorter
+    than ``at_least`` are starred whole."""
     n = col.str.len_chars()
     return (
-        pl.when(n >= 10)
-        .then(
-            col.str.slice(0, 6) + pl.lit("*").repeat_by(n - 10).list.join("") + col.str.slice(-4, 4)
-        )
-        .otherwise(pl.lit("*").repeat_by(n).list.join(""))
+        pl.when(n >= at_least)
+        .then(col.str.slice(0, head) + _stars(n - head - tail) + col.str.slice(-tail, tail))
+        .otherwise(_stars(n))
     )
+
+
+def id_number(col: pl.Expr) -> pl.Expr:
+    return _keep_ends(col, 6, 4, 10)
 
 
 def mobile(col: pl.Expr) -> pl.Expr:
     digits = col.str.replace_all(r"[^\d]", "")
-    n = digits.str.len_chars()
     return (
         pl.when(digits.str.contains(r"^1[3-9]\d{9}$"))
         .then(digits.str.slice(0, 3) + "****" + digits.str.slice(7, 4))
-        .when(n >= 7)  # landline: area code and last two digits
-        .then(
-            digits.str.slice(0, 4)
-            + pl.lit("*").repeat_by(n - 6).list.join("")
-            + digits.str.slice(-2, 2)
-        )
-        .otherwise(pl.lit("*").repeat_by(n).list.join(""))
+        .otherwise(_keep_ends(digits, 4, 2, 7))  # landline: area code and last two digits
     )
 
 
 def bank_card(col: pl.Expr) -> pl.Expr:
-    digits = col.str.replace_all(r"\s", "")
-    n = digits.str.len_chars()
-    return (
-        pl.when(n >= 8)
-        .then(
-            digits.str.slice(0, 4)
-            + pl.lit("*").repeat_by(n - 8).list.join("")
-            + digits.str.slice(-4, 4)
-        )
-        .otherwise(pl.lit("*").repeat_by(n).list.join(""))
-    )
+    return _keep_ends(col.str.replace_all(r"\s", ""), 4, 4, 8)
 
 
 def email(col: pl.Expr) -> pl.Expr:

@@ -64,6 +64,16 @@ def quality_view(request: Request, rid: int, runs: list[dict[str, Any]]) -> list
     through the policy point, and are left out for callers who may not read the resource."""
     config = _config(request)
     d = decide(config, viewer(request), rid, grants=grants(config))
+    shown = [
+        (r["item"], one)
+        for q in runs
+        for r in q.get("results", [])
+        if d.allowed and r["item"] in d.columns
+        for one in r.get("samples") or []
+    ]
+    keys = mask_records([dict(one.get("key") or {}) for _item, one in shown], d)
+    values = masked_values(d, [(item, one.get("value")) for item, one in shown])
+    masked = iter(zip(keys, values, strict=True))
     out = []
     for q in runs:
         results = []
@@ -71,12 +81,17 @@ def quality_view(request: Request, rid: int, runs: list[dict[str, Any]]) -> list
             samples = []
             if d.allowed and r["item"] in d.columns:
                 for one in r.get("samples") or []:
-                    key = mask_records([dict(one.get("key") or {})], d)[0] if one.get("key") else {}
-                    value = mask_records([{"value": one.get("value")}], d, {"value": r["item"]})
-                    samples.append({**one, "key": key, "value": value[0].get("value")})
+                    key, value = next(masked)
+                    samples.append({**one, "key": key if one.get("key") else {}, "value": value})
             results.append({**r, "samples": samples})
         out.append({**q, "results": results})
     return out
+
+
+def masked_values(d: Decision, values: list[tuple[str, Any]]) -> list[Any]:
+    """Values each of a named item, masked in one pass (None where the item is not shown)."""
+    rows = mask_records([{item: value} for item, value in values], d)
+    return [row.get(item) for (item, _value), row in zip(values, rows, strict=True)]
 
 
 def preview_rows(
@@ -449,33 +464,39 @@ def objection_view(request: Request, o: dict[str, Any], action: str) -> dict[str
 
 
 def objection_masked(o: dict[str, Any], d: Decision) -> dict[str, Any]:
-    key = mask_records([dict(o["key"] or {})], d)[0] if o["key"] else o["key"]
-    values = mask_records(
-        [{"current_value": o["current_value"], "proposed_value": o["proposed_value"]}],
-        d,
-        {"current_value": o["item"], "proposed_value": o["item"]},
-    )[0]
-    return {
-        **o,
-        "key": key,
-        "current_value": values.get("current_value"),
-        "proposed_value": values.get("proposed_value"),
-    }
+    return objections_masked([o], d)[0]
+
+
+def objections_masked(items: list[dict[str, Any]], d: Decision) -> list[dict[str, Any]]:
+    """Objections on one resource as a viewer may see them: record keys and the current and
+    proposed values through that resource's decision, in one pass for all of them."""
+    keys = mask_records([dict(o["key"] or {}) for o in items], d)
+    current = masked_values(d, [(o["item"], o["current_value"]) for o in items])
+    proposed = masked_values(d, [(o["item"], o["proposed_value"]) for o in items])
+    return [
+        {
+            **o,
+            "key": key if o["key"] else o["key"],
+            "current_value": cur,
+            "proposed_value": prop,
+        }
+        for o, key, cur, prop in zip(items, keys, current, proposed, strict=True)
+    ]
 
 
 def visible_objections(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Objections on resources the viewer may read, masked; the others are left out."""
     config, v = _config(request), viewer(request)
-    decisions: dict[int, Decision | None] = {}
-    out = []
-    for o in items:
-        rid = o["resource_id"]
-        if rid not in decisions:
-            d = decide(config, v, rid, grants=grants(config))
-            decisions[rid] = d if d.allowed else None
-        if decisions[rid] is not None:
-            out.append(objection_masked(o, decisions[rid]))
-    return out
+    by_resource: dict[int, list[int]] = {}
+    for i, o in enumerate(items):
+        by_resource.setdefault(o["resource_id"], []).append(i)
+    shown: dict[int, dict[str, Any]] = {}
+    for rid, at in by_resource.items():
+        d = decide(config, v, rid, grants=grants(config))
+        if d.allowed:
+            masked = objections_masked([items[i] for i in at], d)
+            shown.update(zip(at, masked, strict=True))
+    return [shown[i] for i in sorted(shown)]
 
 
 @router.post(

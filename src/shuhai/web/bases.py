@@ -57,53 +57,56 @@ def _personal(request: Request, action: str, target: str) -> tuple[Config, Sourc
 PERSON_FIELDS = {"id": "身份证号", "person_id": "身份证号"}
 
 
-def _mixed(view: SourceView, kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    """A row drawn from several sources (search hit, entity, link): L4 fields masked."""
-    if kind != "person":
-        return row
-    named = {attr: row.get(f) for f, attr in PERSON_FIELDS.items() if f in row}
-    masked = view.mixed(named)
-    return {**row, **{f: masked.get(attr) for f, attr in PERSON_FIELDS.items() if f in row}}
+def _mixed(view: SourceView, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows drawn from several sources (search hits, entity, links): L4 fields masked, in one
+    pass over all the rows."""
+    if kind != "person" or not rows:
+        return rows
+    named = [{attr: r.get(f) for f, attr in PERSON_FIELDS.items() if f in r} for r in rows]
+    masked = view.mixed_rows(named)
+    return [
+        {**r, **{f: m.get(attr) for f, attr in PERSON_FIELDS.items() if f in r}}
+        for r, m in zip(rows, masked, strict=True)
+    ]
 
 
 def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
     """A file as this viewer may see it: every value through the decision of its source."""
     kind = p["base"]["kind"]
-    golden = []
-    for g in p["golden"]:
-        shown = view.values(g["resource_id"], {g["attribute"]: g["value"]})
-        golden.append(
-            {**g, "value": None, "withheld": True}
-            if shown is None
-            else {**g, "value": shown.get(g["attribute"]), "withheld": False}
-        )
-    sources = []
-    for src in p["sources"]:
-        shown = view.values(src["resource_id"], src["values"])
-        if shown is not None:
-            ident = (
-                view.values(src["resource_id"], {"身份证号": src["id"]})
-                if kind == "person"
-                else None
-            )
-            sources.append(
-                {**src, "values": shown, "id": ident["身份证号"] if ident else src["id"]}
-            )
-    disagreements = [x for x in (_disagreement(view, d) for d in p["disagreements"]) if x]
+    shown_golden = view.values_many(
+        [(g["resource_id"], {g["attribute"]: g["value"]}) for g in p["golden"]]
+    )
+    golden = [
+        {**g, "value": None, "withheld": True}
+        if shown is None
+        else {**g, "value": shown.get(g["attribute"]), "withheld": False}
+        for g, shown in zip(p["golden"], shown_golden, strict=True)
+    ]
+    shown_sources = view.values_many([(src["resource_id"], src["values"]) for src in p["sources"]])
+    sources = [
+        {**src, "values": shown}
+        for src, shown in zip(p["sources"], shown_sources, strict=True)
+        if shown is not None
+    ]
+    if kind == "person" and sources:  # a source's ID is masked like an ID number
+        ids = view.values_many([(s["resource_id"], {"身份证号": s["id"]}) for s in sources])
+        for src, masked in zip(sources, ids, strict=True):
+            src["id"] = (masked or {}).get("身份证号", src["id"])
+    disagreements = _disagreements(view, p["disagreements"])
     objections = [
         objection_masked(o, view.decision(o["resource_id"]))
         for o in p["objections"]
         if view.readable(o["resource_id"])
     ]
     links = {
-        k: [_mixed(view, "person", r) for r in rows if view.readable(r.get("resource_id", 0))]
+        k: _mixed(view, "person", [r for r in rows if view.readable(r.get("resource_id", 0))])
         if k != "licences"
         else rows
         for k, rows in p["links"].items()
     }
     return {
         **p,
-        "entity": _mixed(view, kind, p["entity"]),
+        "entity": _mixed(view, kind, [p["entity"]])[0],
         "golden": golden,
         "sources": sources,
         "withheld_sources": len(p["sources"]) - len(sources),
@@ -114,30 +117,44 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _disagreement(view: SourceView, d: dict[str, Any]) -> dict[str, Any] | None:
-    """One attribute's competing values, each shown only from a source the viewer may read."""
-    kept = []
-    for one in d["sources"]:
-        shown = view.values(one["resource_id"], {d["attribute"]: one.get("value")})
-        if shown is not None:
-            kept.append({**one, "value": shown.get(d["attribute"])})
-    return {**d, "sources": kept} if kept else None
+def _disagreements(view: SourceView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each attribute's competing values, each shown only from a source the viewer may read
+    (one masking pass for all of them)."""
+    pairs = [
+        (one["resource_id"], {d["attribute"]: one.get("value")})
+        for d in items
+        for one in d["sources"]
+    ]
+    shown = iter(view.values_many(pairs))
+    out = []
+    for d in items:
+        kept = []
+        for one in d["sources"]:
+            masked = next(shown)
+            if masked is not None:
+                kept.append({**one, "value": masked.get(d["attribute"])})
+        if kept:
+            out.append({**d, "sources": kept})
+    return out
 
 
 def disagreements_view(view: SourceView, data: dict[str, Any]) -> dict[str, Any]:
-    items = [x for x in (_disagreement(view, d) for d in data["items"]) if x]
-    return {**data, "items": items}
+    return {**data, "items": _disagreements(view, data["items"])}
 
 
 def review_view(view: SourceView, kind: str, pair: dict[str, Any]) -> dict[str, Any]:
     """Review evidence: both sides' fields and the golden values, L4 masked (mixed sources)."""
     evidence = {
-        "record": {**pair["record"], "fields": _mixed(view, kind, pair["record"]["fields"])},
+        "record": {**pair["record"], "fields": _mixed(view, kind, [pair["record"]["fields"]])[0]},
         "file": {
-            "fields": _mixed(view, kind, pair["file"]["fields"]),
+            "fields": _mixed(view, kind, [pair["file"]["fields"]])[0],
             "golden": [
-                {**g, "value": view.mixed({g["attribute"]: g["value"]}).get(g["attribute"])}
-                for g in pair["file"]["golden"]
+                {**g, "value": m.get(g["attribute"])}
+                for g, m in zip(
+                    pair["file"]["golden"],
+                    view.mixed_rows([{g["attribute"]: g["value"]} for g in pair["file"]["golden"]]),
+                    strict=True,
+                )
             ],
         },
     }
@@ -210,7 +227,7 @@ def search(
     config, view = _personal(request, "base.search", base)
     found = service.search_files(config, base, q, limit=limit, offset=offset)
     kind = found["base"]["kind"]
-    return {**found, "items": [_mixed(view, kind, r) for r in found["items"]]}
+    return {**found, "items": _mixed(view, kind, found["items"])}
 
 
 @api.get("/bases/{base}/files/{file_id}", summary="一人一档 / 一企一档: one file")
