@@ -146,14 +146,7 @@ def _caller(request: Request, action: str, resource: str) -> Viewer:
     """A department system (signed) or a signed-in user; everyone else 401, audited."""
     v = viewer(request)
     if v.kind == "anonymous":
-        audit.record(
-            _config(request),
-            action,
-            actor="anonymous",
-            resource=resource[:200],
-            outcome="refused",
-            detail="auth.required",
-        )
+        note(request, action, resource, outcome="refused", detail="auth.required")
         raise Unauthorized(
             "auth.required",
             "共享接口需签名调用或登录",
