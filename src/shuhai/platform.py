@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from shuhai.access.keys import LakeKeyring
 from shuhai.config import Config
 from shuhai.db import upgrade
+from shuhai.lake.cipher import register_keyring
 
 DEMO_MARKER = "DEMO"  # written by ``shuhai demo``: every page then says 演示数据
 
@@ -21,6 +23,7 @@ def open_home(config: Config | None = None) -> Config:
 
     config = config or Config.from_env()
     config.ensure_dirs()
+    register_keyring(config.lake_dir, LakeKeyring(config))
     if (config.home / DEMO_MARKER).exists():
         config.demo_mode = True
         config.profiles = True  # fictional people only: the demo shows its profiles locally

@@ -30,7 +30,7 @@ def creds(config: Config) -> list[dict]:
 def test_rotation_on_sqlite_and_postgresql(any_config: Config) -> None:
     Catalog(any_config).add_department({"name": "市人社局", "code": "RS"})
     made = [signing.create_credential(any_config, "RS", name=f"系统{i}") for i in range(2)]
-    assert keys.rotate_master(any_config) == {"resealed": 2}
+    assert keys.rotate_master(any_config) == {"resealed": 2, "data_keys": 0}
     signing.forget_secrets()
     assert all(_check(any_config, c)["app_key"] == c["app_key"] for c in made)
 
@@ -39,7 +39,7 @@ def test_rotation_reseals_every_secret(config: Config, creds: list[dict]) -> Non
     old = keys.master_key(config)
     with session_scope(config.database_url) as s:
         before = {c.app_key: c.secret for c in s.query(ApiCredential)}
-    assert keys.rotate_master(config) == {"resealed": 3}
+    assert keys.rotate_master(config) == {"resealed": 3, "data_keys": 0}
     new = keys.master_key(config)
     assert new != old
     with session_scope(config.database_url) as s:

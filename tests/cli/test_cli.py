@@ -165,8 +165,10 @@ def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
     assert "appSecret: " in issued and app_key in ok("credential", "list")
     assert "appSecret" not in ok("credential", "list")
     before = (env / "home" / "keys" / "master.key").read_text()
-    assert "重新封装 1 个机密" in ok("keys", "rotate")
+    assert "重新封装 1 个机密、1 个数据密钥" in ok("keys", "rotate")
     assert (env / "home" / "keys" / "master.key").read_text() != before
+    assert "350102198001010014" in ok("read", "人口")  # stored encrypted, read under the new key
+    assert "身份证号" in ok("keys", "encrypt", "--vacuum")  # already encrypted at ingest
     bad = runner.invoke(app, ["keys", "rotate", "--new-key", "nothex"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     replaced = ok("credential", "rotate", app_key).split("appKey: ")[1].split()[0]
@@ -177,7 +179,13 @@ def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
     from shuhai.config import Config
 
     done = {e["action"] for e in audit.search(Config.from_env(), limit=100)}
-    assert {"credential.add", "credential.rotate", "credential.revoke", "keys.rotate"} <= done
+    assert {
+        "credential.add",
+        "credential.rotate",
+        "credential.revoke",
+        "keys.rotate",
+        "keys.encrypt",
+    } <= done
     assert all(
         e["actor"].startswith("cli:") for e in audit.search(Config.from_env(), action="keys.rotate")
     )

@@ -125,12 +125,21 @@ def confirm(
                 f"{len(problems)} problems in the grading",
                 details=problems,
             )
+        raised = False
         for name, g in grading.items():
             it = by_name[name]
+            raised |= g["level"] == "L4" or g["data_class"] == "核心"
             it.data_class, it.level, it.grading_confirmed_by = g["data_class"], g["level"], actor
         from shuhai.access.policy import forget
 
         forget()
+        if raised:  # encrypt what the lake already holds of these items, once this commits
+            from shuhai.access.keys import protect_lake
+            from shuhai.plugins import in_background
+
+            rid = res.id
+            s.commit()
+            in_background(f"protect-r{rid}", protect_lake, config, [rid])
         return [
             {
                 "item": it.name,

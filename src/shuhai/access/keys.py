@@ -5,9 +5,11 @@ home created on first use with owner-only permissions. Secrets at rest are seale
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
+from shuhai.access.columns import ColumnCipher, new_data_key, unwrap
 from shuhai.access.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
@@ -75,8 +77,9 @@ def _write_key(path: Path, key: bytes) -> None:
 
 
 def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int]:
-    """Rotate the master key (主密钥轮换): every sealed secret (system credentials' secrets) is
-    opened with the keys known and sealed with the new one in one transaction; then the key file
+    """Rotate the master key (主密钥轮换): every sealed secret (system credentials' secrets) and
+    every data key of the lake's encrypted columns is opened with the keys known and sealed with
+    the new one in one transaction (the data itself is not touched); then the key file
     is swapped. No key is lost on the way: the new key is kept (``keys/kept/pending-*``) before
     anything is resealed, and the replaced key is kept (``retired-*``) for secrets a crashed
     rotation left behind; an operator removes kept keys once ``shuhai keys rotate`` has run
@@ -84,7 +87,7 @@ def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int
     by the operator afterwards (until then the kept key opens the secrets)."""
     from sqlalchemy import select
 
-    from shuhai.db import ApiCredential, session_scope
+    from shuhai.db import ApiCredential, DataKey, session_scope
 
     if new_key is None:
         if os.environ.get("SHUHAI_MASTER_KEY"):
@@ -102,13 +105,17 @@ def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int
     stamp = f"{time.time_ns()}"
     pending = _kept_dir(config) / f"pending-{stamp}.key"
     _write_key(pending, new_key)  # first: a crash from here on loses nothing
-    resealed = 0
+    resealed = rewrapped = 0
     with session_scope(config.database_url) as s:
         for cred in s.scalars(select(ApiCredential)):
             purpose = f"credential:{cred.app_key}"
             plain = unseal(config, cred.secret, purpose)
             cred.secret = sm4_gcm_encrypt(new_key, plain, aad=purpose.encode()).hex()
             resealed += 1
+        for data_key in s.scalars(select(DataKey)):
+            plain = _unwrap_any(config, data_key.wrapped)
+            data_key.wrapped = sm4_gcm_encrypt(new_key, plain, aad=b"data-key").hex()
+            rewrapped += 1
     if not os.environ.get("SHUHAI_MASTER_KEY"):
         current = _key_file(config)
         if current.exists():
@@ -117,7 +124,7 @@ def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int
     from shuhai.access import signing
 
     signing.forget_secrets()
-    return {"resealed": resealed}
+    return {"resealed": resealed, "data_keys": rewrapped}
 
 
 def seal(config: Config, plain: bytes, purpose: str) -> str:
@@ -141,4 +148,126 @@ def unseal(config: Config, sealed: str, purpose: str) -> bytes:
     ) from error
 
 
-__all__ = ["master_key", "rotate_master", "seal", "unseal"]
+def _unwrap_any(config: Config, wrapped: str) -> bytes:
+    error: Exception | None = None
+    for key in _candidates(config):
+        try:
+            return unwrap(key, wrapped)
+        except Exception as exc:  # noqa: BLE001 - the wrong key fails authentication
+            error = exc
+    raise InvalidInput(
+        "keys.cannot_unwrap",
+        "无法用现有主密钥解开数据密钥（主密钥被更换或数据被篡改）",
+        "No known master key opens this data key (key replaced or data tampered)",
+    ) from error
+
+
+class LakeKeyring:
+    """The lake's keyring for one home (registered by ``open_home``): which columns are
+    encrypted (items graded 核心 or L4 — the confirmed grading, else the proposal from the name),
+    one data key per resource kept wrapped in the metadata database, and the ciphers."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._ciphers: dict[str, ColumnCipher] = {}
+        self._lock = threading.Lock()
+
+    def sensitive_columns(self, resource_id: int) -> set[str]:
+        from sqlalchemy import select
+
+        from shuhai.access.grading import propose
+        from shuhai.db import InfoItem, session_scope
+
+        with session_scope(self.config.database_url) as s:
+            items = s.scalars(select(InfoItem).where(InfoItem.resource_id == resource_id)).all()
+            out = set()
+            for it in items:
+                if it.grading_confirmed_by:
+                    level, data_class = it.level, it.data_class
+                else:
+                    guess = propose(it.name)
+                    level, data_class = guess["level"], guess["data_class"]
+                if level == "L4" or data_class == "核心":
+                    out.add(it.name)
+            return out
+
+    def key_for(self, resource_id: int) -> str:
+        from sqlalchemy import select
+
+        from shuhai.db import DataKey, session_scope
+
+        with self._lock, session_scope(self.config.database_url) as s:
+            found = s.scalars(
+                select(DataKey).where(DataKey.resource_id == resource_id).order_by(DataKey.id)
+            ).first()
+            if found is None:
+                _, wrapped = new_data_key(master_key(self.config))
+                found = DataKey(resource_id=resource_id, wrapped=wrapped)
+                s.add(found)
+                s.flush()
+            return str(found.id)
+
+    def cipher(self, key_id: str) -> ColumnCipher:
+        hit = self._ciphers.get(key_id)
+        if hit is not None:
+            return hit
+        from shuhai.db import DataKey, session_scope
+
+        with session_scope(self.config.database_url) as s:
+            row = s.get(DataKey, int(key_id)) if key_id.isdigit() else None
+            if row is None:
+                raise InvalidInput(
+                    "keys.no_data_key",
+                    f"找不到数据密钥 {key_id}（元数据库与数据湖不一致）",
+                    f"Data key {key_id} not found (metadata and lake do not match)",
+                )
+            wrapped = row.wrapped
+        made = ColumnCipher(_unwrap_any(self.config, wrapped))
+        self._ciphers[key_id] = made
+        return made
+
+
+def protect_lake(
+    config: Config, resource_ids: list[int] | None = None, *, vacuum: bool = False
+) -> list[dict[str, object]]:
+    """Encrypt, in the lake, every 核心 / L4 text column still stored in plain text (after a
+    grading raised a column to L4, or data loaded before encryption existed); with ``vacuum``
+    also delete the older versions' files, which still hold the plain text."""
+    import pyarrow as pa
+    from sqlalchemy import select
+
+    from shuhai.db import Resource, session_scope
+    from shuhai.lake import LakeTable
+
+    with session_scope(config.database_url) as s:
+        ids = resource_ids or list(s.scalars(select(Resource.id).order_by(Resource.id)))
+    keyring = LakeKeyring(config)
+    out: list[dict[str, object]] = []
+    for rid in ids:
+        table = LakeTable(config.lake_dir, rid)
+        if not table.exists():
+            continue
+        schema = table.dataset().schema
+        done = table.encrypted_columns()
+        wanted = [
+            f.name
+            for f in schema
+            if f.name in keyring.sensitive_columns(rid)
+            and f.name not in done
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        ]
+        version = table.protect(wanted) if wanted else None
+        removed = len(table.vacuum()) if vacuum else 0
+        out.append(
+            {
+                "resource_id": rid,
+                "encrypted": wanted,
+                "already": sorted(done),
+                "version": version,
+                "files_removed": removed,
+            }
+        )
+    return out
+
+
+__all__ = ["LakeKeyring", "master_key", "protect_lake", "rotate_master", "seal", "unseal"]

@@ -997,7 +997,44 @@ def keys_rotate(
             ) from exc
     done = rotate_master(_config(), key)
     _audited("keys.rotate", "master", done)
-    console.print(f"主密钥已轮换，重新封装 {done['resealed']} 个机密 / master key rotated")
+    console.print(
+        f"主密钥已轮换，重新封装 {done['resealed']} 个机密、{done['data_keys']} 个数据密钥 / "
+        "master key rotated"
+    )
+
+
+@keys_app.command("encrypt")
+@friendly
+def keys_encrypt(
+    resource: list[str] = typer.Option(None, help="资源代码或编号（默认全部）/ resource"),
+    vacuum: bool = typer.Option(
+        False, help="同时删除旧版本文件（其中仍有明文；之后不能回溯到那些版本）/ purge old files"
+    ),
+) -> None:
+    """加密数据湖中仍为明文的核心/L4 列 / Encrypt 核心/L4 columns still stored in plain text.
+    Example: shuhai keys encrypt --vacuum"""
+    from shuhai.access.keys import protect_lake
+    from shuhai.catalog.service import find_resource
+    from shuhai.db import session_scope
+
+    config = _config()
+    ids = None
+    if resource:
+        with session_scope(config.database_url) as s:
+            ids = [find_resource(s, r).id for r in resource]
+    done = protect_lake(config, ids, vacuum=vacuum)
+    _audited("keys.encrypt", "lake", {"resources": len(done), "vacuum": vacuum})
+    table = Table(
+        "资源 / resource", "新加密 / encrypted now", "已加密 / already", "删除文件 / removed"
+    )
+    for row in done:
+        table.add_row(
+            str(row["resource_id"]),
+            "、".join(row["encrypted"]) or "—",  # type: ignore[arg-type]
+            "、".join(row["already"]) or "—",  # type: ignore[arg-type]
+            str(row["files_removed"]),
+        )
+    console.print(table)
 
 
 share_app = typer.Typer(help="数据共享 / Data sharing", no_args_is_help=True)

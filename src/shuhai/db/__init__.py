@@ -10,6 +10,7 @@ from shuhai.db.models import (
     BaseDatabase,
     Comparison,
     ComparisonRun,
+    DataKey,
     Department,
     EntityEvent,
     InfoItem,
@@ -33,6 +34,7 @@ from shuhai.db.session import get_engine, session_scope, upgrade
 __all__ = [
     "ShareApplication",
     "ApiCredential",
+    "DataKey",
     "UsedNonce",
     "User",
     "UserSession",

@@ -479,6 +479,18 @@ class ApiCredential(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(40))
 
 
+class DataKey(Base):
+    """数据密钥: the SM4 key that encrypts a resource's 核心 / L4 columns in the lake, wrapped
+    (SM4-GCM) under the master key; the lake's schema names the key by id."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    wrapped: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class UsedNonce(Base):
     """A nonce seen in a signed request (kept past the clock-skew window) when Redis is not set."""
 

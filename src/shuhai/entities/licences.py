@@ -44,7 +44,7 @@ def build_licences(
             if c
         ]
         raw = pl.from_arrow(
-            table.dataset(version).to_table(columns=[*dict.fromkeys(cols), RUN_COLUMN, LINE_COLUMN])
+            table.read(version, columns=[*dict.fromkeys(cols), RUN_COLUMN, LINE_COLUMN])
         )
         assert isinstance(raw, pl.DataFrame)
         n = raw.height

@@ -110,6 +110,7 @@ def read_member(
     else:
         data = pl.from_arrow(dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN]))
     assert isinstance(data, pl.DataFrame)
+    data = table.open_frame(data, dataset.schema)
     if rows is not None:
         data = data.join(
             rows.select(pl.col("run").alias(RUN_COLUMN), pl.col("line").alias(LINE_COLUMN)),

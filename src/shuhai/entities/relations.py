@@ -69,7 +69,7 @@ def build_links(config: Config, cfg: BaseConfig, records: pl.DataFrame, out: Pat
         if not table.exists():
             continue
         raw = pl.from_arrow(
-            table.dataset().to_table(columns=[rel.enterprise, rel.person, RUN_COLUMN, LINE_COLUMN])
+            table.read(columns=[rel.enterprise, rel.person, RUN_COLUMN, LINE_COLUMN])
         )
         assert isinstance(raw, pl.DataFrame)
         f = raw.select(

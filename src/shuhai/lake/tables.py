@@ -28,6 +28,7 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from shuhai.errors import InvalidInput, NotFound
+from shuhai.lake import cipher
 from shuhai.lake.schema import quote_identifier
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,19 @@ class LakeTable:
         metadata: dict[str, str] | None = None,
     ) -> int:
         """Merge ``data`` on ``key_columns`` as one new version (update matches, insert the rest);
-        the first load of a table simply creates it. ``metadata`` goes into the commit."""
+        the first load of a table simply creates it. ``metadata`` goes into the commit. Columns
+        that must be encrypted are sealed on the way (deterministically, so the merge still
+        matches on an encrypted key)."""
         props = CommitProperties(
             custom_metadata={RUN_METADATA_KEY: str(run_id), **(metadata or {})}
         )
+        target = self._write_schema(data.schema, run_id)
+        if target != data.schema or cipher.encrypted_fields(target):
+            keyring = self.keyring()
+            source = data
+            data = pa.RecordBatchReader.from_batches(
+                target, (cipher.seal_table(b, target, keyring) for b in source)
+            )
         if not self.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_deltalake(str(self.path), data, mode="append", commit_properties=props)
@@ -146,15 +156,26 @@ class LakeTable:
         """Write each frame as a Parquet part, then commit all parts as one version (atomic).
 
         Parts are written by Polars (multi-threaded) and only become visible with the commit; on
-        any failure the parts written so far are deleted and no version is made.
+        any failure the parts written so far are deleted and no version is made. Columns that
+        must be encrypted are sealed frame by frame before they reach the disk.
         """
         self.path.mkdir(parents=True, exist_ok=True)
+        schema = self._write_schema(schema, run_id)
+        sealed = cipher.encrypted_fields(schema)
+        keyring = self.keyring() if sealed else None
         written: list[Path] = []
         actions: list[AddAction] = []
         try:
             for frame in frames:
                 if frame.height == 0:
                     continue
+                for column, key_id in sealed.items():
+                    if column in frame.columns and keyring is not None:
+                        values = frame[column].cast(pl.String).to_arrow()
+                        stored = keyring.cipher(key_id).seal(values)
+                        frame = frame.with_columns(pl.Series(column, stored, dtype=pl.Binary))
+                if sealed and keyring is None:
+                    raise cipher.no_keyring()
                 name = (
                     f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
                 )
@@ -216,12 +237,171 @@ class LakeTable:
         return out
 
     def dataset(self, version: int | None = None) -> ds.Dataset:
-        """The version's data files as a native pyarrow dataset with the table's schema (files
-        written before a column was added read it as null). Native files, not deltalake's Python
-        filesystem bridge, whose scan threads can outlive the interpreter and abort it at exit."""
+        """The version's data files as stored, as a native pyarrow dataset with the table's
+        schema (files written before a column was added read it as null). Encrypted columns are
+        ciphertext here: read through ``read``, ``open``, ``register`` or ``query`` to see them
+        decrypted. Native files, not deltalake's Python filesystem bridge, whose scan threads
+        can outlive the interpreter and abort it at exit."""
         dt = self._table(version)
         schema = pa.schema(dt.schema().to_arrow())
         return ds.dataset(dt.file_uris(), schema=schema, format="parquet")
+
+    def keyring(self) -> cipher.Keyring | None:
+        """The keyring registered for this lake (None in a process that did not open the home)."""
+        return cipher.keyring_for(self.path.parent)
+
+    def encrypted_columns(self, version: int | None = None) -> dict[str, str]:
+        """Encrypted column → data key id, as the version's schema records them."""
+        if not self.exists():
+            return {}
+        return cipher.encrypted_fields(pa.schema(self._table(version).schema().to_arrow()))
+
+    def open(self, data: pa.Table | pa.RecordBatch, stored: pa.Schema) -> pa.Table | pa.RecordBatch:
+        """Decrypt what was read from ``dataset(...)`` (``stored``: that dataset's schema)."""
+        return cipher.open_table(data, self.keyring(), stored)
+
+    def open_frame(self, frame: pl.DataFrame, stored: pa.Schema) -> pl.DataFrame:
+        """``open`` for a Polars frame read from the version's files."""
+        if not set(cipher.encrypted_fields(stored)) & set(frame.columns):
+            return frame
+        opened = pl.from_arrow(cipher.open_table(frame.to_arrow(), self.keyring(), stored))
+        assert isinstance(opened, pl.DataFrame)
+        return opened
+
+    def batches(
+        self,
+        version: int | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        filter: ds.Expression | None = None,
+        batch_size: int = 131_072,
+    ) -> pa.RecordBatchReader:
+        """Stream a version decrypted, batch by batch (bounded memory)."""
+        dataset = self.dataset(version)
+        scanner = dataset.scanner(
+            columns=list(columns) if columns else None, filter=filter, batch_size=batch_size
+        )
+        return cipher.open_batches(scanner.to_reader(), self.keyring(), dataset.schema)
+
+    def register(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        version: int | None = None,
+        *,
+        dataset: ds.Dataset | None = None,
+    ) -> dict[str, str]:
+        """Make a version queryable as ``name`` on a DuckDB connection, encrypted columns
+        decrypted on the fly (filters on other columns still pushed into the scan); see
+        ``cipher.register`` for the answer."""
+        data = dataset if dataset is not None else self.dataset(version)
+        return cipher.register(con, name, data, data.schema, self.keyring())
+
+    def scan_view(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        dataset: ds.Dataset | None = None,
+    ) -> None:
+        """A view ``name`` over a version's files read by DuckDB's own Parquet reader
+        (memory-governed, spills; columns a file lacks read as null), decrypted: for scans of a
+        whole version, where ``register`` would pull Arrow batches through Python."""
+        data = dataset if dataset is not None else self.dataset()
+        files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in data.files)
+        source = f"read_parquet([{files}], union_by_name = true)"
+        cipher.create_view(con, name, source, data.schema, self.keyring())
+
+    def seal_value(self, column: str, value: str, version: int | None = None) -> str | bytes:
+        """A filter value in the stored form of ``column``: sealed when the column is encrypted
+        (deterministic encryption: equal values give equal ciphertexts), unchanged otherwise."""
+        key_id = self.encrypted_columns(version).get(column)
+        if key_id is None:
+            return value
+        keyring = self.keyring()
+        if keyring is None:
+            raise cipher.no_keyring()
+        return keyring.cipher(key_id).seal_value(value)
+
+    def _write_schema(self, incoming: pa.Schema, run_id: int) -> pa.Schema:
+        """The stored form of ``incoming``: columns already encrypted in the table, and text
+        columns the keyring says are 核心 / L4, become encrypted binary columns. A column that
+        just became sensitive while the table holds it in plain text is encrypted in place first
+        (``protect``), so a table never mixes both forms of a column."""
+        keyring = self.keyring()
+        current = self.encrypted_columns() if self.exists() else {}
+        wanted: set[str] = set()
+        if keyring is not None:
+            sensitive = keyring.sensitive_columns(self.resource_id)
+            wanted = {
+                f.name
+                for f in incoming
+                if f.name in sensitive
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            }
+        if not current and not wanted:
+            return incoming
+        if self.exists():
+            have = set(pa.schema(self._table().schema().to_arrow()).names)
+            plain = (wanted & have) - set(current)
+            if plain:
+                self.protect(sorted(plain), run_id=run_id)
+                current = self.encrypted_columns()
+        if keyring is None:
+            raise cipher.no_keyring()
+        key_id = next(iter(current.values()), None) or keyring.key_for(self.resource_id)
+        return pa.schema(
+            [
+                cipher.sealed_field(f, current.get(f.name, key_id))
+                if f.name in current or f.name in wanted
+                else f
+                for f in incoming
+            ]
+        )
+
+    def protect(self, columns: Sequence[str], *, run_id: int | None = None) -> int | None:
+        """Encrypt plain-text columns of the current version in place (加密存量数据): the table is
+        rewritten, batch by batch, as a new version whose schema marks the columns encrypted.
+        Older versions keep their files until ``vacuum`` removes them. Returns the new version,
+        or None when there was nothing to encrypt."""
+        keyring = self.keyring()
+        if keyring is None:
+            raise cipher.no_keyring()
+        dataset = self.dataset()
+        current = cipher.encrypted_fields(dataset.schema)
+        todo = [c for c in columns if c in dataset.schema.names and c not in current]
+        if not todo:
+            return None
+        key_id = next(iter(current.values()), None) or keyring.key_for(self.resource_id)
+        target = pa.schema(
+            [cipher.sealed_field(f, key_id) if f.name in todo else f for f in dataset.schema]
+        )
+        reader = pa.RecordBatchReader.from_batches(
+            target,
+            (
+                cipher.seal_table(batch, target, keyring, only=set(todo))
+                for batch in dataset.to_batches(batch_size=131_072)
+            ),
+        )
+        meta = {"shuhai.operation": "encrypt " + ",".join(todo)}
+        if run_id is not None:
+            meta[RUN_METADATA_KEY] = str(run_id)
+        write_deltalake(
+            str(self.path),
+            reader,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata=meta),
+        )
+        return DeltaTable(str(self.path)).version()
+
+    def vacuum(self) -> list[str]:
+        """Delete the files no longer part of the current version (after ``protect``, the plain
+        text of older versions): time travel to those versions ends here."""
+        if not self.exists():
+            return []
+        return self._table().vacuum(
+            retention_hours=0, enforce_retention_duration=False, dry_run=False
+        )
 
     def count(self, version: int | None = None) -> int:
         if not self.exists():
@@ -247,14 +427,15 @@ class LakeTable:
                     f"Unknown columns: {', '.join(unknown)}",
                 )
         if limit is None:
-            return dataset.to_table(columns=list(columns) if columns else None)
-        return dataset.head(offset + limit, columns=list(columns) if columns else None).slice(
-            offset, limit
-        )
+            data = dataset.to_table(columns=list(columns) if columns else None)
+        else:
+            data = dataset.head(offset + limit, columns=list(columns) if columns else None)
+            data = data.slice(offset, limit)
+        return cipher.open_table(data, self.keyring(), dataset.schema)
 
     def query(self, sql: str, version: int | None = None, *, name: str = "t") -> pa.Table:
         """Run DuckDB SQL over one version, visible as table ``t`` (read-only)."""
-        return run_sql(sql, {name: self.dataset(version)})
+        return run_sql(sql, {name: (self, version)})
 
 
 _IDENT = re.compile(r"^[^\x00-\x1f\"]+$")
@@ -305,12 +486,18 @@ def _quote(name: str) -> str:
     return quote_identifier(name)
 
 
-def run_sql(sql: str, tables: dict[str, ds.Dataset | pa.Table]) -> pa.Table:
-    """DuckDB over Arrow datasets; only a single read-only statement is allowed."""
+def run_sql(
+    sql: str, tables: dict[str, ds.Dataset | pa.Table | tuple[LakeTable, int | None]]
+) -> pa.Table:
+    """DuckDB over Arrow data or lake versions (``(table, version)``, read decrypted); only a
+    single read-only statement is allowed."""
     con = duckdb.connect(":memory:")
     try:
         for name, table in tables.items():
-            con.register(name, table)
+            if isinstance(table, tuple):
+                table[0].register(con, name, table[1])
+            else:
+                con.register(name, table)
         con.execute("SET enable_external_access = false")
         try:
             statements = con.extract_statements(sql)

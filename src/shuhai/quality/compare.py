@@ -172,8 +172,8 @@ def run_comparison(config: Config, comparison_id: int) -> dict[str, Any]:
     L, R = spec["left"], spec["right"]
     con = duckdb.connect(":memory:")
     try:
-        con.register("l", left.dataset(lv))
-        con.register("r", right.dataset(rv))
+        left.register(con, "l", lv)
+        right.register(con, "r", rv)
         joined_sql = (
             f"SELECT l.{_q(L['key'])} AS key, l.{_q(L['item'])} AS left_value, r.{_q(R['item'])} AS right_value, "
             f"l.{LINE_COLUMN} AS left_line, r.{LINE_COLUMN} AS right_line "

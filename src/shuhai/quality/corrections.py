@@ -94,7 +94,7 @@ def _find_record(config: Config, res: dict[str, Any], key: dict[str, Any]) -> di
         raise NotFound("objection.record_not_found", "该资源还没有数据", "The resource has no data")
     con = duckdb.connect(":memory:")
     try:
-        con.register("t", table.dataset())
+        table.register(con, "t")
         where = " AND ".join(f"CAST({_q(k)} AS VARCHAR) = ?" for k in key)
         query = f"SELECT * FROM t WHERE {where} LIMIT 2"
         rows = con.sql(query, params=[str(v) for v in key.values()]).to_arrow_table().to_pylist()

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,11 @@ ROW_KEY = (
 )
 
 
-def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
+def precheck(
+    dataset: Any,
+    rules: list[dict[str, Any]],
+    open_data: Callable[[pa.Table], pa.Table] = lambda data: data,
+) -> dict[int, pa.Table]:
     """ID and credit-code rules checked with NumPy over whole columns, one Parquet file at a time
     (memory bounded by a few files), files in parallel (NumPy releases the GIL): for each such
     rule, the row keys that fail it. The rule query then only looks these keys up, instead of
@@ -127,7 +132,9 @@ def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
     if not prechecked:
         return {}
     with ThreadPoolExecutor(max_workers=PRECHECK_THREADS) as pool:
-        per_file = list(pool.map(lambda path: _precheck_file(path, prechecked), dataset.files))
+        per_file = list(
+            pool.map(lambda path: _precheck_file(path, prechecked, open_data), dataset.files)
+        )
     return {
         i: pa.table(
             {
@@ -141,14 +148,16 @@ def precheck(dataset: Any, rules: list[dict[str, Any]]) -> dict[int, pa.Table]:
 
 
 def _precheck_file(
-    path: str, prechecked: list[tuple[int, dict[str, Any]]]
+    path: str,
+    prechecked: list[tuple[int, dict[str, Any]]],
+    open_data: Callable[[pa.Table], pa.Table],
 ) -> dict[int, np.ndarray]:
     pf = pq.ParquetFile(path)
     names = set(pf.schema_arrow.names)
     need = {r["item"] for _, r in prechecked} | {
         r["params"]["ric"] for _, r in prechecked if "ric" in r["params"]
     }
-    table = pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN])
+    table = open_data(pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN]))
     line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
     keys = table[RUN_COLUMN].to_numpy(zero_copy_only=False).astype(np.int64) * 4294967296 + line
     out: dict[int, np.ndarray] = {}
@@ -184,13 +193,6 @@ def _precheck_file(
             bad = present & (born != vectorized.NO_DATE) & (born != stored)
         out[i] = keys[bad]
     return out
-
-
-def parquet_scan(dataset: Any) -> str:
-    """DuckDB's own Parquet reader over a version's files (memory-governed, spills; columns a
-    file lacks read as null)."""
-    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in dataset.files)
-    return f"read_parquet([{files}], union_by_name = true)"
 
 
 def rule_dict(rule: QualityRule) -> dict[str, Any]:
@@ -324,9 +326,9 @@ def run_quality(
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET memory_limit = '{QUERY_MEMORY}'")
         con.execute(f"SET temp_directory = '{spill}'")
-        con.execute(f"CREATE VIEW t AS SELECT * FROM {parquet_scan(dataset)}")
+        table.scan_view(con, "t", dataset)
         V.prepare(con)
-        prechecked = precheck(dataset, rules)
+        prechecked = precheck(dataset, rules, lambda data: table.open(data, dataset.schema))
         flags = []
         for i, r in enumerate(rules):
             ref = None
@@ -334,9 +336,7 @@ def run_quality(
                 ref = f"ref_{i}"
                 with session_scope(config.database_url) as s2:
                     ref_id = find_resource(s2, r["params"]["resource"]).id
-                con.execute(
-                    f"CREATE VIEW {ref} AS SELECT * FROM {parquet_scan(LakeTable(config.lake_dir, ref_id).dataset())}"
-                )
+                LakeTable(config.lake_dir, ref_id).scan_view(con, ref)
             if i in prechecked:
                 con.register(f"pre_{i}", prechecked[i])
                 expr = f"NOT ({ROW_KEY} IN (SELECT k FROM pre_{i}))"

@@ -38,6 +38,7 @@ from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LakeTable
 from shuhai.lake.schema import LINE_COLUMN, RUN_COLUMN, quote_identifier
 
+EQUALITY = {"eq", "ne", "in"}  # operators that work on deterministic ciphertext
 OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "IN"}
 RESERVED = {"version", "columns", "limit", "after", "format", "since"}
 MAX_FILTERS = 20
@@ -261,18 +262,25 @@ class Page:
 
 
 def _where(
-    filters: list[Filter], after: tuple[int, int] | None, runs: list[int] | None, engine: str
+    filters: list[Filter],
+    after: tuple[int, int] | None,
+    runs: list[int] | None,
+    engine: str,
+    opened: dict[str, str],
 ) -> tuple[str, list[Any]]:
+    """The WHERE clause and its parameters. ``opened``: encrypted column → the SQL that
+    decrypts it, used for range filters (equality filters come with sealed values)."""
     parts, params = [], []
     for f in filters:
         values = [
             v.isoformat() if engine == "index" and isinstance(v, (dt.date, dt.datetime)) else v
             for v in f.values
         ]
+        column = opened[f.column] if f.column in opened and f.op not in EQUALITY else _q(f.column)
         if f.op == "in":
-            parts.append(f"{_q(f.column)} IN ({', '.join('?' for _ in values)})")
+            parts.append(f"{column} IN ({', '.join('?' for _ in values)})")
         else:
-            parts.append(f"{_q(f.column)} {OPS[f.op]} ?")
+            parts.append(f"{column} {OPS[f.op]} ?")
         params.extend(values)
     if runs is not None:
         parts.append(f"{_q(RUN_COLUMN)} IN ({', '.join('?' for _ in runs) or 'NULL'})")
@@ -309,23 +317,39 @@ def query(
         raise NotFound("lake.version_not_found", f"版本 {version} 不存在", f"No version {version}")
     runs = _runs_after(table, since, version) if since is not None else None
     cursor = decode_cursor(after) if after else None
-    select = ", ".join(_q(c) for c in [*columns, *ORDER])
     path = index_path(config, res["id"], version)
     engine = "index" if path.exists() else "lake"
-    where, params = _where(filters, cursor, runs, engine)
-    sql = (
-        f"SELECT {select} FROM t{where} ORDER BY {_q(RUN_COLUMN)}, {_q(LINE_COLUMN)} "
-        f"LIMIT {int(limit) + 1}"
-    )
+    sealed = table.encrypted_columns(version)
+    if any(f.column in sealed and f.op not in EQUALITY for f in filters):
+        engine = "lake"  # ranges on ciphertext mean nothing: compare decrypted values
+    # Equality on an encrypted column compares ciphertexts (deterministic encryption), so the
+    # index's B-tree and the scan's filter work without decrypting anything but the answer.
+    stored = [
+        Filter(f.column, f.op, tuple(table.seal_value(f.column, str(v), version) for v in f.values))
+        if f.column in sealed and f.op in EQUALITY
+        else f
+        for f in filters
+    ]
+    tail = f" ORDER BY {_q(RUN_COLUMN)}, {_q(LINE_COLUMN)} LIMIT {int(limit) + 1}"
     if engine == "index":
-        cur = _sqlite(path).execute(sql, params)
+        where, params = _where(stored, cursor, runs, engine, {})
+        select = ", ".join(_q(c) for c in [*columns, *ORDER])
+        cur = _sqlite(path).execute(f"SELECT {select} FROM t{where}{tail}", params)
         names = [d[0] for d in cur.description]
         data = cur.fetchall()
         frame = pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
+        if sealed:
+            frame = _opened(table, frame, version)
     else:
         con = duckdb.connect(":memory:")
         try:
-            con.register("t", table.dataset(version))
+            opened = table.register(con, "t", version)
+            where, params = _where(stored, cursor, runs, engine, opened)
+            select = ", ".join(
+                f"{opened[c]} AS {_q(c)}" if c in opened else _q(c) for c in [*columns, *ORDER]
+            )
+            source = "t__stored" if opened else "t"
+            sql = f"SELECT {select} FROM {source}{where}{tail}"
             frame = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[assignment]
         finally:
             con.close()
@@ -335,6 +359,11 @@ def query(
         last = frame.row(limit - 1, named=True)
         next_cursor = encode_cursor(int(last[RUN_COLUMN]), int(last[LINE_COLUMN]))
     return Page(frame, version, next_cursor, engine)
+
+
+def _opened(table: LakeTable, frame: pl.DataFrame, version: int) -> pl.DataFrame:
+    """Decrypt the encrypted columns of rows read from the serving index."""
+    return table.open_frame(frame, table.dataset(version).schema)
 
 
 def _runs_after(table: LakeTable, since: int, version: int) -> list[int]:
@@ -364,8 +393,8 @@ def deleted_keys(
     on = " AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in keys)
     con = duckdb.connect(":memory:")
     try:
-        con.register("o", table.dataset(since))
-        con.register("n", table.dataset(version))
+        table.register(con, "o", since)
+        table.register(con, "n", version)
         gone = f"SELECT {cols} FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE {on})"
         total = con.sql(f"SELECT count(*) FROM ({gone})").fetchall()[0][0]
         frame = pl.from_arrow(con.sql(f"{gone} LIMIT {int(limit)}").to_arrow_table())

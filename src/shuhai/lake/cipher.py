@@ -1,0 +1,273 @@
+"""Encrypted columns in the lake (列级加密存储): 核心 / L4 text columns are stored SM4-encrypted.
+
+The lake holds no keys and no grading. A keyring, registered for a lake folder when the home is
+opened (``shuhai.platform.open_home`` registers the one of ``shuhai.access.keys``), says which
+columns of a resource must be encrypted and gives the cipher for a data key. What is encrypted is
+written in the table itself: an encrypted column is ``binary`` in the Delta schema and its field
+metadata names the scheme and the data key (``shuhai.cipher``, ``shuhai.key``), so any reader —
+ours at any version, or Spark — can tell, and a version's schema says how to read that version.
+
+Reads inside the platform are transparent: ``open_table`` decrypts Arrow data and
+``register`` gives DuckDB a view whose encrypted columns are decrypted by a vectorized function
+(one call per vector of rows). The lake is the system of record; the access decision and masking
+for whoever asked still happen at the edge (``shuhai.access.policy``).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from shuhai.errors import ShuhaiError
+
+CIPHER_META = b"shuhai.cipher"
+KEY_META = b"shuhai.key"
+SCHEME = b"sm4-siv"
+
+
+class Cipher(Protocol):
+    """Deterministic authenticated encryption of a text column under one data key."""
+
+    def seal(self, values: pa.Array | pa.ChunkedArray) -> pa.Array: ...
+
+    def open(self, values: pa.Array | pa.ChunkedArray) -> pa.Array: ...
+
+    def seal_value(self, value: str) -> bytes: ...
+
+
+class Keyring(Protocol):
+    """Keys and grading for one home's lake (implemented in ``shuhai.access.keys``)."""
+
+    def sensitive_columns(self, resource_id: int) -> set[str]:
+        """The columns that must be stored encrypted (核心 class or level L4)."""
+        ...
+
+    def key_for(self, resource_id: int) -> str:
+        """The id of the resource's data key, created on first use."""
+        ...
+
+    def cipher(self, key_id: str) -> Cipher: ...
+
+
+_KEYRINGS: dict[str, Keyring] = {}
+_lock = threading.Lock()
+
+
+def register_keyring(lake_dir: Path, keyring: Keyring) -> None:
+    with _lock:
+        _KEYRINGS[str(Path(lake_dir).resolve())] = keyring
+
+
+def keyring_for(lake_dir: Path) -> Keyring | None:
+    return _KEYRINGS.get(str(Path(lake_dir).resolve()))
+
+
+class KeyringMissing(ShuhaiError):
+    """An encrypted column was read or written in a process that has no keyring for the lake."""
+
+    status = 500
+
+
+def no_keyring() -> KeyringMissing:
+    return KeyringMissing(
+        "lake.no_keyring",
+        "该表含加密列，但本进程没有打开数海实例（主密钥不可用）",
+        "This table has encrypted columns, but this process has not opened the Shuhai home "
+        "(no master key)",
+    )
+
+
+def encrypted_fields(schema: pa.Schema) -> dict[str, str]:
+    """Encrypted column → data key id, from a table's schema."""
+    out = {}
+    for field in schema:
+        meta = field.metadata or {}
+        if meta.get(CIPHER_META) == SCHEME:
+            out[field.name] = meta[KEY_META].decode()
+    return out
+
+
+def sealed_field(field: pa.Field, key_id: str) -> pa.Field:
+    """The stored form of a text column encrypted under ``key_id``."""
+    return pa.field(
+        field.name,
+        pa.binary(),
+        nullable=True,
+        metadata={CIPHER_META: SCHEME, KEY_META: key_id.encode()},
+    )
+
+
+def plain_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema readers see: encrypted columns as text, without the cipher metadata."""
+    sealed = encrypted_fields(schema)
+    return pa.schema([pa.field(f.name, pa.string()) if f.name in sealed else f for f in schema])
+
+
+def seal_table(
+    data: pa.Table | pa.RecordBatch,
+    target: pa.Schema,
+    keyring: Keyring | None,
+    only: set[str] | None = None,
+) -> pa.Table | pa.RecordBatch:
+    """Encrypt the columns ``target`` stores encrypted (the rest untouched); ``only``: just
+    these (the others are already ciphertext)."""
+    sealed = {
+        k: v
+        for k, v in encrypted_fields(target).items()
+        if k in data.schema.names and (only is None or k in only)
+    }
+    if not sealed:
+        return data
+    if keyring is None:
+        raise no_keyring()
+    arrays, fields = [], []
+    for field, column in zip(data.schema, data.columns, strict=True):
+        if field.name in sealed:
+            column = keyring.cipher(sealed[field.name]).seal(column).cast(pa.binary())
+            field = target.field(field.name)
+        arrays.append(column)
+        fields.append(field)
+    schema = pa.schema(fields)
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def open_table(
+    data: pa.Table | pa.RecordBatch, keyring: Keyring | None, stored: pa.Schema | None = None
+) -> pa.Table | pa.RecordBatch:
+    """Decrypt the encrypted columns of data read from the lake (``stored``: the table's schema,
+    when the data lost its field metadata on the way)."""
+    sealed = encrypted_fields(stored if stored is not None else data.schema)
+    sealed = {k: v for k, v in sealed.items() if k in data.schema.names}
+    if not sealed:
+        return data
+    if keyring is None:
+        raise no_keyring()
+    arrays, fields = [], []
+    for field, column in zip(data.schema, data.columns, strict=True):
+        if field.name in sealed:
+            cipher = keyring.cipher(sealed[field.name])
+            if isinstance(column, pa.ChunkedArray):
+                column = pa.chunked_array(
+                    [cipher.open(c).cast(pa.string()) for c in column.chunks], type=pa.string()
+                )
+            else:
+                column = cipher.open(column).cast(pa.string())
+            field = pa.field(field.name, pa.string())
+        arrays.append(column)
+        fields.append(field)
+    schema = pa.schema(fields)
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def open_batches(
+    batches: pa.RecordBatchReader, keyring: Keyring | None, stored: pa.Schema
+) -> pa.RecordBatchReader:
+    """A reader that decrypts each batch as it streams by (memory stays one batch)."""
+    if not encrypted_fields(stored):
+        return batches
+    names = set(encrypted_fields(stored))
+    out_schema = pa.schema(
+        [pa.field(f.name, pa.string()) if f.name in names else f for f in batches.schema]
+    )
+    return pa.RecordBatchReader.from_batches(
+        out_schema, (open_table(b, keyring, stored) for b in batches)
+    )
+
+
+def register(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    data: object,
+    stored: pa.Schema,
+    keyring: Keyring | None,
+) -> dict[str, str]:
+    """Make ``data`` (a dataset or table read from the lake) queryable as ``name`` in DuckDB,
+    with its encrypted columns decrypted on the fly; filters on other columns are still pushed
+    down into the scan. The data as stored stays queryable as ``name__stored``; the answer maps
+    each encrypted column to the SQL expression that decrypts it there (for a query that
+    filters on the stored ciphertext and decrypts only the rows it returns)."""
+    sealed = encrypted_fields(stored)
+    if not sealed:
+        con.register(name, data)
+        return {}
+    raw = f"{name}__stored"
+    con.register(raw, data)
+    return create_view(con, name, f'"{raw}"', stored, keyring)
+
+
+def create_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source_sql: str,
+    stored: pa.Schema,
+    keyring: Keyring | None,
+) -> dict[str, str]:
+    """``CREATE VIEW name`` over ``source_sql`` (a registered name or a ``read_parquet(...)``
+    scan) with the encrypted columns of ``stored`` decrypted; returns column → decrypting SQL."""
+    sealed = encrypted_fields(stored)
+    if not sealed:
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM {source_sql}')
+        return {}
+    if keyring is None:
+        raise no_keyring()
+    from duckdb import sqltypes
+
+    replaced, expressions = [], {}
+    for column, key_id in sealed.items():
+        function = f"shuhai_open_{key_id}"
+        try:
+            con.create_function(
+                function,
+                _opener(keyring.cipher(key_id)),
+                [sqltypes.BLOB],
+                sqltypes.VARCHAR,
+                type="arrow",
+                null_handling="special",
+            )
+        except duckdb.NotImplementedException:
+            pass  # already registered on this connection
+        except duckdb.CatalogException:
+            pass
+        quoted = '"' + column.replace('"', '""') + '"'
+        expressions[column] = f"{function}({quoted})"
+        replaced.append(f"{function}({quoted}) AS {quoted}")
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * REPLACE ({", ".join(replaced)}) '
+        f"FROM {source_sql}"
+    )
+    return expressions
+
+
+def _opener(cipher: Cipher):  # noqa: ANN202 - a DuckDB Arrow function
+    def open_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        return cipher.open(values)
+
+    return open_column
+
+
+__all__ = [
+    "CIPHER_META",
+    "KEY_META",
+    "Cipher",
+    "Keyring",
+    "KeyringMissing",
+    "create_view",
+    "encrypted_fields",
+    "keyring_for",
+    "no_keyring",
+    "open_batches",
+    "open_table",
+    "plain_schema",
+    "register",
+    "register_keyring",
+    "seal_table",
+    "sealed_field",
+]

@@ -1,0 +1,187 @@
+"""Encryption at rest of 核心 / L4 columns (列级加密存储): what reaches the disk holds no plain
+ID number — lake files, the serving index — while every reader inside the platform sees the
+values (previews, SQL, merges on an encrypted key, quality checks, sharing lookups); raising an
+item to L4 encrypts the data already stored; the master-key rotation rewraps the data keys; a
+process without the keys, or a data key that does not match, gets a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from shuhai.access import grading, keys
+from shuhai.access.columns import TamperedColumn, new_data_key
+from shuhai.catalog import Catalog
+from shuhai.config import Config
+from shuhai.db import DataKey, session_scope
+from shuhai.ingest import ingest
+from shuhai.lake import LakeTable
+from shuhai.lake import cipher as lake_cipher
+from shuhai.lake.service import preview, sql_query
+from shuhai.plugins import wait_for_background
+from shuhai.quality import run_quality
+from shuhai.share import serving
+from tests.conftest import register_persons, write
+
+ID_A, ID_B, ID_BAD = "350102199103030034", "350102199002020021", "350102199103030041"
+PHONE = "13800138000"
+
+
+def stored_bytes(root: Path) -> bytes:
+    """Every byte of every file under ``root``, Parquet pages decompressed (so a value stored
+    in plain text shows whatever the codec)."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            for column in table.columns:
+                out.append(repr(column.to_pylist()).encode())
+        elif path.is_file():
+            out.append(path.read_bytes())
+    return b"".join(out)
+
+
+@pytest.fixture
+def people(config: Config, tmp_path: Path) -> dict:
+    cat = Catalog(config)
+    cat.add_department({"name": "市公安局", "code": "GA"}, update=True)
+    res = cat.register(
+        {
+            "name": "人口联系方式",
+            "department": "GA",
+            "classification": "101001",
+            "items": [
+                {"name": "身份证号", "data_type": "C", "length": 18},
+                {"name": "姓名", "data_type": "C", "length": 50},
+                {"name": "联系电话", "data_type": "C", "length": 20},
+            ],
+            "key_columns": ["身份证号"],
+        }
+    )
+    ingest(
+        config,
+        res["code"],
+        str(
+            write(
+                tmp_path / "a.csv",
+                f"身份证号,姓名,联系电话\n{ID_A},张三,{PHONE}\n{ID_B},李四,\n{ID_BAD},王五,1\n",
+            )
+        ),
+    )
+    return res
+
+
+def test_l4_columns_reach_the_disk_encrypted(config: Config, people: dict) -> None:
+    table = LakeTable(config.lake_dir, people["id"])
+    assert list(table.encrypted_columns()) == ["身份证号"]  # L4 by its name; 姓名 and phone L3
+    on_disk = stored_bytes(table.path)
+    assert ID_A.encode() not in on_disk and b"350102" not in on_disk
+    assert "张三".encode() in on_disk  # L3 stays plain
+    assert table.dataset().schema.field("身份证号").type == pa.binary()
+
+
+def test_readers_see_the_values(config: Config, people: dict) -> None:
+    page = preview(config, people["id"])
+    assert sorted(r["身份证号"] for r in page["rows"]) == sorted([ID_A, ID_B, ID_BAD])
+    found = sql_query(config, people["id"], f"SELECT 姓名 FROM t WHERE 身份证号 = '{ID_A}'")
+    assert found["rows"] == [{"姓名": "张三"}]
+    # the ID check reads the decrypted column: exactly the one bad checksum fails
+    result = run_quality(config, people["id"])
+    ric = [r for r in result["results"] if r["item"] == "身份证号" and r["kind"] == "ric"]
+    assert ric and ric[0]["failed"] == 1
+
+
+def test_merge_on_an_encrypted_key_updates_in_place(
+    config: Config, people: dict, tmp_path: Path
+) -> None:
+    ingest(
+        config,
+        people["code"],
+        str(write(tmp_path / "b.csv", f"身份证号,姓名,联系电话\n{ID_A},张三丰,{PHONE}\n")),
+        mode="upsert",
+    )
+    rows = preview(config, people["id"])["rows"]
+    assert len(rows) == 3
+    assert {r["身份证号"]: r["姓名"] for r in rows}[ID_A] == "张三丰"
+
+
+def test_sharing_lookups_on_the_index_stay_encrypted(config: Config, people: dict) -> None:
+    built = serving.build_index(config, people["id"])
+    index = Path(built["path"])
+    assert ID_A.encode() not in index.read_bytes()
+    res = {"id": people["id"], "key_columns": ["身份证号"]}
+    for engine_index in (True, False):
+        if not engine_index:
+            index.unlink()
+        page = serving.query(
+            config,
+            res,
+            columns=["身份证号", "姓名"],
+            filters=[serving.Filter("身份证号", "eq", (ID_A,))],
+        )
+        assert page.engine == ("index" if engine_index else "lake")
+        assert page.frame.select("身份证号", "姓名").rows() == [(ID_A, "张三")]
+    # a range on an encrypted column compares decrypted values (the lake answers)
+    page = serving.query(
+        config,
+        res,
+        columns=["身份证号"],
+        filters=[serving.Filter("身份证号", "lt", ("3501021991",))],
+    )
+    assert page.frame["身份证号"].to_list() == [ID_B]
+
+
+def test_raising_an_item_to_l4_encrypts_what_is_stored(config: Config, people: dict) -> None:
+    table = LakeTable(config.lake_dir, people["id"])
+    before = table.latest_version()
+    grading.confirm(
+        config, people["id"], {"联系电话": {"data_class": "重要", "level": "L4"}}, actor="sec"
+    )
+    wait_for_background()  # the confirmation starts the rewrite in the background
+    assert set(table.encrypted_columns()) == {"身份证号", "联系电话"}
+    assert table.history()[0]["operation"] == "WRITE" and table.latest_version() == before + 1
+    assert keys.protect_lake(config, [people["id"]])[0]["encrypted"] == []  # nothing left
+    assert {r["联系电话"] for r in preview(config, people["id"])["rows"]} == {PHONE, None, "1"}
+    # the older version still reads (time travel) until the plain text is vacuumed away
+    assert preview(config, people["id"], version=before)["total"] == 3
+    assert PHONE.encode() in stored_bytes(table.path)
+    keys.protect_lake(config, [people["id"]], vacuum=True)
+    assert PHONE.encode() not in stored_bytes(table.path)
+    assert {r["联系电话"] for r in preview(config, people["id"])["rows"]} == {PHONE, None, "1"}
+
+
+def test_master_key_rotation_rewraps_data_keys(any_config: Config, tmp_path: Path) -> None:
+    res = register_persons(any_config)
+    ingest(any_config, res["code"], str(write(tmp_path / "p.csv", f"身份证号,姓名\n{ID_A},张三\n")))
+    with session_scope(any_config.database_url) as s:
+        before = [k.wrapped for k in s.query(DataKey)]
+    assert len(before) == 1
+    assert keys.rotate_master(any_config, new_key=bytes(range(16)))["data_keys"] == 1
+    with session_scope(any_config.database_url) as s:
+        assert [k.wrapped for k in s.query(DataKey)] != before
+    # a fresh process (a new keyring) opens the data with the new master key
+    lake_cipher.register_keyring(any_config.lake_dir, keys.LakeKeyring(any_config))
+    assert preview(any_config, res["id"])["rows"][0]["身份证号"] == ID_A
+
+
+def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
+    config: Config, people: dict
+) -> None:
+    table = LakeTable(config.lake_dir, people["id"])
+    ring = table.keyring()
+    lake_cipher._KEYRINGS.clear()  # a process that never opened the home
+    try:
+        with pytest.raises(lake_cipher.KeyringMissing) as missing:
+            table.read()
+        assert missing.value.code == "lake.no_keyring"
+    finally:
+        lake_cipher.register_keyring(config.lake_dir, ring)
+    with session_scope(config.database_url) as s:  # the data key swapped for another one
+        s.query(DataKey).one().wrapped = new_data_key(keys.master_key(config))[1]
+    lake_cipher.register_keyring(config.lake_dir, keys.LakeKeyring(config))
+    with pytest.raises(TamperedColumn) as wrong:
+        table.read()
+    assert wrong.value.code == "lake.tampered"
