@@ -82,27 +82,33 @@ def main() -> None:
     t = time.perf_counter()
     sm4_ctr(key, nonce, data)
     sm4_mb = len(data) / (time.perf_counter() - t) / 1e6
-    # column encryption: 10 M ID numbers as one Arrow column, encrypted and decrypted whole
+    # column encryption: 10 M ID numbers as one Arrow column, sealed and opened whole with the
+    # lake's scheme (SM4-SIV: a 2-block CBC-MAC and a 2-block CTR pass per 18-byte ID)
     import numpy as np
     import pyarrow as pa
 
-    from shuhai.access.columns import decrypt_column, encrypt_column
+    from shuhai.access.columns import ColumnCipher
 
     ids = pa.array(
         np.char.mod("3501021980%08d", np.arange(10_000_000)).astype(object), pa.large_string()
     )
     size = ids.buffers()[2].size
+    column = ColumnCipher(bytes(range(32)))
     t = time.perf_counter()
-    cipher, ctr = encrypt_column(ids, key)
-    col_mb = size / (time.perf_counter() - t) / 1e6
+    cipher = column.seal(ids)
+    col_s = time.perf_counter() - t
+    col_mb = size / col_s / 1e6
     t = time.perf_counter()
-    back = decrypt_column(cipher, key, ctr)
+    back = column.open(cipher)
     dec_mb = size / (time.perf_counter() - t) / 1e6
     assert back.equals(ids)
+    sm4_work = len(ids) * 4 * 16 / col_s / 1e6  # bytes SM4 actually encrypts per second
     ref_sm3, ref_sm4 = openssl_speed("sm3"), openssl_speed("sm4-ctr")
     print(
-        f"SM4 column encryption (10M IDs, {size / 1e6:.0f} MB): encrypt {col_mb:,.0f} MB/s = "
-        f"{col_mb / ref_sm4:.2f}×, decrypt {dec_mb:,.0f} MB/s = {dec_mb / ref_sm4:.2f}× openssl speed"
+        f"SM4-SIV column encryption (10M IDs, {size / 1e6:.0f} MB): seal {col_mb:,.0f} MB/s = "
+        f"{col_mb / ref_sm4:.2f}×, open+verify {dec_mb:,.0f} MB/s = {dec_mb / ref_sm4:.2f}× "
+        f"openssl speed sm4-ctr ({len(ids) / col_s:,.0f} IDs/s; SM4 itself runs over "
+        f"{sm4_work:,.0f} MB/s = {sm4_work / ref_sm4:.2f}× — 64 cipher bytes per 18-byte ID)"
     )
     print(f"SM3: {sm3_mb:,.0f} MB/s vs openssl speed {ref_sm3:,.0f} MB/s = {sm3_mb / ref_sm3:.2f}×")
     print(

@@ -10,7 +10,10 @@
    ``GET /api/v1/share/{id}/rows?身份证号=eq.…`` — every request freshly signed with HMAC-SM3
    (pre-signed before the run, one nonce each, so no request is a replay);
 3. the baseline is an app with the same serving index and the same query, unsigned, unmasked and
-   unaudited, also on 2 workers;
+   unaudited, also on 2 workers; 身份证号 is L4, so it is stored SM4-encrypted in the lake and in
+   the serving index for both, and looked up by its ciphertext;
+   a third run asks the baseline app about a copy of the resource whose 身份证号 was graded L3
+   (stored in plain text): the cost of encryption at rest on the lookup path;
 4. wrk (Debian's package) drives both with the same connections and duration; each wrk thread
    replays its own share of the pre-signed requests.
 """
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import polars as pl  # noqa: E402
 
-from shuhai.access import signing  # noqa: E402
+from shuhai.access import grading, signing  # noqa: E402
 from shuhai.catalog import Catalog  # noqa: E402
 from shuhai.config import Config  # noqa: E402
 from shuhai.ingest import ingest  # noqa: E402
@@ -94,9 +97,10 @@ from fastapi.responses import JSONResponse
 from shuhai.config import Config
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.db import session_scope
+from shuhai.platform import open_home
 from shuhai.share import serving
 
-config = Config.from_env()
+config = open_home(Config.from_env())  # the lake's keys: 身份证号 is stored encrypted
 app = FastAPI()
 RES = {}
 
@@ -264,12 +268,26 @@ def main() -> None:
     source = work / "people.csv"
     keys = make_people(args.rows, source)
     print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f}s", flush=True)
-    t = time.perf_counter()
-    run = ingest(config, res["id"], str(source))
-    print(f"ingested {run['rows_loaded']:,} rows in {time.perf_counter() - t:.1f}s", flush=True)
+    plain_res = cat.register(
+        {
+            "name": "常住人口基本信息（明文对照）",
+            "department": "GA",
+            "classification": "101001",
+            "items": res["items"],
+            "key_columns": ["身份证号"],
+        }
+    )
+    grading.confirm(
+        config, plain_res["id"], {"身份证号": {"data_class": "重要", "level": "L3"}}, actor="bench"
+    )
+    for r, label in ((res, "身份证号 encrypted"), (plain_res, "plain text")):
+        t = time.perf_counter()
+        run = ingest(config, r["id"], str(source))
+        took = time.perf_counter() - t
+        print(f"ingested {run['rows_loaded']:,} rows ({label}) in {took:.1f}s", flush=True)
+        built = serving.build_index(config, r["id"])
+        print(f"serving index: {built['rows']:,} rows in {built['seconds']:.1f}s", flush=True)
     source.unlink()
-    built = serving.build_index(config, res["id"])
-    print(f"serving index: {built['rows']:,} rows in {built['seconds']:.1f}s", flush=True)
 
     cred = signing.create_credential(config, "RS", name="社保系统")
     path = f"/api/v1/share/{res['id']}/rows"
@@ -285,6 +303,11 @@ def main() -> None:
     with plain_file.open("w") as f:
         for i in range(n):
             f.write(f"/plain/{res['id']}/rows?{quote('身份证号')}=eq.{keys[i % len(keys)]}\t\n")
+    clear_file = work / "clear.txt"
+    with clear_file.open("w") as f:
+        for i in range(n):
+            key = keys[i % len(keys)]
+            f.write(f"/plain/{plain_res['id']}/rows?{quote('身份证号')}=eq.{key}\t\n")
     script = work / "replay.lua"
     script.write_text(WRK_SCRIPT)
     (work / "baseline_app.py").write_text(BASELINE_APP)
@@ -301,6 +324,7 @@ def main() -> None:
     for name, app, factory, cwd, file in (
         ("signed, masked, audited", "shuhai.web.app:create_app", True, ROOT, signed_file),
         ("plain (no signing, masking, audit)", "baseline_app:app", False, work, plain_file),
+        ("plain, 身份证号 stored unencrypted", "baseline_app:app", False, work, clear_file),
     ):
         port = free_port()
         proc = serve(
@@ -348,7 +372,7 @@ def main() -> None:
             f"  {name:38s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms"
             f"  p99 {r['p99_ms']:6.2f} ms  non-2xx {r['non2xx']}  errors {r['errors']}"
         )
-    signed, plain = results.values()
+    signed, plain, clear = results.values()
     ok, entries, secs = signed["verify"]
     print(
         f"  audit trail: {signed['audited']:,} share.rows entries for "
@@ -358,6 +382,10 @@ def main() -> None:
     print(
         f"  ratio signed/plain: throughput {signed['rps'] / plain['rps']:.2f}×, "
         f"p95 {signed['p95_ms'] / plain['p95_ms']:.2f}×"
+    )
+    print(
+        f"  ratio encrypted/unencrypted storage (both plain calls): throughput "
+        f"{plain['rps'] / clear['rps']:.2f}×, p95 {plain['p95_ms'] / clear['p95_ms']:.2f}×"
     )
     print(f"  signed answer: {signed['sample']}")
     print(f"  plain answer:  {plain['sample']}")

@@ -37,6 +37,8 @@ RUN_METADATA_KEY = "shuhai.run_id"
 
 
 _LATEST: dict[str, tuple[int, int]] = {}  # _delta_log folder -> (its mtime, latest version)
+# (table folder, version, its commit file's mtime) -> stored schema
+_SCHEMAS: dict[tuple[str, int, int], pa.Schema] = {}
 
 
 class LakeTable:
@@ -250,11 +252,29 @@ class LakeTable:
         """The keyring registered for this lake (None in a process that did not open the home)."""
         return cipher.keyring_for(self.path.parent)
 
+    def stored_schema(self, version: int | None = None) -> pa.Schema:
+        """The version's schema as stored (a version never changes, so it is remembered: a
+        keyed lookup does not reopen the Delta table to learn which columns are encrypted)."""
+        use = int((self.latest_version() if version is None else version) or 0)
+        commit = self.path / "_delta_log" / f"{use:020d}.json"
+        try:
+            stamp = commit.stat().st_mtime_ns
+        except FileNotFoundError:  # checkpointed away, or no such version: ask Delta
+            stamp = -1
+        key = (str(self.path), use, stamp)
+        hit = _SCHEMAS.get(key) if stamp >= 0 else None
+        if hit is None:
+            hit = pa.schema(self._table(use).schema().to_arrow())
+            if len(_SCHEMAS) >= 256:
+                _SCHEMAS.pop(next(iter(_SCHEMAS)))
+            _SCHEMAS[key] = hit
+        return hit
+
     def encrypted_columns(self, version: int | None = None) -> dict[str, str]:
         """Encrypted column → data key id, as the version's schema records them."""
         if not self.exists():
             return {}
-        return cipher.encrypted_fields(pa.schema(self._table(version).schema().to_arrow()))
+        return cipher.encrypted_fields(self.stored_schema(version))
 
     def open(self, data: pa.Table | pa.RecordBatch, stored: pa.Schema) -> pa.Table | pa.RecordBatch:
         """Decrypt what was read from ``dataset(...)`` (``stored``: that dataset's schema)."""

@@ -363,7 +363,7 @@ def query(
 
 def _opened(table: LakeTable, frame: pl.DataFrame, version: int) -> pl.DataFrame:
     """Decrypt the encrypted columns of rows read from the serving index."""
-    return table.open_frame(frame, table.dataset(version).schema)
+    return table.open_frame(frame, table.stored_schema(version))
 
 
 def _runs_after(table: LakeTable, since: int, version: int) -> list[int]:
