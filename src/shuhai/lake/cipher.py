@@ -38,6 +38,8 @@ class Cipher(Protocol):
 
     def seal_value(self, value: str) -> bytes: ...
 
+    def open_values(self, values: list[bytes | None]) -> list[str | None]: ...
+
 
 class Keyring(Protocol):
     """Keys and grading for one home's lake (implemented in ``shuhai.access.keys``)."""
@@ -60,10 +62,12 @@ _lock = threading.Lock()
 def register_keyring(lake_dir: Path, keyring: Keyring) -> None:
     with _lock:
         _KEYRINGS[str(Path(lake_dir).resolve())] = keyring
+        _KEYRINGS[str(lake_dir)] = keyring
 
 
 def keyring_for(lake_dir: Path) -> Keyring | None:
-    return _KEYRINGS.get(str(Path(lake_dir).resolve()))
+    hit = _KEYRINGS.get(str(lake_dir))  # the usual case, without touching the file system
+    return hit if hit is not None else _KEYRINGS.get(str(Path(lake_dir).resolve()))
 
 
 class KeyringMissing(ShuhaiError):

@@ -331,6 +331,17 @@ class LakeTable:
         source = f"read_parquet([{files}], union_by_name = true)"
         cipher.create_view(con, name, source, data.schema, self.keyring())
 
+    def ciphers(self, version: int | None = None) -> dict[str, cipher.Cipher]:
+        """Encrypted column → its cipher, for code that seals lookup values or opens the few
+        rows it fetched itself (the serving index)."""
+        sealed = self.encrypted_columns(version)
+        if not sealed:
+            return {}
+        keyring = self.keyring()
+        if keyring is None:
+            raise cipher.no_keyring()
+        return {column: keyring.cipher(key_id) for column, key_id in sealed.items()}
+
     def seal_value(self, column: str, value: str, version: int | None = None) -> str | bytes:
         """A filter value in the stored form of ``column``: sealed when the column is encrypted
         (deterministic encryption: equal values give equal ciphertexts), unchanged otherwise."""

@@ -319,14 +319,14 @@ def query(
     cursor = decode_cursor(after) if after else None
     path = index_path(config, res["id"], version)
     engine = "index" if path.exists() else "lake"
-    sealed = table.encrypted_columns(version)
-    if any(f.column in sealed and f.op not in EQUALITY for f in filters):
+    ciphers = table.ciphers(version)
+    if any(f.column in ciphers and f.op not in EQUALITY for f in filters):
         engine = "lake"  # ranges on ciphertext mean nothing: compare decrypted values
     # Equality on an encrypted column compares ciphertexts (deterministic encryption), so the
     # index's B-tree and the scan's filter work without decrypting anything but the answer.
     stored = [
-        Filter(f.column, f.op, tuple(table.seal_value(f.column, str(v), version) for v in f.values))
-        if f.column in sealed and f.op in EQUALITY
+        Filter(f.column, f.op, tuple(ciphers[f.column].seal_value(str(v)) for v in f.values))
+        if f.column in ciphers and f.op in EQUALITY
         else f
         for f in filters
     ]
@@ -337,9 +337,16 @@ def query(
         cur = _sqlite(path).execute(f"SELECT {select} FROM t{where}{tail}", params)
         names = [d[0] for d in cur.description]
         data = cur.fetchall()
-        frame = pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
-        if sealed:
-            frame = _opened(table, frame, version)
+        opened = [(i, ciphers[n]) for i, n in enumerate(names) if n in ciphers]
+        if opened and data:  # the rows' encrypted values, decrypted before they become a frame
+            columns_out = [list(c) for c in zip(*data, strict=True)]
+            for i, cipher in opened:
+                columns_out[i] = cipher.open_values(columns_out[i])
+            data = list(zip(*columns_out, strict=True))
+        schema = {n: (pl.String if n in ciphers else None) for n in names}
+        frame = pl.DataFrame(
+            data, schema=list(schema.items()), orient="row", infer_schema_length=None
+        )
     else:
         con = duckdb.connect(":memory:")
         try:
@@ -359,11 +366,6 @@ def query(
         last = frame.row(limit - 1, named=True)
         next_cursor = encode_cursor(int(last[RUN_COLUMN]), int(last[LINE_COLUMN]))
     return Page(frame, version, next_cursor, engine)
-
-
-def _opened(table: LakeTable, frame: pl.DataFrame, version: int) -> pl.DataFrame:
-    """Decrypt the encrypted columns of rows read from the serving index."""
-    return table.open_frame(frame, table.stored_schema(version))
 
 
 def _runs_after(table: LakeTable, since: int, version: int) -> list[int]:
