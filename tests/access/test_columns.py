@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import struct
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -15,7 +16,14 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shuhai.access.columns import ColumnCipher, TamperedColumn, new_data_key, rewrap, unwrap
+from shuhai.access.columns import (
+    ColumnCipher,
+    TamperedColumn,
+    _keystream,
+    new_data_key,
+    rewrap,
+    unwrap,
+)
 
 
 def reference_seal(key: bytes, value: bytes) -> bytes:
@@ -93,3 +101,18 @@ def test_master_key_rotation() -> None:
     assert unwrap(new, again) == key
     with pytest.raises(InvalidTag):
         unwrap(new, wrapped)
+
+
+def test_one_value_path_matches_the_column_path_across_the_counter_wrap() -> None:
+    cipher = ColumnCipher(os.urandom(32))
+    values = ["350102199103030034", "", "路" * 40]
+    column = cipher.seal(pa.array(values))
+    assert [cipher.seal_value(v) for v in values] == column.to_pylist()
+    assert cipher.open_values(column.to_pylist() + [None]) == [*values, None]
+    assert cipher.open(pa.array([cipher.seal_value(v) for v in values])).to_pylist() == values
+    # a counter whose low 32 bits wrap inside a value: both paths count the same way
+    iv = bytes(12) + (2**32 - 1).to_bytes(4, "big")
+    data = os.urandom(40)
+    one = ColumnCipher._ctr(iv, data, cipher._contexts()[1])
+    stream = _keystream(cipher._enc, np.frombuffer(iv, np.uint8).reshape(1, 16), len(data))
+    assert one == (np.frombuffer(data, np.uint8) ^ stream.reshape(-1)).tobytes()

@@ -17,12 +17,12 @@ from shuhai.access.columns import TamperedColumn, new_data_key
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.db import DataKey, session_scope
-from shuhai.ingest import ingest
+from shuhai.ingest import ingest, quarantine_rows
 from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
 from shuhai.lake.service import preview, sql_query
 from shuhai.plugins import wait_for_background
-from shuhai.quality import run_quality
+from shuhai.quality import failing_rows, run_quality
 from shuhai.share import serving
 from tests.conftest import register_persons, write
 
@@ -92,6 +92,11 @@ def test_readers_see_the_values(config: Config, people: dict) -> None:
     result = run_quality(config, people["id"])
     ric = [r for r in result["results"] if r["item"] == "身份证号" and r["kind"] == "ric"]
     assert ric and ric[0]["failed"] == 1
+    assert ric[0]["samples"][0]["value"] == ID_BAD
+    # the failing rows kept for the officer hold the ID encrypted, and read back decrypted
+    assert ID_BAD.encode() not in stored_bytes(config.home / "quality")
+    failing = failing_rows(config, result["id"], rule_id=ric[0]["rule_id"])
+    assert [r["身份证号"] for r in failing["rows"]] == [ID_BAD]
 
 
 def test_merge_on_an_encrypted_key_updates_in_place(
@@ -185,3 +190,25 @@ def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
     with pytest.raises(TamperedColumn) as wrong:
         table.read()
     assert wrong.value.code == "lake.tampered"
+
+
+def test_quarantined_rows_keep_l4_columns_encrypted(config: Config, tmp_path: Path) -> None:
+    res = register_persons(config)
+    run = ingest(
+        config,
+        res["code"],
+        str(
+            write(
+                tmp_path / "q.csv",
+                f"身份证号,姓名,出生日期,月收入\n{ID_A},张三,不是日期,1\n{ID_B},李四,2020-01-01,2\n"
+                f"{ID_BAD},王五,2020-01-01,2,多出来的一列\n",
+            )
+        ),
+    )
+    assert run["rows_quarantined"] == 2
+    on_disk = stored_bytes(config.quarantine_dir)
+    assert ID_A.encode() not in on_disk and ID_BAD.encode() not in on_disk
+    assert "张三".encode() in on_disk  # L3 stays plain
+    rows = quarantine_rows(config, run["id"])["rows"]
+    assert rows[0]["身份证号"] == ID_A and rows[0]["出生日期"] == "不是日期"
+    assert ID_BAD in rows[1]["_raw"]  # the unsplittable line, decrypted for the officer

@@ -19,6 +19,7 @@ key; rotating the master key rewraps them without touching the data.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -187,6 +188,7 @@ class ColumnCipher:
         if len(key) != DATA_KEY_BYTES:
             raise ValueError("a column data key is 32 bytes")
         self._mac, self._enc = key[:16], key[16:]
+        self._local = threading.local()
 
     def seal(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Encrypt a text column (large_binary out; nulls stay null)."""
@@ -262,30 +264,51 @@ class ColumnCipher:
             if len(blob) < 16:
                 raise _tampered()
             iv, body = blob[:16], blob[16:]
-            plain = self._ctr(iv, body)
+            plain = self._ctr(iv, body, self._contexts()[1])
             if self.seal_value_bytes(plain) != blob:
                 raise _tampered()
             out.append(plain.decode())
         return out
 
     def seal_value_bytes(self, plain: bytes) -> bytes:
+        """``seal`` of one value, with the block cipher called directly: the CBC-MAC one block
+        at a time, the CTR keystream in one call (per thread, two long-lived SM4 contexts)."""
+        mac, enc = self._contexts()
         message = len(plain).to_bytes(8, "big") + plain
         message += b"\0" * (-len(message) % 16)
-        mac = Cipher(algorithms.SM4(self._mac), modes.CBC(bytes(16))).encryptor()
-        iv = (mac.update(message) + mac.finalize())[-16:]
-        return iv + self._ctr(iv, plain)
+        state = 0
+        for i in range(0, len(message), 16):
+            block = (state ^ int.from_bytes(message[i : i + 16], "big")).to_bytes(16, "big")
+            state = int.from_bytes(mac.update(block), "big")
+        iv = state.to_bytes(16, "big")
+        return iv + self._ctr(iv, plain, enc)
 
-    def _ctr(self, iv: bytes, data: bytes) -> bytes:
-        """SM4-CTR with the low 32 bits of the counter wrapping as in the column path (OpenSSL's
-        CTR carries into the high bits; the two differ only when a value crosses the wrap)."""
-        blocks = (len(data) + 15) // 16
-        low = int.from_bytes(iv[12:], "big")
-        if low + blocks <= 1 << 32:
-            ctr = Cipher(algorithms.SM4(self._enc), modes.CTR(iv)).encryptor()
-            return ctr.update(data) + ctr.finalize()
-        ivs = np.frombuffer(iv, dtype=np.uint8).reshape(1, 16)
-        stream = _keystream(self._enc, ivs, len(data)).reshape(-1)
-        return (np.frombuffer(data, dtype=np.uint8) ^ stream).tobytes()
+    def _contexts(self) -> tuple[Any, Any]:
+        """This thread's SM4 block contexts (MAC key, encryption key); an ECB context keeps no
+        state between calls, so one serves every value."""
+        held = getattr(self._local, "contexts", None)
+        if held is None:
+            held = (
+                Cipher(algorithms.SM4(self._mac), modes.ECB()).encryptor(),
+                Cipher(algorithms.SM4(self._enc), modes.ECB()).encryptor(),
+            )
+            self._local.contexts = held
+        return held
+
+    @staticmethod
+    def _ctr(iv: bytes, data: bytes, enc: Any) -> bytes:
+        """SM4-CTR from ``iv``, the low 32 bits counting and wrapping as in the column path."""
+        if not data:
+            return b""
+        head, low = iv[:12], int.from_bytes(iv[12:], "big")
+        count = (len(data) + 15) // 16
+        counters = b"".join(
+            head + ((low + j) & 0xFFFFFFFF).to_bytes(4, "big") for j in range(count)
+        )
+        stream = enc.update(counters)
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream[: len(data)], "big")).to_bytes(
+            len(data), "big"
+        )
 
 
 def _tampered() -> TamperedColumn:

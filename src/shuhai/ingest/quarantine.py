@@ -2,7 +2,9 @@
 
 Each run writes one Parquet file ``quarantine/r<resource>/run<id>.parquet`` with the source's text
 columns, ``_line``, ``_reasons`` and, for records that could not be split into fields, ``_raw``.
-The metadata database keeps the counts per column and reason.
+The metadata database keeps the counts per column and reason. Columns the lake stores encrypted
+(核心 / L4) are encrypted here too, under the resource's data key, and so is ``_raw`` (a whole
+source line) when the resource has any; the file's schema records it, as the lake's does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pyarrow.parquet as pq
 
 from shuhai.errors import NotFound
 from shuhai.ingest.source import RejectedRow
+from shuhai.lake import cipher
 from shuhai.lake.schema import LINE_COLUMN
 
 
@@ -26,9 +29,16 @@ def quarantine_path(quarantine_dir: Path, resource_id: int, run_id: int) -> Path
 class QuarantineWriter:
     """Streams quarantined rows of one run to Parquet (created on the first bad row)."""
 
-    def __init__(self, path: Path, header: list[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        header: list[str],
+        keyring: cipher.Keyring | None = None,
+        resource_id: int | None = None,
+    ) -> None:
         self.path = path
         self.header = header
+        self.keyring = keyring
         self.schema = pa.schema(
             [pa.field(h, pa.string()) for h in header]
             + [
@@ -37,6 +47,18 @@ class QuarantineWriter:
                 pa.field("_raw", pa.string()),
             ]
         )
+        self.stored = self.schema
+        if keyring is not None and resource_id is not None:
+            sensitive = keyring.sensitive_columns(resource_id) & set(header)
+            if sensitive:
+                sensitive.add("_raw")
+                key_id = keyring.key_for(resource_id)
+                self.stored = pa.schema(
+                    [
+                        cipher.sealed_field(f, key_id) if f.name in sensitive else f
+                        for f in self.schema
+                    ]
+                )
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
 
@@ -46,9 +68,10 @@ class QuarantineWriter:
         if "_raw" not in table.column_names:
             table = table.append_column("_raw", pa.nulls(table.num_rows, pa.string()))
         table = table.select(self.schema.names).cast(self.schema)
+        table = cipher.seal_table(table, self.stored, self.keyring)
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(str(self.path), self.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(str(self.path), self.stored, compression="zstd")
         self.writer.write_table(table)
         self.rows += table.num_rows
 
@@ -68,8 +91,10 @@ class QuarantineWriter:
             self.writer = None
 
 
-def read_quarantine(path: Path, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """One page of a run's quarantined rows, ordered by line."""
+def read_quarantine(
+    path: Path, *, limit: int = 100, offset: int = 0, keyring: cipher.Keyring | None = None
+) -> dict[str, Any]:
+    """One page of a run's quarantined rows, ordered by line (encrypted columns decrypted)."""
     if not path.exists():
         raise NotFound(
             "ingest.no_quarantine", "该导入没有隔离数据", "This run has no quarantined rows"
@@ -83,6 +108,7 @@ def read_quarantine(path: Path, *, limit: int = 100, offset: int = 0) -> dict[st
         ).to_arrow_table()
     finally:
         con.close()
+    page = cipher.open_table(page, keyring, pq.read_schema(path))
     rows = page.to_pylist()
     return {
         "total": int(total),

@@ -35,6 +35,7 @@ from shuhai.ingest.quarantine import QuarantineWriter, quarantine_path
 from shuhai.ingest.readers import open_source, public_url
 from shuhai.ingest.typing import Typer, make_plan, reason_text
 from shuhai.lake import LINE_COLUMN, LakeTable
+from shuhai.lake.cipher import keyring_for
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def ingest(
             required_extra=tuple(keys) if mode == "upsert" else (),
         )
         typer = Typer(plan, stream.columns, run_id)
-        writer = QuarantineWriter(qpath, stream.columns)
+        writer = QuarantineWriter(qpath, stream.columns, lake.keyring(), resource_id)
         failure: list[BaseException] = []
 
         def typed_frames() -> Iterator[pl.DataFrame]:
@@ -470,6 +471,7 @@ def quarantine_rows(
         quarantine_path(config.quarantine_dir, run["resource_id"], run_id),
         limit=limit,
         offset=offset,
+        keyring=keyring_for(config.lake_dir),
     )
 
 

@@ -65,7 +65,7 @@ def register_keyring(lake_dir: Path, keyring: Keyring) -> None:
         _KEYRINGS[str(lake_dir)] = keyring
 
 
-def keyring_for(lake_dir: Path) -> Keyring | None:
+def keyring_for(lake_dir: Path | str) -> Keyring | None:
     hit = _KEYRINGS.get(str(lake_dir))  # the usual case, without touching the file system
     return hit if hit is not None else _KEYRINGS.get(str(Path(lake_dir).resolve()))
 
@@ -226,20 +226,8 @@ def create_view(
 
     replaced, expressions = [], {}
     for column, key_id in sealed.items():
-        function = f"shuhai_open_{key_id}"
-        try:
-            con.create_function(
-                function,
-                _opener(keyring.cipher(key_id)),
-                [sqltypes.BLOB],
-                sqltypes.VARCHAR,
-                type="arrow",
-                null_handling="special",
-            )
-        except duckdb.NotImplementedException:
-            pass  # already registered on this connection
-        except duckdb.CatalogException:
-            pass
+        function = f"shuhai_open_{_checked(key_id)}"
+        _define(con, function, _opener(keyring.cipher(key_id)), sqltypes.BLOB, sqltypes.VARCHAR)
         quoted = '"' + column.replace('"', '""') + '"'
         expressions[column] = f"{function}({quoted})"
         replaced.append(f"{function}({quoted}) AS {quoted}")
@@ -248,6 +236,55 @@ def create_view(
         f"FROM {source_sql}"
     )
     return expressions
+
+
+def register_sealers(
+    con: duckdb.DuckDBPyConnection, stored: pa.Schema, keyring: Keyring | None
+) -> dict[str, str]:
+    """DuckDB functions that encrypt, for queries that write rows of the lake to a file of
+    their own (a quality run's failing rows): encrypted column → the function's name."""
+    sealed = encrypted_fields(stored)
+    if not sealed:
+        return {}
+    if keyring is None:
+        raise no_keyring()
+    from duckdb import sqltypes
+
+    out = {}
+    for column, key_id in sealed.items():
+        function = f"shuhai_seal_{_checked(key_id)}"
+        _define(con, function, _sealer(keyring.cipher(key_id)), sqltypes.VARCHAR, sqltypes.BLOB)
+        out[column] = function
+    return out
+
+
+def _define(
+    con: duckdb.DuckDBPyConnection, name: str, function: object, takes: object, gives: object
+) -> None:
+    """A vectorized (Arrow) DuckDB function, once per connection."""
+    try:
+        con.create_function(name, function, [takes], gives, type="arrow", null_handling="special")  # type: ignore[arg-type]
+    except duckdb.NotImplementedException:
+        return  # already defined on this connection (by another view of the same key)
+
+
+def _checked(key_id: str) -> str:
+    """Key ids become part of SQL function names: digits only."""
+    if not key_id.isdigit():
+        raise ShuhaiError(
+            "lake.bad_key_id",
+            f"数据密钥编号无效：{key_id!r}",
+            f"Invalid data key id: {key_id!r}",
+            status=500,
+        )
+    return key_id
+
+
+def _sealer(cipher: Cipher):  # noqa: ANN202 - a DuckDB Arrow function
+    def seal_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        return cipher.seal(values)
+
+    return seal_column
 
 
 def _opener(cipher: Cipher):  # noqa: ANN202 - a DuckDB Arrow function
@@ -272,6 +309,7 @@ __all__ = [
     "plain_schema",
     "register",
     "register_keyring",
+    "register_sealers",
     "seal_table",
     "sealed_field",
 ]

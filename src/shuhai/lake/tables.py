@@ -9,6 +9,7 @@ from __future__ import annotations
 import decimal
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -38,7 +39,7 @@ RUN_METADATA_KEY = "shuhai.run_id"
 
 _LATEST: dict[str, tuple[int, int]] = {}  # _delta_log folder -> (its mtime, latest version)
 # (table folder, version, its commit file's mtime) -> stored schema
-_SCHEMAS: dict[tuple[str, int, int], pa.Schema] = {}
+_SCHEMAS: dict[tuple[str, int, int], tuple[pa.Schema, dict[str, str]]] = {}
 
 
 class LakeTable:
@@ -47,6 +48,8 @@ class LakeTable:
     def __init__(self, lake_dir: Path, resource_id: int) -> None:
         self.path = Path(lake_dir) / f"r{resource_id}"
         self.resource_id = resource_id
+        self._lake = str(lake_dir)
+        self._log = f"{self.path}/_delta_log"
 
     def exists(self) -> bool:
         return (self.path / "_delta_log").is_dir()
@@ -78,12 +81,11 @@ class LakeTable:
         """The newest version. Remembered per table until its log changes (a commit adds a file
         to ``_delta_log``, which changes the folder's mtime), so serving a lookup does not
         reopen the Delta table each time."""
-        log = self.path / "_delta_log"
         try:
-            stamp = log.stat().st_mtime_ns
+            stamp = os.stat(self._log).st_mtime_ns
         except FileNotFoundError:
             return None
-        key = str(log)
+        key = self._log
         hit = _LATEST.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
@@ -250,21 +252,24 @@ class LakeTable:
 
     def keyring(self) -> cipher.Keyring | None:
         """The keyring registered for this lake (None in a process that did not open the home)."""
-        return cipher.keyring_for(self.path.parent)
+        return cipher.keyring_for(self._lake)
 
     def stored_schema(self, version: int | None = None) -> pa.Schema:
         """The version's schema as stored (a version never changes, so it is remembered: a
         keyed lookup does not reopen the Delta table to learn which columns are encrypted)."""
+        return self._schema_entry(version)[0]
+
+    def _schema_entry(self, version: int | None) -> tuple[pa.Schema, dict[str, str]]:
         use = int((self.latest_version() if version is None else version) or 0)
-        commit = self.path / "_delta_log" / f"{use:020d}.json"
         try:
-            stamp = commit.stat().st_mtime_ns
+            stamp = os.stat(f"{self._log}/{use:020d}.json").st_mtime_ns
         except FileNotFoundError:  # checkpointed away, or no such version: ask Delta
             stamp = -1
         key = (str(self.path), use, stamp)
         hit = _SCHEMAS.get(key) if stamp >= 0 else None
         if hit is None:
-            hit = pa.schema(self._table(use).schema().to_arrow())
+            schema = pa.schema(self._table(use).schema().to_arrow())
+            hit = (schema, cipher.encrypted_fields(schema))
             if len(_SCHEMAS) >= 256:
                 _SCHEMAS.pop(next(iter(_SCHEMAS)))
             _SCHEMAS[key] = hit
@@ -272,9 +277,9 @@ class LakeTable:
 
     def encrypted_columns(self, version: int | None = None) -> dict[str, str]:
         """Encrypted column → data key id, as the version's schema records them."""
-        if not self.exists():
-            return {}
-        return cipher.encrypted_fields(self.stored_schema(version))
+        if version is None and self.latest_version() is None:
+            return {}  # no table yet
+        return self._schema_entry(version)[1]
 
     def open(self, data: pa.Table | pa.RecordBatch, stored: pa.Schema) -> pa.Table | pa.RecordBatch:
         """Decrypt what was read from ``dataset(...)`` (``stored``: that dataset's schema)."""

@@ -28,7 +28,7 @@ from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resource, session_scope
 from shuhai.errors import InvalidInput, NotFound
-from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable, cipher
 from shuhai.lake.schema import quote_identifier as _q
 from shuhai.quality import validators as V
 from shuhai.quality import vectorized
@@ -348,7 +348,12 @@ def run_quality(
             | set(keys)
             | {r["params"]["ric"] for r in rules if "ric" in r["params"]}
         )
-        select_cols = ", ".join([_q(c) for c in cols] + [LINE_COLUMN, RUN_COLUMN])
+        # what the lake keeps encrypted stays encrypted in the failing-rows file
+        sealers = cipher.register_sealers(con, dataset.schema, table.keyring())
+        select_cols = ", ".join(
+            [f"{sealers[c]}({_q(c)}) AS {_q(c)}" if c in sealers else _q(c) for c in cols]
+            + [LINE_COLUMN, RUN_COLUMN]
+        )
         sql = (
             f"SELECT * FROM (SELECT {select_cols}{', ' if flags else ''}{', '.join(flags)} FROM t)"
         )
@@ -367,11 +372,12 @@ def run_quality(
                 + f" FROM read_parquet('{staged}')"
             ).fetchall()[0]
             heads = [
-                con.sql(
-                    f"SELECT * FROM read_parquet('{staged}') WHERE f_{i} ORDER BY {LINE_COLUMN} LIMIT 5"
-                )
-                .to_arrow_table()
-                .to_pylist()
+                table.open(
+                    con.sql(
+                        f"SELECT * FROM read_parquet('{staged}') WHERE f_{i} ORDER BY {LINE_COLUMN} LIMIT 5"
+                    ).to_arrow_table(),
+                    dataset.schema,
+                ).to_pylist()
                 if counts[i + 1]
                 else []
                 for i in range(len(rules))
@@ -523,6 +529,8 @@ def failing_rows(
         ).to_arrow_table()
     finally:
         con.close()
+    lake = LakeTable(config.lake_dir, run["resource_id"])
+    page = lake.open(page, lake.stored_schema(run["lake_version"]))
     rows = [{k: _jsonable(v) for k, v in row.items()} for row in page.to_pylist()]
     return {"total": int(total), "rows": rows}
 

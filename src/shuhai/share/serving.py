@@ -337,16 +337,9 @@ def query(
         cur = _sqlite(path).execute(f"SELECT {select} FROM t{where}{tail}", params)
         names = [d[0] for d in cur.description]
         data = cur.fetchall()
-        opened = [(i, ciphers[n]) for i, n in enumerate(names) if n in ciphers]
-        if opened and data:  # the rows' encrypted values, decrypted before they become a frame
-            columns_out = [list(c) for c in zip(*data, strict=True)]
-            for i, cipher in opened:
-                columns_out[i] = cipher.open_values(columns_out[i])
-            data = list(zip(*columns_out, strict=True))
-        schema = {n: (pl.String if n in ciphers else None) for n in names}
-        frame = pl.DataFrame(
-            data, schema=list(schema.items()), orient="row", infer_schema_length=None
-        )
+        if ciphers:  # the rows' encrypted values, decrypted before they become a frame
+            data = _opened(data, names, ciphers)
+        frame = pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
     else:
         con = duckdb.connect(":memory:")
         try:
@@ -366,6 +359,17 @@ def query(
         last = frame.row(limit - 1, named=True)
         next_cursor = encode_cursor(int(last[RUN_COLUMN]), int(last[LINE_COLUMN]))
     return Page(frame, version, next_cursor, engine)
+
+
+def _opened(rows: list[tuple], names: list[str], ciphers: dict[str, Any]) -> list[tuple]:
+    """Rows from the serving index with their encrypted values decrypted."""
+    if not rows:
+        return rows
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    for i, name in enumerate(names):
+        if name in ciphers:
+            columns[i] = ciphers[name].open_values(columns[i])
+    return list(zip(*columns, strict=True))
 
 
 def _runs_after(table: LakeTable, since: int, version: int) -> list[int]:
