@@ -22,7 +22,7 @@ from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
 from shuhai.lake.service import preview, sql_query
 from shuhai.plugins import wait_for_background
-from shuhai.quality import failing_rows, run_quality
+from shuhai.quality import failing_rows, run_quality, set_rules
 from shuhai.share import serving
 from tests.conftest import register_persons, write
 
@@ -212,3 +212,31 @@ def test_quarantined_rows_keep_l4_columns_encrypted(config: Config, tmp_path: Pa
     rows = quarantine_rows(config, run["id"])["rows"]
     assert rows[0]["身份证号"] == ID_A and rows[0]["出生日期"] == "不是日期"
     assert ID_BAD in rows[1]["_raw"]  # the unsplittable line, decrypted for the officer
+
+
+def test_checks_that_read_values_see_plain_text_and_the_others_need_not(
+    config: Config, people: dict, tmp_path: Path
+) -> None:
+    ingest(
+        config,
+        people["code"],
+        str(write(tmp_path / "c.csv", f"身份证号,姓名,联系电话\n{ID_B},李四重复,\n")),
+        mode="append",
+    )
+    set_rules(
+        config,
+        people["id"],
+        [
+            {"item": "身份证号", "kind": "regex", "params": {"pattern": "35010219910303.*"}},
+            {"item": "身份证号", "kind": "length", "params": {"min": 18, "max": 18}},
+            {"item": "身份证号", "kind": "unique"},
+            {"item": "身份证号", "kind": "not_null"},
+            {"item": "身份证号", "kind": "ric"},
+        ],
+    )
+    result = run_quality(config, people["id"])
+    failed = {r["kind"]: r["failed"] for r in result["results"]}
+    # regex on plain text: only the two 1991-03-03 IDs match; unique on ciphertext: ID_B twice
+    assert failed == {"regex": 2, "length": 0, "unique": 2, "not_null": 0, "ric": 1}
+    regex = next(r for r in result["results"] if r["kind"] == "regex")
+    assert sorted(s["value"] for s in regex["samples"]) == [ID_B, ID_B]

@@ -213,9 +213,15 @@ def create_view(
     source_sql: str,
     stored: pa.Schema,
     keyring: Keyring | None,
+    *,
+    beside: bool = False,
 ) -> dict[str, str]:
     """``CREATE VIEW name`` over ``source_sql`` (a registered name or a ``read_parquet(...)``
-    scan) with the encrypted columns of ``stored`` decrypted; returns column → decrypting SQL."""
+    scan) with the encrypted columns of ``stored`` decrypted; returns column → decrypting SQL.
+    With ``beside``, encrypted columns keep their stored (ciphertext) values and the plain text
+    comes as an extra column ``plain_alias(column)``: a query that only counts, compares or
+    copies the column never decrypts it (DuckDB drops unused projections), one that inspects
+    the value asks for the alias."""
     sealed = encrypted_fields(stored)
     if not sealed:
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM {source_sql}')
@@ -228,9 +234,13 @@ def create_view(
     for column, key_id in sealed.items():
         function = f"shuhai_open_{_checked(key_id)}"
         _define(con, function, _opener(keyring.cipher(key_id)), sqltypes.BLOB, sqltypes.VARCHAR)
-        quoted = '"' + column.replace('"', '""') + '"'
+        quoted = _ident(column)
         expressions[column] = f"{function}({quoted})"
         replaced.append(f"{function}({quoted}) AS {quoted}")
+    if beside:
+        extra = ", ".join(f"{e} AS {_ident(plain_alias(c))}" for c, e in expressions.items())
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT *, {extra} FROM {source_sql}')
+        return expressions
     con.execute(
         f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * REPLACE ({", ".join(replaced)}) '
         f"FROM {source_sql}"
@@ -238,24 +248,13 @@ def create_view(
     return expressions
 
 
-def register_sealers(
-    con: duckdb.DuckDBPyConnection, stored: pa.Schema, keyring: Keyring | None
-) -> dict[str, str]:
-    """DuckDB functions that encrypt, for queries that write rows of the lake to a file of
-    their own (a quality run's failing rows): encrypted column → the function's name."""
-    sealed = encrypted_fields(stored)
-    if not sealed:
-        return {}
-    if keyring is None:
-        raise no_keyring()
-    from duckdb import sqltypes
+def plain_alias(column: str) -> str:
+    """The name of an encrypted column's plain text in a ``beside`` view."""
+    return f"{column}#明文"
 
-    out = {}
-    for column, key_id in sealed.items():
-        function = f"shuhai_seal_{_checked(key_id)}"
-        _define(con, function, _sealer(keyring.cipher(key_id)), sqltypes.VARCHAR, sqltypes.BLOB)
-        out[column] = function
-    return out
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _define(
@@ -280,13 +279,6 @@ def _checked(key_id: str) -> str:
     return key_id
 
 
-def _sealer(cipher: Cipher):  # noqa: ANN202 - a DuckDB Arrow function
-    def seal_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-        return cipher.seal(values)
-
-    return seal_column
-
-
 def _opener(cipher: Cipher):  # noqa: ANN202 - a DuckDB Arrow function
     def open_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         return cipher.open(values)
@@ -306,10 +298,10 @@ __all__ = [
     "no_keyring",
     "open_batches",
     "open_table",
+    "plain_alias",
     "plain_schema",
     "register",
     "register_keyring",
-    "register_sealers",
     "seal_table",
     "sealed_field",
 ]

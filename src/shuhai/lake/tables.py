@@ -327,14 +327,17 @@ class LakeTable:
         con: duckdb.DuckDBPyConnection,
         name: str,
         dataset: ds.Dataset | None = None,
-    ) -> None:
+        *,
+        beside: bool = False,
+    ) -> dict[str, str]:
         """A view ``name`` over a version's files read by DuckDB's own Parquet reader
-        (memory-governed, spills; columns a file lacks read as null), decrypted: for scans of a
-        whole version, where ``register`` would pull Arrow batches through Python."""
+        (memory-governed, spills; columns a file lacks read as null), decrypted (``beside``:
+        see ``cipher.create_view``): for scans of a whole version, where ``register`` would
+        pull Arrow batches through Python."""
         data = dataset if dataset is not None else self.dataset()
         files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in data.files)
         source = f"read_parquet([{files}], union_by_name = true)"
-        cipher.create_view(con, name, source, data.schema, self.keyring())
+        return cipher.create_view(con, name, source, data.schema, self.keyring(), beside=beside)
 
     def ciphers(self, version: int | None = None) -> dict[str, cipher.Cipher]:
         """Encrypted column → its cipher, for code that seals lookup values or opens the few

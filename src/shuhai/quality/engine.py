@@ -287,6 +287,23 @@ def _non_null_counts(table: LakeTable, version: int) -> tuple[int, dict[str, int
     return rows, out
 
 
+VALUE_BLIND = ("not_null", "unique")  # checks that hold on ciphertext as on plain text
+
+
+def _on_plain(rule: dict[str, Any], sealed: set[str]) -> RuleSpec:
+    """The rule, reading the plain-text alias of any encrypted column whose values it inspects."""
+    item, params = rule["item"], dict(rule["params"])
+    if rule["kind"] not in VALUE_BLIND and item in sealed:
+        item = cipher.plain_alias(item)
+    if params.get("ric") in sealed:
+        params["ric"] = cipher.plain_alias(params["ric"])
+    return RuleSpec(item, rule["kind"], params)
+
+
+def _plain_types(types: dict[str, str], sealed: set[str]) -> dict[str, str]:
+    return {cipher.plain_alias(c): types[c] for c in sealed if c in types}
+
+
 def run_quality(
     config: Config, resource: str | int, *, version: int | None = None
 ) -> dict[str, Any]:
@@ -326,7 +343,10 @@ def run_quality(
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET memory_limit = '{QUERY_MEMORY}'")
         con.execute(f"SET temp_directory = '{spill}'")
-        table.scan_view(con, "t", dataset)
+        # Encrypted (L4) columns stay ciphertext in ``t``: null and uniqueness checks and the
+        # failing-rows file work on it as stored (equal values, equal ciphertexts); the ID checks
+        # decrypt in NumPy (precheck); other checks on such a column read its plain-text alias.
+        sealed = set(table.scan_view(con, "t", dataset, beside=True))
         V.prepare(con)
         prechecked = precheck(dataset, rules, lambda data: table.open(data, dataset.schema))
         flags = []
@@ -341,19 +361,14 @@ def run_quality(
                 con.register(f"pre_{i}", prechecked[i])
                 expr = f"NOT ({ROW_KEY} IN (SELECT k FROM pre_{i}))"
             else:
-                expr = rule_sql(RuleSpec(r["item"], r["kind"], r["params"]), types, ref)
+                expr = rule_sql(_on_plain(r, sealed), {**types, **_plain_types(types, sealed)}, ref)
             flags.append(f"NOT coalesce({expr}, false) AS f_{i}")
         cols = sorted(
             {r["item"] for r in rules}
             | set(keys)
             | {r["params"]["ric"] for r in rules if "ric" in r["params"]}
         )
-        # what the lake keeps encrypted stays encrypted in the failing-rows file
-        sealers = cipher.register_sealers(con, dataset.schema, table.keyring())
-        select_cols = ", ".join(
-            [f"{sealers[c]}({_q(c)}) AS {_q(c)}" if c in sealers else _q(c) for c in cols]
-            + [LINE_COLUMN, RUN_COLUMN]
-        )
+        select_cols = ", ".join([_q(c) for c in cols] + [LINE_COLUMN, RUN_COLUMN])
         sql = (
             f"SELECT * FROM (SELECT {select_cols}{', ' if flags else ''}{', '.join(flags)} FROM t)"
         )
