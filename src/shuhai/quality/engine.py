@@ -342,6 +342,7 @@ def run_quality(
         spill = config.home / "tmp" / "duckdb"
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET memory_limit = '{QUERY_MEMORY}'")
+        con.execute("SET enable_progress_bar = false")  # a background check prints nothing
         con.execute(f"SET temp_directory = '{spill}'")
         # Encrypted (L4) columns stay ciphertext in ``t``: null and uniqueness checks and the
         # failing-rows file work on it as stored (equal values, equal ciphertexts); the ID checks
