@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from shuhai.access.columns import ColumnCipher, new_data_key, unwrap
+from shuhai.access.columns import ColumnCipher, new_data_key
 from shuhai.access.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
@@ -113,7 +113,7 @@ def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int
             cred.secret = sm4_gcm_encrypt(new_key, plain, aad=purpose.encode()).hex()
             resealed += 1
         for data_key in s.scalars(select(DataKey)):
-            plain = _unwrap_any(config, data_key.wrapped)
+            plain = unseal(config, data_key.wrapped, "data-key")
             data_key.wrapped = sm4_gcm_encrypt(new_key, plain, aad=b"data-key").hex()
             rewrapped += 1
     if not os.environ.get("SHUHAI_MASTER_KEY"):
@@ -145,20 +145,6 @@ def unseal(config: Config, sealed: str, purpose: str) -> bytes:
         "keys.cannot_unseal",
         "无法用现有主密钥解开该机密（主密钥被更换或数据被篡改）",
         "No known master key opens this secret (key replaced or data tampered)",
-    ) from error
-
-
-def _unwrap_any(config: Config, wrapped: str) -> bytes:
-    error: Exception | None = None
-    for key in _candidates(config):
-        try:
-            return unwrap(key, wrapped)
-        except Exception as exc:  # noqa: BLE001 - the wrong key fails authentication
-            error = exc
-    raise InvalidInput(
-        "keys.cannot_unwrap",
-        "无法用现有主密钥解开数据密钥（主密钥被更换或数据被篡改）",
-        "No known master key opens this data key (key replaced or data tampered)",
     ) from error
 
 
@@ -222,7 +208,7 @@ class LakeKeyring:
                     f"Data key {key_id} not found (metadata and lake do not match)",
                 )
             wrapped = row.wrapped
-        made = ColumnCipher(_unwrap_any(self.config, wrapped))
+        made = ColumnCipher(unseal(self.config, wrapped, "data-key"))
         self._ciphers[key_id] = made
         return made
 

@@ -105,12 +105,6 @@ def sealed_field(field: pa.Field, key_id: str) -> pa.Field:
     )
 
 
-def plain_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema readers see: encrypted columns as text, without the cipher metadata."""
-    sealed = encrypted_fields(schema)
-    return pa.schema([pa.field(f.name, pa.string()) if f.name in sealed else f for f in schema])
-
-
 def seal_table(
     data: pa.Table | pa.RecordBatch,
     target: pa.Schema,
@@ -128,17 +122,16 @@ def seal_table(
         return data
     if keyring is None:
         raise no_keyring()
-    arrays, fields = [], []
-    for field, column in zip(data.schema, data.columns, strict=True):
-        if field.name in sealed:
-            column = keyring.cipher(sealed[field.name]).seal(column).cast(pa.binary())
-            field = target.field(field.name)
-        arrays.append(column)
-        fields.append(field)
-    schema = pa.schema(fields)
-    if isinstance(data, pa.RecordBatch):
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return _replaced(
+        data,
+        {
+            name: (
+                keyring.cipher(key_id).seal(data.column(name)).cast(pa.binary()),
+                target.field(name),
+            )
+            for name, key_id in sealed.items()
+        },
+    )
 
 
 def open_table(
@@ -152,38 +145,36 @@ def open_table(
         return data
     if keyring is None:
         raise no_keyring()
+    return _replaced(
+        data,
+        {
+            name: (_opened(keyring.cipher(key_id), data.column(name)), pa.field(name, pa.string()))
+            for name, key_id in sealed.items()
+        },
+    )
+
+
+def _opened(cipher: Cipher, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if isinstance(column, pa.ChunkedArray):
+        chunks = [cipher.open(c).cast(pa.string()) for c in column.chunks]
+        return pa.chunked_array(chunks, type=pa.string())
+    return cipher.open(column).cast(pa.string())
+
+
+def _replaced(
+    data: pa.Table | pa.RecordBatch,
+    columns: dict[str, tuple[pa.Array | pa.ChunkedArray, pa.Field]],
+) -> pa.Table | pa.RecordBatch:
+    """``data`` with some columns (and their fields) replaced, in place."""
     arrays, fields = [], []
     for field, column in zip(data.schema, data.columns, strict=True):
-        if field.name in sealed:
-            cipher = keyring.cipher(sealed[field.name])
-            if isinstance(column, pa.ChunkedArray):
-                column = pa.chunked_array(
-                    [cipher.open(c).cast(pa.string()) for c in column.chunks], type=pa.string()
-                )
-            else:
-                column = cipher.open(column).cast(pa.string())
-            field = pa.field(field.name, pa.string())
+        column, field = columns.get(field.name, (column, field))
         arrays.append(column)
         fields.append(field)
     schema = pa.schema(fields)
     if isinstance(data, pa.RecordBatch):
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def open_batches(
-    batches: pa.RecordBatchReader, keyring: Keyring | None, stored: pa.Schema
-) -> pa.RecordBatchReader:
-    """A reader that decrypts each batch as it streams by (memory stays one batch)."""
-    if not encrypted_fields(stored):
-        return batches
-    names = set(encrypted_fields(stored))
-    out_schema = pa.schema(
-        [pa.field(f.name, pa.string()) if f.name in names else f for f in batches.schema]
-    )
-    return pa.RecordBatchReader.from_batches(
-        out_schema, (open_table(b, keyring, stored) for b in batches)
-    )
 
 
 def register(
@@ -296,10 +287,8 @@ __all__ = [
     "encrypted_fields",
     "keyring_for",
     "no_keyring",
-    "open_batches",
     "open_table",
     "plain_alias",
-    "plain_schema",
     "register",
     "register_keyring",
     "seal_table",

@@ -293,21 +293,6 @@ class LakeTable:
         assert isinstance(opened, pl.DataFrame)
         return opened
 
-    def batches(
-        self,
-        version: int | None = None,
-        *,
-        columns: Sequence[str] | None = None,
-        filter: ds.Expression | None = None,
-        batch_size: int = 131_072,
-    ) -> pa.RecordBatchReader:
-        """Stream a version decrypted, batch by batch (bounded memory)."""
-        dataset = self.dataset(version)
-        scanner = dataset.scanner(
-            columns=list(columns) if columns else None, filter=filter, batch_size=batch_size
-        )
-        return cipher.open_batches(scanner.to_reader(), self.keyring(), dataset.schema)
-
     def register(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -349,17 +334,6 @@ class LakeTable:
         if keyring is None:
             raise cipher.no_keyring()
         return {column: keyring.cipher(key_id) for column, key_id in sealed.items()}
-
-    def seal_value(self, column: str, value: str, version: int | None = None) -> str | bytes:
-        """A filter value in the stored form of ``column``: sealed when the column is encrypted
-        (deterministic encryption: equal values give equal ciphertexts), unchanged otherwise."""
-        key_id = self.encrypted_columns(version).get(column)
-        if key_id is None:
-            return value
-        keyring = self.keyring()
-        if keyring is None:
-            raise cipher.no_keyring()
-        return keyring.cipher(key_id).seal_value(value)
 
     def _write_schema(self, incoming: pa.Schema, run_id: int) -> pa.Schema:
         """The stored form of ``incoming``: columns already encrypted in the table, and text
