@@ -23,6 +23,7 @@ from shuhai.lake import cipher as lake_cipher
 from shuhai.lake.service import preview, sql_query
 from shuhai.plugins import wait_for_background
 from shuhai.quality import failing_rows, run_quality, set_rules
+from shuhai.quality.compare import add_comparison, conflicts, run_comparison
 from shuhai.share import serving
 from tests.conftest import register_persons, write
 
@@ -240,3 +241,39 @@ def test_checks_that_read_values_see_plain_text_and_the_others_need_not(
     assert failed == {"regex": 2, "length": 0, "unique": 2, "not_null": 0, "ric": 1}
     regex = next(r for r in result["results"] if r["kind"] == "regex")
     assert sorted(s["value"] for s in regex["samples"]) == [ID_B, ID_B]
+
+
+def test_comparison_conflicts_keep_encrypted_keys_encrypted(
+    config: Config, people: dict, tmp_path: Path
+) -> None:
+    other = Catalog(config).register(
+        {
+            "name": "社保人员联系方式",
+            "department": "GA",
+            "classification": "101002",
+            "items": [
+                {"name": "身份证号", "data_type": "C", "length": 18},
+                {"name": "联系电话", "data_type": "C", "length": 20},
+            ],
+            "key_columns": ["身份证号"],
+        }
+    )
+    ingest(
+        config,
+        other["code"],
+        str(write(tmp_path / "o.csv", f"身份证号,联系电话\n{ID_A},13900139000\n{ID_B},\n")),
+    )
+    made = add_comparison(
+        config,
+        {
+            "left": {"resource": people["code"], "item": "联系电话", "key": "身份证号"},
+            "right": {"resource": other["code"], "item": "联系电话", "key": "身份证号"},
+        },
+    )
+    run = run_comparison(config, made["id"])
+    assert run["conflicts"] == 1
+    assert ID_A.encode() not in stored_bytes(config.home / "compare")
+    rows = conflicts(config, made["id"], run["id"])["rows"]
+    assert [(r["key"], r["left_value"], r["right_value"]) for r in rows] == [
+        (ID_A, PHONE, "13900139000")
+    ]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import Comparison, ComparisonRun, session_scope
 from shuhai.errors import InvalidInput, NotFound
-from shuhai.lake import LINE_COLUMN, LakeTable
+from shuhai.lake import LINE_COLUMN, LakeTable, cipher
 from shuhai.lake.schema import quote_identifier as _q
 
 FAMILY = {
@@ -203,8 +204,38 @@ def run_comparison(config: Config, comparison_id: int) -> dict[str, Any]:
         result = _run_dict(run)
     path = conflicts_path(config, comparison_id, result["id"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(conflicts, str(path))
+    pq.write_table(_sealed(conflicts, (left, lv, L), (right, rv, R)), str(path))
     return result
+
+
+def _sealed(
+    conflicts: pa.Table,
+    left: tuple[LakeTable, int, dict[str, Any]],
+    right: tuple[LakeTable, int, dict[str, Any]],
+) -> pa.Table:
+    """The conflicts as kept on disk: a key or value that either side stores encrypted (L4) is
+    encrypted under that side's data key, and the file's schema says so."""
+    lk = left[0].encrypted_columns(left[1])
+    rk = right[0].encrypted_columns(right[1])
+    wanted = {
+        "key": lk.get(left[2]["key"]),
+        "left_value": lk.get(left[2]["item"]),
+        "right_value": rk.get(right[2]["item"]),
+    }
+    if not any(wanted.values()):
+        return conflicts
+    target = pa.schema(
+        [
+            cipher.sealed_field(f, wanted[f.name]) if wanted.get(f.name) else f
+            for f in conflicts.schema
+        ]
+    )
+    return cipher.seal_table(conflicts, target, left[0].keyring())
+
+
+def _read_conflicts(config: Config, comparison_id: int, run_id: int) -> pa.Table:
+    table = pq.read_table(conflicts_path(config, comparison_id, run_id))
+    return cipher.open_table(table, cipher.keyring_for(config.lake_dir))
 
 
 def _get_run(config: Config, comparison_id: int, run_id: int) -> dict[str, Any]:
@@ -223,7 +254,7 @@ def conflicts(
     config: Config, comparison_id: int, run_id: int, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     run = _get_run(config, comparison_id, run_id)
-    table = pq.read_table(conflicts_path(config, comparison_id, run_id))
+    table = _read_conflicts(config, comparison_id, run_id)
     return {**run, "rows": table.slice(offset, limit).to_pylist(), "total": table.num_rows}
 
 
@@ -237,7 +268,7 @@ def export_conflicts_xlsx(
     """The conflicts of a run as XLSX: key, both values, both lines (Chinese headers). ``view``
     turns each batch of rows into what the reader may see (the policy point's masking)."""
     _get_run(config, comparison_id, run_id)
-    table = pq.read_table(conflicts_path(config, comparison_id, run_id))
+    table = _read_conflicts(config, comparison_id, run_id)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("比对差异")
     ws.append(
