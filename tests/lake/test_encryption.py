@@ -16,7 +16,7 @@ from shuhai.access import grading, keys
 from shuhai.access.columns import TamperedColumn, new_data_key
 from shuhai.catalog import Catalog
 from shuhai.config import Config
-from shuhai.db import DataKey, session_scope
+from shuhai.db import DataKey, QualityResult, session_scope
 from shuhai.ingest import ingest, quarantine_rows
 from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
@@ -94,6 +94,11 @@ def test_readers_see_the_values(config: Config, people: dict) -> None:
     ric = [r for r in result["results"] if r["item"] == "身份证号" and r["kind"] == "ric"]
     assert ric and ric[0]["failed"] == 1
     assert ric[0]["samples"][0]["value"] == ID_BAD
+    assert ric[0]["samples"][0]["key"] == {"身份证号": ID_BAD}
+    with session_scope(config.database_url) as s:  # the metadata database keeps it encrypted
+        found = s.query(QualityResult).filter_by(rule_id=ric[0]["rule_id"], run_id=result["id"])
+        kept = found.one().samples
+    assert ID_BAD not in repr(kept) and set(kept[0]["value"]) == {"sm4", "key"}
     # the failing rows kept for the officer hold the ID encrypted, and read back decrypted
     assert ID_BAD.encode() not in stored_bytes(config.home / "quality")
     failing = failing_rows(config, result["id"], rule_id=ric[0]["rule_id"])

@@ -406,6 +406,7 @@ def run_quality(
     finally:
         con.close()
     rows, non_null = _non_null_counts(table, use)
+    sealed_keys, ring = table.encrypted_columns(use), table.keyring()
     rows_failed = int(counts[0])
     results = []
     for i, r in enumerate(rules):
@@ -414,8 +415,8 @@ def run_quality(
         samples = [
             {
                 "line": row[LINE_COLUMN],
-                "key": {k: _jsonable(row.get(k)) for k in keys},
-                "value": _jsonable(row.get(r["item"])),
+                "key": {k: _kept(row.get(k), k, sealed_keys, ring) for k in keys},
+                "value": _kept(row.get(r["item"]), r["item"], sealed_keys, ring),
             }
             for row in heads[i]
         ]
@@ -470,7 +471,38 @@ def quality_path(config: Config, resource_id: int, run_id: int) -> Path:
     return config.home / "quality" / f"r{resource_id}" / f"q{run_id}.parquet"
 
 
-def quality_run_dict(q: QualityRun) -> dict[str, Any]:
+def _kept(value: Any, column: str, sealed: dict[str, str], keyring: cipher.Keyring | None) -> Any:
+    """A sample value as the metadata database keeps it: encrypted, like the lake keeps it, when
+    its column is encrypted there (``{"sm4": hex, "key": data key id}``)."""
+    if value is None or column not in sealed:
+        return _jsonable(value)
+    if keyring is None:
+        raise cipher.no_keyring()
+    key_id = sealed[column]
+    return {"sm4": keyring.cipher(key_id).seal_value(str(value)).hex(), "key": key_id}
+
+
+def _shown(value: Any, keyring: cipher.Keyring | None) -> Any:
+    """A stored sample value back in plain text (for the policy point to mask)."""
+    if not isinstance(value, dict) or "sm4" not in value:
+        return value
+    if keyring is None:
+        raise cipher.no_keyring()
+    return keyring.cipher(value["key"]).open_values([bytes.fromhex(value["sm4"])])[0]
+
+
+def _opened_samples(samples: list[dict[str, Any]], keyring: cipher.Keyring | None) -> list[Any]:
+    return [
+        {
+            **sample,
+            "key": {k: _shown(v, keyring) for k, v in (sample.get("key") or {}).items()},
+            "value": _shown(sample.get("value"), keyring),
+        }
+        for sample in samples or []
+    ]
+
+
+def quality_run_dict(q: QualityRun, keyring: cipher.Keyring | None = None) -> dict[str, Any]:
     return {
         "id": q.id,
         "resource_id": q.resource_id,
@@ -489,7 +521,7 @@ def quality_run_dict(q: QualityRun) -> dict[str, Any]:
                 "checked": r.checked,
                 "failed": r.failed,
                 "pass_ratio": (1 - r.failed / r.checked) if r.checked else 1.0,
-                "samples": r.samples,
+                "samples": _opened_samples(r.samples, keyring),
             }
             for r in q.results
         ],
@@ -505,7 +537,7 @@ def get_quality_run(config: Config, run_id: int) -> dict[str, Any]:
                 f"质量检查 {run_id} 不存在",
                 f"Quality run {run_id} not found",
             )
-        return quality_run_dict(q)
+        return quality_run_dict(q, cipher.keyring_for(config.lake_dir))
 
 
 def quality_history(config: Config, resource: str | int) -> list[dict[str, Any]]:
@@ -515,7 +547,8 @@ def quality_history(config: Config, resource: str | int) -> list[dict[str, Any]]
         runs = s.scalars(
             select(QualityRun).where(QualityRun.resource_id == res.id).order_by(QualityRun.id)
         ).all()
-        return [quality_run_dict(q) for q in runs]
+        keyring = cipher.keyring_for(config.lake_dir)
+        return [quality_run_dict(q, keyring) for q in runs]
 
 
 def failing_rows(
