@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -188,6 +189,15 @@ def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
         with pytest.raises(lake_cipher.KeyringMissing) as missing:
             table.read()
         assert missing.value.code == "lake.no_keyring"
+        before = table.latest_version()
+        with pytest.raises(lake_cipher.KeyringMissing):  # nor write: it cannot tell what to seal
+            table.write_frames(
+                [pl.DataFrame({"身份证号": [ID_B], "姓名": ["李四"]})],
+                schema=pa.schema([("身份证号", pa.string()), ("姓名", pa.string())]),
+                mode="append",
+                run_id=99,
+            )
+        assert table.latest_version() == before
     finally:
         lake_cipher.register_keyring(config.lake_dir, ring)
     with session_scope(config.database_url) as s:  # the data key swapped for another one

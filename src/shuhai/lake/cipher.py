@@ -79,9 +79,9 @@ class KeyringMissing(ShuhaiError):
 def no_keyring() -> KeyringMissing:
     return KeyringMissing(
         "lake.no_keyring",
-        "该表含加密列，但本进程没有打开数海实例（主密钥不可用）",
-        "This table has encrypted columns, but this process has not opened the Shuhai home "
-        "(no master key)",
+        "本进程没有打开数海实例，无法取得主密钥与分级，不能读写加密列",
+        "This process has not opened the Shuhai home: without the master key and the grading "
+        "it can neither read nor write encrypted columns",
     )
 
 

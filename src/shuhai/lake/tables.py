@@ -339,18 +339,19 @@ class LakeTable:
         """The stored form of ``incoming``: columns already encrypted in the table, and text
         columns the keyring says are 核心 / L4, become encrypted binary columns. A column that
         just became sensitive while the table holds it in plain text is encrypted in place first
-        (``protect``), so a table never mixes both forms of a column."""
+        (``protect``), so a table never mixes both forms of a column. A process without the
+        keyring (one that has not opened the home) may not write: it cannot tell what to encrypt."""
         keyring = self.keyring()
+        if keyring is None:  # without the keyring nobody can say what must be encrypted
+            raise cipher.no_keyring()
         current = self.encrypted_columns() if self.exists() else {}
-        wanted: set[str] = set()
-        if keyring is not None:
-            sensitive = keyring.sensitive_columns(self.resource_id)
-            wanted = {
-                f.name
-                for f in incoming
-                if f.name in sensitive
-                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-            }
+        sensitive = keyring.sensitive_columns(self.resource_id)
+        wanted = {
+            f.name
+            for f in incoming
+            if f.name in sensitive
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        }
         if not current and not wanted:
             return incoming
         if self.exists():
@@ -359,8 +360,6 @@ class LakeTable:
             if plain:
                 self.protect(sorted(plain), run_id=run_id)
                 current = self.encrypted_columns()
-        if keyring is None:
-            raise cipher.no_keyring()
         key_id = next(iter(current.values()), None) or keyring.key_for(self.resource_id)
         return pa.schema(
             [
