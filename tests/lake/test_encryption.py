@@ -17,7 +17,7 @@ from shuhai.access import grading, keys
 from shuhai.access.columns import TamperedColumn, new_data_key
 from shuhai.catalog import Catalog
 from shuhai.config import Config
-from shuhai.db import DataKey, QualityResult, session_scope
+from shuhai.db import DataKey, Objection, QualityResult, session_scope
 from shuhai.ingest import ingest, quarantine_rows
 from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
@@ -25,6 +25,7 @@ from shuhai.lake.service import preview, sql_query
 from shuhai.plugins import wait_for_background
 from shuhai.quality import failing_rows, run_quality, set_rules
 from shuhai.quality.compare import add_comparison, conflicts, run_comparison
+from shuhai.quality.corrections import raise_objection, transition
 from shuhai.share import serving
 from tests.conftest import register_persons, write
 
@@ -292,3 +293,28 @@ def test_comparison_conflicts_keep_encrypted_keys_encrypted(
     assert [(r["key"], r["left_value"], r["right_value"]) for r in rows] == [
         (ID_A, PHONE, "13900139000")
     ]
+
+
+def test_objections_keep_encrypted_keys_encrypted_and_still_correct_the_record(
+    config: Config, people: dict
+) -> None:
+    raised = raise_objection(
+        config,
+        people["id"],
+        {
+            "key": {"身份证号": ID_A},
+            "item": "联系电话",
+            "proposed_value": "13900000000",
+            "reason": "已换号",
+        },
+        actor="市民A",
+    )
+    assert raised["key"] == {"身份证号": ID_A} and raised["current_value"] == PHONE
+    with session_scope(config.database_url) as s:
+        kept = s.get(Objection, raised["id"])
+        assert ID_A not in repr(kept.record_key) and kept.sealed["key"] == {"身份证号": "1"}
+    for step in ("accepted", "verifying", "corrected"):
+        done = transition(config, raised["id"], step, actor="公安数据员", note="已核实")
+    assert done["key"] == {"身份证号": ID_A}
+    rows = {r["身份证号"]: r["联系电话"] for r in preview(config, people["id"])["rows"]}
+    assert rows[ID_A] == "13900000000" and len(rows) == 3

@@ -269,6 +269,9 @@ class Objection(Base):
     raised_by: Mapped[str] = mapped_column(String(100))
     deadline: Mapped[date] = mapped_column(Date)
     lake_version: Mapped[int | None] = mapped_column(Integer)  # the version the correction made
+    # which of the values above are SM4-encrypted (hex), as their columns are in the lake:
+    # {"key": {column: data key id}, "values": data key id of the item, or null}
+    sealed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

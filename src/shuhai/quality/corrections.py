@@ -23,6 +23,7 @@ from shuhai.config import Config
 from shuhai.db import IngestRun, Objection, ObjectionEvent, ObjectionPolicy, Resource, session_scope
 from shuhai.errors import Conflict, InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
+from shuhai.lake.cipher import Keyring, keyring_for, no_keyring
 from shuhai.lake.schema import quote_identifier as _q
 from shuhai.lake.schema import table_schema
 from shuhai.quality.workdays import add_working_days
@@ -56,15 +57,57 @@ DEFAULT_DAYS = 5
 MAX_ATTACHMENT = 10 * 1024 * 1024
 
 
-def objection_dict(o: Objection) -> dict[str, Any]:
+def _sealed_fields(
+    table: LakeTable, key: dict[str, Any], item: str, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """(record key, values, ``sealed``) as the metadata database keeps them: a value whose column
+    the lake stores encrypted (L4) is kept SM4-encrypted under the same data key (hex)."""
+    ids = table.encrypted_columns()
+    if not ids:
+        return key, values, None
+    ciphers = table.ciphers()
+
+    def seal(column: str, value: Any) -> Any:
+        if value is None or column not in ciphers:
+            return value
+        return ciphers[column].seal_value(str(value)).hex()
+
+    sealed = {"key": {k: ids[k] for k in key if k in ids}, "values": ids.get(item)}
+    return (
+        {k: seal(k, v) for k, v in key.items()},
+        {name: seal(item, v) for name, v in values.items()},
+        sealed,
+    )
+
+
+def _opened(o: Objection, keyring: Keyring | None) -> tuple[dict[str, Any], Any, Any]:
+    """The record key, current and proposed value of an objection in plain text."""
+    sealed = o.sealed or {}
+    if not sealed:
+        return o.record_key, o.current_value, o.proposed_value
+    if keyring is None:
+        raise no_keyring()
+
+    def show(key_id: str | None, value: Any) -> Any:
+        if key_id is None or value is None:
+            return value
+        return keyring.cipher(key_id).open_values([bytes.fromhex(value)])[0]
+
+    key = {k: show((sealed.get("key") or {}).get(k), v) for k, v in (o.record_key or {}).items()}
+    values = sealed.get("values")
+    return key, show(values, o.current_value), show(values, o.proposed_value)
+
+
+def objection_dict(o: Objection, keyring: Keyring | None = None) -> dict[str, Any]:
     today = dt.date.today()
+    key, current, proposed = _opened(o, keyring)
     return {
         "id": o.id,
         "resource_id": o.resource_id,
-        "key": o.record_key,
+        "key": key,
         "item": o.item,
-        "current_value": o.current_value,
-        "proposed_value": o.proposed_value,
+        "current_value": current,
+        "proposed_value": proposed,
         "reason": o.reason,
         "attachment": o.attachment,
         "status": o.status,
@@ -139,15 +182,24 @@ def raise_objection(
         )
     record = _find_record(config, res, key)
     current = record.get(data["item"])
+    proposed = data.get("proposed_value")
+    kept_key, kept, sealed = _sealed_fields(
+        LakeTable(config.lake_dir, res["id"]),
+        {k: str(v) for k, v in key.items()},
+        data["item"],
+        {
+            "current": None if current is None else str(current),
+            "proposed": None if proposed is None else str(proposed),
+        },
+    )
     with session_scope(config.database_url) as s:
         o = Objection(
             resource_id=res["id"],
-            record_key={k: str(v) for k, v in key.items()},
+            record_key=kept_key,
             item=data["item"],
-            current_value=None if current is None else str(current),
-            proposed_value=None
-            if data.get("proposed_value") is None
-            else str(data["proposed_value"]),
+            current_value=kept["current"],
+            proposed_value=kept["proposed"],
+            sealed=sealed,
             reason=str(data["reason"]).strip(),
             status=RAISED,
             raised_by=actor,
@@ -156,7 +208,7 @@ def raise_objection(
         o.events = [ObjectionEvent(from_status=None, to_status=RAISED, actor=actor, note=o.reason)]
         s.add(o)
         s.flush()
-        return objection_dict(o)
+        return objection_dict(o, keyring_for(config.lake_dir))
 
 
 def attach(config: Config, objection_id: int, filename: str, content: bytes) -> dict[str, Any]:
@@ -180,7 +232,7 @@ def attach(config: Config, objection_id: int, filename: str, content: bytes) -> 
         folder.mkdir(parents=True, exist_ok=True)
         (folder / safe).write_bytes(content)
         o.attachment = safe
-        return objection_dict(o)
+        return objection_dict(o, keyring_for(config.lake_dir))
 
 
 def _get(s: Any, objection_id: int) -> Objection:
@@ -196,7 +248,7 @@ def _get(s: Any, objection_id: int) -> Objection:
 
 def get_objection(config: Config, objection_id: int) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
-        return objection_dict(_get(s, objection_id))
+        return objection_dict(_get(s, objection_id), keyring_for(config.lake_dir))
 
 
 def list_objections(
@@ -220,7 +272,8 @@ def list_objections(
             stmt = stmt.where(Objection.status == status)
         if overdue:
             stmt = stmt.where(Objection.status.in_(OPEN), Objection.deadline < dt.date.today())
-        return [objection_dict(o) for o in s.scalars(stmt)]
+        keyring = keyring_for(config.lake_dir)
+        return [objection_dict(o, keyring) for o in s.scalars(stmt)]
 
 
 def transition(
@@ -251,7 +304,7 @@ def transition(
             raise InvalidInput(
                 "objection.reason_required", "驳回必须说明理由", "A rejection needs a reason"
             )
-        snapshot = objection_dict(o)
+        snapshot = objection_dict(o, keyring_for(config.lake_dir))
     version = None
     if to == CORRECTED:
         new_value = value if value is not None else snapshot["proposed_value"]
@@ -268,7 +321,7 @@ def transition(
         o.status = to
         if version is not None:
             o.lake_version = version
-        return objection_dict(o)
+        return objection_dict(o, keyring_for(config.lake_dir))
 
 
 def _correct(config: Config, objection: dict[str, Any], new_value: str | None, actor: str) -> int:
@@ -338,8 +391,10 @@ def open_flags(
             )
         ).all()
         index: dict[tuple[str, ...], list[int]] = {}
+        keyring = keyring_for(config.lake_dir)
         for o in open_:
-            index.setdefault(tuple(str(o.record_key.get(k)) for k in key_columns), []).append(o.id)
+            key = _opened(o, keyring)[0]
+            index.setdefault(tuple(str(key.get(k)) for k in key_columns), []).append(o.id)
     if not index or not key_columns:
         return rows
     return [{**r, "_疑义": index.get(tuple(str(r.get(k)) for k in key_columns), [])} for r in rows]
@@ -388,8 +443,9 @@ def objections_for_records(config: Config, records: list[dict[str, Any]]) -> lis
             if not opened:
                 continue
             ids = {str(r.get("id")) for r in rows if r.get("id")}
+            keyring = keyring_for(config.lake_dir)
             for o in opened:
-                values = {str(v).upper() for v in (o.record_key or {}).values()}
+                values = {str(v).upper() for v in (_opened(o, keyring)[0] or {}).values()}
                 if values & ids:
-                    out.append(objection_dict(o))
+                    out.append(objection_dict(o, keyring))
     return out
