@@ -18,7 +18,7 @@ from shuhai.access.columns import TamperedColumn, new_data_key
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.db import DataKey, Objection, QualityResult, session_scope
-from shuhai.ingest import ingest, quarantine_rows
+from shuhai.ingest import ingest, list_runs, quarantine_rows
 from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
 from shuhai.lake.service import preview, sql_query
@@ -150,12 +150,18 @@ def test_sharing_lookups_on_the_index_stay_encrypted(config: Config, people: dic
 def test_raising_an_item_to_l4_encrypts_what_is_stored(config: Config, people: dict) -> None:
     table = LakeTable(config.lake_dir, people["id"])
     before = table.latest_version()
+    serving.build_index(config, people["id"])
     grading.confirm(
         config, people["id"], {"联系电话": {"data_class": "重要", "level": "L4"}}, actor="sec"
     )
-    wait_for_background()  # the confirmation starts the rewrite in the background
+    wait_for_background()  # the confirmation starts the rewrite in the background …
+    wait_for_background()  # … which, like a load, then rebuilds the serving index
     assert set(table.encrypted_columns()) == {"身份证号", "联系电话"}
-    assert table.history()[0]["operation"] == "WRITE" and table.latest_version() == before + 1
+    assert table.latest_version() == before + 1
+    run = list_runs(config, people["id"], limit=1)[0]  # the new version cites its own run
+    assert run["source"] == "encrypt:联系电话" and run["lake_version"] == before + 1
+    assert table.history()[0]["run_id"] == run["id"] and run["rows_loaded"] == 3
+    assert serving.has_index(config, people["id"])  # lookups stay on the index
     assert keys.protect_lake(config, [people["id"]])[0]["encrypted"] == []  # nothing left
     assert {r["联系电话"] for r in preview(config, people["id"])["rows"]} == {PHONE, None, "1"}
     # the older version still reads (time travel) until the plain text is vacuumed away

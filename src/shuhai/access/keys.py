@@ -13,6 +13,7 @@ from shuhai.access.columns import ColumnCipher, new_data_key
 from shuhai.access.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
+from shuhai.lake import LakeTable
 
 
 def master_key(config: Config) -> bytes:
@@ -242,7 +243,7 @@ def protect_lake(
             and f.name not in done
             and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
         ]
-        version = table.protect(wanted) if wanted else None
+        version = _protect_run(config, table, wanted) if wanted else None
         removed = len(table.vacuum()) if vacuum else 0
         out.append(
             {
@@ -254,6 +255,51 @@ def protect_lake(
             }
         )
     return out
+
+
+def _protect_run(config: Config, table: LakeTable, columns: list[str]) -> int | None:
+    """``protect`` as a run of its own (来源 ``encrypt:…``), so the new version cites a run like
+    every other version, and the follow-up work of a load (quality check, serving index) runs."""
+    import datetime as dt
+
+    from shuhai.db import IngestRun, Resource, session_scope
+    from shuhai.ingest import get_run
+    from shuhai.plugins import get_plugin_manager
+
+    with session_scope(config.database_url) as s:
+        run = IngestRun(
+            resource_id=table.resource_id,
+            source="encrypt:" + ",".join(columns),
+            source_kind="encrypt",
+            mode="replace",
+            status="running",
+            options={"columns": columns},
+        )
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    try:
+        version = table.protect(columns, run_id=run_id)
+    except BaseException as exc:
+        with session_scope(config.database_url) as s:
+            failed = s.get(IngestRun, run_id)
+            assert failed is not None
+            failed.status, failed.finished_at = "failed", dt.datetime.now(dt.UTC)
+            failed.error_code = getattr(exc, "code", type(exc).__name__)[:60]
+            failed.error_message = str(exc)[:2000]
+        raise
+    rows = table.count(version)
+    with session_scope(config.database_url) as s:
+        done = s.get(IngestRun, run_id)
+        assert done is not None
+        done.status, done.lake_version = "succeeded", version
+        done.rows_in = done.rows_loaded = rows
+        done.finished_at = dt.datetime.now(dt.UTC)
+        resource = s.get(Resource, table.resource_id)
+        if resource is not None:
+            resource.lake_version, resource.row_count = version, rows
+    get_plugin_manager().hook.after_ingest(config=config, run=get_run(config, run_id))
+    return version
 
 
 __all__ = ["LakeKeyring", "master_key", "protect_lake", "rotate_master", "seal", "unseal"]
