@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from shuhai.errors import ShuhaiError
+from shuhai.lake.schema import quote_identifier
 
 CIPHER_META = b"shuhai.cipher"
 KEY_META = b"shuhai.key"
@@ -225,11 +226,13 @@ def create_view(
     for column, key_id in sealed.items():
         function = f"shuhai_open_{_checked(key_id)}"
         _define(con, function, _opener(keyring.cipher(key_id)), sqltypes.BLOB, sqltypes.VARCHAR)
-        quoted = _ident(column)
+        quoted = quote_identifier(column)
         expressions[column] = f"{function}({quoted})"
         replaced.append(f"{function}({quoted}) AS {quoted}")
     if beside:
-        extra = ", ".join(f"{e} AS {_ident(plain_alias(c))}" for c, e in expressions.items())
+        extra = ", ".join(
+            f"{e} AS {quote_identifier(plain_alias(c))}" for c, e in expressions.items()
+        )
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT *, {extra} FROM {source_sql}')
         return expressions
     con.execute(
@@ -242,10 +245,6 @@ def create_view(
 def plain_alias(column: str) -> str:
     """The name of an encrypted column's plain text in a ``beside`` view."""
     return f"{column}#明文"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _define(

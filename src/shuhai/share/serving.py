@@ -11,6 +11,10 @@ the version's **serving index** — a SQLite copy with B-tree indexes on the key
 built by ``shuhai share index`` — for keyed lookups in well under a millisecond. The index is used
 when it exists for the asked version; otherwise the lake is scanned.
 
+Columns the lake stores encrypted (L4, SM4-SIV) stay encrypted in the index: an equality filter on
+one is sealed and matched as ciphertext (the encryption is deterministic), a range filter on one is
+answered by the lake on decrypted values, and only the rows returned are decrypted.
+
 ``changes`` answers subscribers: rows written by the runs after version N, and the keys present at
 N that are gone.
 """
