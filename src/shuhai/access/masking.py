@@ -44,8 +44,13 @@ def name(col: pl.Expr) -> pl.Expr:
     )
 
 
+_STAR_RUN = "*" * 4096  # longer values are starred to this length (masking, not measuring)
+
+
 def _stars(n: pl.Expr) -> pl.Expr:
-    return pl.lit("*").repeat_by(n).list.join("")
+    """``n`` stars: a slice of one constant string (a list-building repeat cost ~10× more)."""
+    stars = pl.lit(_STAR_RUN).str.slice(0, n.clip(0, len(_STAR_RUN)))
+    return pl.when(n.is_null()).then(pl.lit(None, pl.String)).otherwise(stars)
 
 
 def _keep_ends(col: pl.Expr, head: int, tail: int, at_least: int) -> pl.Expr:
