@@ -324,3 +324,32 @@ def test_objections_keep_encrypted_keys_encrypted_and_still_correct_the_record(
     assert done["key"] == {"身份证号": ID_A}
     rows = {r["身份证号"]: r["联系电话"] for r in preview(config, people["id"])["rows"]}
     assert rows[ID_A] == "13900000000" and len(rows) == 3
+
+
+def test_equality_lookups_on_the_lake_over_many_rows(config: Config, tmp_path: Path) -> None:
+    """Without a serving index, a sealed equality filter is pushed into the Arrow scan of files
+    written by Polars (binary views) and by delta-rs merges (plain binary) alike."""
+    res = register_persons(config)
+    ids = [f"3501021990{i:08d}" for i in range(20_000)]
+    body = "身份证号,姓名\n" + "".join(f"{i},人{n}\n" for n, i in enumerate(ids))
+    ingest(config, res["code"], str(write(tmp_path / "many.csv", body)))
+    ingest(  # a merge: delta-rs writes this part
+        config,
+        res["code"],
+        str(write(tmp_path / "one.csv", f"身份证号,姓名\n{ids[7]},改名\n")),
+        mode="upsert",
+    )
+    spec = {"id": res["id"], "key_columns": ["身份证号"]}
+    for op, values, expected in (
+        ("eq", (ids[5],), [(ids[5], "人5")]),
+        ("eq", (ids[7],), [(ids[7], "改名")]),
+        ("in", (ids[1], ids[19_999]), [(ids[1], "人1"), (ids[19_999], "人19999")]),
+    ):
+        page = serving.query(
+            config,
+            spec,
+            columns=["身份证号", "姓名"],
+            filters=[serving.Filter("身份证号", op, values)],
+        )
+        assert page.engine == "lake"
+        assert sorted(page.frame.select("身份证号", "姓名").rows()) == expected

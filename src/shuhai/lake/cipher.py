@@ -21,6 +21,7 @@ from typing import Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as pds
 
 from shuhai.errors import ShuhaiError
 from shuhai.lake.schema import quote_identifier
@@ -194,6 +195,17 @@ def register(
     if not sealed:
         con.register(name, data)
         return {}
+    if isinstance(data, pds.FileSystemDataset):
+        # Parts written by Polars store binary columns as views, those written by delta-rs as
+        # plain binary; a filter DuckDB pushes into the scan (``col = <sealed value>``) has a
+        # kernel for every file only when the dataset reads such columns as views.
+        viewed = pa.schema(
+            [
+                pa.field(f.name, pa.binary_view(), metadata=f.metadata) if f.name in sealed else f
+                for f in data.schema
+            ]
+        )
+        data = pds.dataset(data.files, schema=viewed, format="parquet")
     raw = f"{name}__stored"
     con.register(raw, data)
     return create_view(con, name, f'"{raw}"', stored, keyring)
