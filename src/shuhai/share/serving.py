@@ -201,7 +201,8 @@ def build_index(config: Config, resource: str | int, version: int | None = None)
         con.close()
     plain = sqlite3.connect(tmp)
     try:
-        plain.execute(f"CREATE UNIQUE INDEX ix_order ON t ({_q(RUN_COLUMN)}, {_q(LINE_COLUMN)})")
+        # not unique: a merge that updated duplicated keys leaves rows sharing a (run, line)
+        plain.execute(f"CREATE INDEX ix_order ON t ({_q(RUN_COLUMN)}, {_q(LINE_COLUMN)})")
         for i, col in enumerate(indexed_columns(res)):
             plain.execute(f"CREATE INDEX ix_{i} ON t ({_q(col)})")
         plain.execute("ANALYZE")
@@ -271,9 +272,11 @@ def _where(
     runs: list[int] | None,
     engine: str,
     opened: dict[str, str],
+    exact: tuple[int, int] | None = None,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause and its parameters. ``opened``: encrypted column → the SQL that
-    decrypts it, used for range filters (equality filters come with sealed values)."""
+    decrypts it, used for range filters (equality filters come with sealed values); ``exact``:
+    only the rows of this (run, line)."""
     parts, params = [], []
     for f in filters:
         values = [
@@ -292,6 +295,9 @@ def _where(
     if after is not None:
         parts.append(f"({_q(RUN_COLUMN)}, {_q(LINE_COLUMN)}) > (?, ?)")
         params.extend(after)
+    if exact is not None:
+        parts.append(f"{_q(RUN_COLUMN)} = ? AND {_q(LINE_COLUMN)} = ?")
+        params.extend(exact)
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
@@ -334,34 +340,48 @@ def query(
         else f
         for f in filters
     ]
-    tail = f" ORDER BY {_q(RUN_COLUMN)}, {_q(LINE_COLUMN)} LIMIT {int(limit) + 1}"
-    if engine == "index":
-        where, params = _where(stored, cursor, runs, engine, {})
-        select = ", ".join(_q(c) for c in [*columns, *ORDER])
-        cur = _sqlite(path).execute(f"SELECT {select} FROM t{where}{tail}", params)
-        names = [d[0] for d in cur.description]
-        data = cur.fetchall()
-        if ciphers:  # the rows' encrypted values, decrypted before they become a frame
-            data = _opened(data, names, ciphers)
-        frame = pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
-    else:
+
+    def fetch(after_key: tuple[int, int] | None, exact: tuple[int, int] | None) -> pl.DataFrame:
+        rows = f" LIMIT {int(limit) + 1}" if exact is None else ""
+        tail = f" ORDER BY {_q(RUN_COLUMN)}, {_q(LINE_COLUMN)}{rows}"
+        if engine == "index":
+            where, params = _where(stored, after_key, runs, engine, {}, exact)
+            select = ", ".join(_q(c) for c in [*columns, *ORDER])
+            cur = _sqlite(path).execute(f"SELECT {select} FROM t{where}{tail}", params)
+            names = [d[0] for d in cur.description]
+            data = cur.fetchall()
+            if ciphers:  # the rows' encrypted values, decrypted before they become a frame
+                data = _opened(data, names, ciphers)
+            return pl.DataFrame(data, schema=names, orient="row", infer_schema_length=None)
         con = duckdb.connect(":memory:")
         try:
             opened = table.register(con, "t", version)
-            where, params = _where(stored, cursor, runs, engine, opened)
+            where, params = _where(stored, after_key, runs, engine, opened, exact)
             select = ", ".join(
                 f"{opened[c]} AS {_q(c)}" if c in opened else _q(c) for c in [*columns, *ORDER]
             )
             source = "t__stored" if opened else "t"
             sql = f"SELECT {select} FROM {source}{where}{tail}"
-            frame = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[assignment]
+            return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
         finally:
             con.close()
+
+    frame = fetch(cursor, None)
     next_cursor = None
     if frame.height > limit:
-        frame = frame.head(limit)
         last = frame.row(limit - 1, named=True)
-        next_cursor = encode_cursor(int(last[RUN_COLUMN]), int(last[LINE_COLUMN]))
+        edge = (int(last[RUN_COLUMN]), int(last[LINE_COLUMN]))
+        after_edge = frame.row(limit, named=True)
+        if (int(after_edge[RUN_COLUMN]), int(after_edge[LINE_COLUMN])) == edge:
+            # Rows can share a (run, line) — a merge that updated duplicated keys — and the
+            # cursor cannot sit between them: the page takes every row of the edge.
+            before = frame.head(limit).filter(
+                (pl.col(RUN_COLUMN) != edge[0]) | (pl.col(LINE_COLUMN) != edge[1])
+            )
+            frame = pl.concat([before, fetch(None, edge)], how="vertical_relaxed")
+        else:
+            frame = frame.head(limit)
+        next_cursor = encode_cursor(*edge)
     return Page(frame, version, next_cursor, engine)
 
 
