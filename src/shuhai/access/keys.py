@@ -220,29 +220,19 @@ def protect_lake(
     """Encrypt, in the lake, every 核心 / L4 text column still stored in plain text (after a
     grading raised a column to L4, or data loaded before encryption existed); with ``vacuum``
     also delete the older versions' files, which still hold the plain text."""
-    import pyarrow as pa
     from sqlalchemy import select
 
     from shuhai.db import Resource, session_scope
-    from shuhai.lake import LakeTable
 
     with session_scope(config.database_url) as s:
         ids = resource_ids or list(s.scalars(select(Resource.id).order_by(Resource.id)))
-    keyring = LakeKeyring(config)
     out: list[dict[str, object]] = []
     for rid in ids:
         table = LakeTable(config.lake_dir, rid)
         if not table.exists():
             continue
-        schema = table.dataset().schema
         done = table.encrypted_columns()
-        wanted = [
-            f.name
-            for f in schema
-            if f.name in keyring.sensitive_columns(rid)
-            and f.name not in done
-            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-        ]
+        wanted = table.unprotected()
         version = _protect_run(config, table, wanted) if wanted else None
         removed = len(table.vacuum()) if vacuum else 0
         out.append(

@@ -153,9 +153,7 @@ def mask_series(series: pl.Series, rule: str) -> pl.Series:
         series = series.cast(pl.String)
     if rule == "address":
         return address(series)
-    return (
-        pl.DataFrame({"v": series}).select(_EXPR[rule](pl.col("v"))).to_series().alias(series.name)
-    )
+    return pl.DataFrame({"v": series}).select(_masked("v", rule)).to_series().alias(series.name)
 
 
 @lru_cache(maxsize=1024)

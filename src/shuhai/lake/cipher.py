@@ -179,6 +179,21 @@ def _replaced(
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def seal_text(keyring: Keyring | None, key_id: str, value: str) -> str:
+    """One value sealed under ``key_id``, as hex: for a metadata record (a quality sample, an
+    objection) that keeps a value whose column the lake encrypts."""
+    if keyring is None:
+        raise no_keyring()
+    return keyring.cipher(key_id).seal_value(value).hex()
+
+
+def open_text(keyring: Keyring | None, key_id: str, sealed: str) -> str | None:
+    """``seal_text`` reversed (and checked)."""
+    if keyring is None:
+        raise no_keyring()
+    return keyring.cipher(key_id).open_values([bytes.fromhex(sealed)])[0]
+
+
 def register(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -299,9 +314,11 @@ __all__ = [
     "keyring_for",
     "no_keyring",
     "open_table",
+    "open_text",
     "plain_alias",
     "register",
     "register_keyring",
     "seal_table",
+    "seal_text",
     "sealed_field",
 ]

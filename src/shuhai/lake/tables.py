@@ -163,10 +163,11 @@ class LakeTable:
         any failure the parts written so far are deleted and no version is made. Columns that
         must be encrypted are sealed frame by frame before they reach the disk.
         """
+        schema = self._write_schema(schema, run_id)  # raises without a keyring
         self.path.mkdir(parents=True, exist_ok=True)
-        schema = self._write_schema(schema, run_id)
         sealed = cipher.encrypted_fields(schema)
-        keyring = self.keyring() if sealed else None
+        keyring = self.keyring()
+        assert keyring is not None or not sealed
         written: list[Path] = []
         actions: list[AddAction] = []
         try:
@@ -174,12 +175,10 @@ class LakeTable:
                 if frame.height == 0:
                     continue
                 for column, key_id in sealed.items():
-                    if column in frame.columns and keyring is not None:
+                    if column in frame.columns:
                         values = frame[column].cast(pl.String).to_arrow()
                         stored = keyring.cipher(key_id).seal(values)
                         frame = frame.with_columns(pl.Series(column, stored, dtype=pl.Binary))
-                if sealed and keyring is None:
-                    raise cipher.no_keyring()
                 name = (
                     f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
                 )
@@ -344,22 +343,15 @@ class LakeTable:
         keyring = self.keyring()
         if keyring is None:  # without the keyring nobody can say what must be encrypted
             raise cipher.no_keyring()
-        current = self.encrypted_columns() if self.exists() else {}
         sensitive = keyring.sensitive_columns(self.resource_id)
-        wanted = {
-            f.name
-            for f in incoming
-            if f.name in sensitive
-            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-        }
+        if self.exists():
+            plain = _sensitive_text(self.stored_schema(), sensitive)
+            if plain:
+                self.protect(plain, run_id=run_id)
+        current = self.encrypted_columns()
+        wanted = set(_sensitive_text(incoming, sensitive))
         if not current and not wanted:
             return incoming
-        if self.exists():
-            have = set(pa.schema(self._table().schema().to_arrow()).names)
-            plain = (wanted & have) - set(current)
-            if plain:
-                self.protect(sorted(plain), run_id=run_id)
-                current = self.encrypted_columns()
         key_id = next(iter(current.values()), None) or keyring.key_for(self.resource_id)
         return pa.schema(
             [
@@ -369,6 +361,16 @@ class LakeTable:
                 for f in incoming
             ]
         )
+
+    def unprotected(self) -> list[str]:
+        """The 核心 / L4 text columns the current version still stores in plain text."""
+        keyring = self.keyring()
+        if keyring is None:
+            raise cipher.no_keyring()
+        if not self.exists():
+            return []
+        sensitive = keyring.sensitive_columns(self.resource_id)
+        return _sensitive_text(self.stored_schema(), sensitive)
 
     def protect(self, columns: Sequence[str], *, run_id: int | None = None) -> int | None:
         """Encrypt plain-text columns of the current version in place (加密存量数据): the table is
@@ -448,6 +450,15 @@ class LakeTable:
     def query(self, sql: str, version: int | None = None, *, name: str = "t") -> pa.Table:
         """Run DuckDB SQL over one version, visible as table ``t`` (read-only)."""
         return run_sql(sql, {name: (self, version)})
+
+
+def _sensitive_text(schema: pa.Schema, sensitive: set[str]) -> list[str]:
+    """The text columns of ``schema`` named in ``sensitive`` (encrypted ones are binary)."""
+    return [
+        f.name
+        for f in schema
+        if f.name in sensitive and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
 
 
 _IDENT = re.compile(r"^[^\x00-\x1f\"]+$")

@@ -23,7 +23,7 @@ from shuhai.config import Config
 from shuhai.db import IngestRun, Objection, ObjectionEvent, ObjectionPolicy, Resource, session_scope
 from shuhai.errors import Conflict, InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
-from shuhai.lake.cipher import Keyring, keyring_for, no_keyring
+from shuhai.lake.cipher import Keyring, keyring_for, open_text, seal_text
 from shuhai.lake.schema import quote_identifier as _q
 from shuhai.lake.schema import table_schema
 from shuhai.quality.workdays import add_working_days
@@ -65,12 +65,12 @@ def _sealed_fields(
     ids = table.encrypted_columns()
     if not ids:
         return key, values, None
-    ciphers = table.ciphers()
+    keyring = table.keyring()
 
     def seal(column: str, value: Any) -> Any:
-        if value is None or column not in ciphers:
+        if value is None or column not in ids:
             return value
-        return ciphers[column].seal_value(str(value)).hex()
+        return seal_text(keyring, ids[column], str(value))
 
     sealed = {"key": {k: ids[k] for k in key if k in ids}, "values": ids.get(item)}
     return (
@@ -85,13 +85,11 @@ def _opened(o: Objection, keyring: Keyring | None) -> tuple[dict[str, Any], Any,
     sealed = o.sealed or {}
     if not sealed:
         return o.record_key, o.current_value, o.proposed_value
-    if keyring is None:
-        raise no_keyring()
 
     def show(key_id: str | None, value: Any) -> Any:
         if key_id is None or value is None:
             return value
-        return keyring.cipher(key_id).open_values([bytes.fromhex(value)])[0]
+        return open_text(keyring, key_id, value)
 
     key = {k: show((sealed.get("key") or {}).get(k), v) for k, v in (o.record_key or {}).items()}
     values = sealed.get("values")

@@ -476,19 +476,14 @@ def _kept(value: Any, column: str, sealed: dict[str, str], keyring: cipher.Keyri
     its column is encrypted there (``{"sm4": hex, "key": data key id}``)."""
     if value is None or column not in sealed:
         return _jsonable(value)
-    if keyring is None:
-        raise cipher.no_keyring()
-    key_id = sealed[column]
-    return {"sm4": keyring.cipher(key_id).seal_value(str(value)).hex(), "key": key_id}
+    return {"sm4": cipher.seal_text(keyring, sealed[column], str(value)), "key": sealed[column]}
 
 
 def _shown(value: Any, keyring: cipher.Keyring | None) -> Any:
     """A stored sample value back in plain text (for the policy point to mask)."""
     if not isinstance(value, dict) or "sm4" not in value:
         return value
-    if keyring is None:
-        raise cipher.no_keyring()
-    return keyring.cipher(value["key"]).open_values([bytes.fromhex(value["sm4"])])[0]
+    return cipher.open_text(keyring, value["key"], value["sm4"])
 
 
 def _opened_samples(samples: list[dict[str, Any]], keyring: cipher.Keyring | None) -> list[Any]:
