@@ -23,7 +23,9 @@ def open_home(config: Config | None = None) -> Config:
 
     config = config or Config.from_env()
     config.ensure_dirs()
-    register_keyring(config.lake_dir, LakeKeyring(config))
+    keyring = LakeKeyring(config)
+    register_keyring(config.lake_dir, keyring)
+    register_keyring(config.home, keyring)  # base-database builds, under the home
     if (config.home / DEMO_MARKER).exists():
         config.demo_mode = True
         config.profiles = True  # fictional people only: the demo shows its profiles locally

@@ -123,7 +123,7 @@ def test_enterprise_profile_links_legal_representative_and_licences(
 def test_licence_verification(city: tuple[Config, Path]) -> None:
     config, _out = city
     _info, path = current(config, "电子证照库")
-    lic = pl.read_parquet(path / "licences.parquet")
+    lic = store.load_file(path, "licences")
     cert = lic.filter(pl.col("type") == "职业资格证书").row(0, named=True)
     v = verify(config, cert["number"], holder=cert["holder_id"])
     assert v["exists"] and v["valid"] and v["holder_matches"]
@@ -188,3 +188,24 @@ def test_disagreements_feed_the_quality_comparisons(city: tuple[Config, Path]) -
     assert fed, "a disputed attribute is compared with its authority"
     run = run_comparison(config, fed[0]["id"])
     assert run["conflicts"] > 0  # the look-alike names show up as comparison conflicts
+
+
+def test_no_build_folder_holds_a_plain_id_number(city: tuple[Config, Path]) -> None:
+    """Person IDs reach the person base, the enterprise base's links to persons and the
+    licence base's holders: all stored encrypted; credit codes (public) stay plain."""
+    import re
+
+    from tests.lake.test_encryption import stored_bytes
+
+    config, _out = city
+    _info, persons = current(config, "人口基础库")
+    ids = set(store.load(persons, "records").filter(pl.col("id_valid"))["id"].to_list())
+    assert len(ids) > 2500
+    for base in ("人口基础库", "法人基础库", "电子证照库"):
+        _info, path = current(config, base)
+        on_disk = {m.decode() for m in re.findall(rb"\d{17}[\dX]", stored_bytes(path))}
+        assert not on_disk & ids, base
+    _info, firms = current(config, "法人基础库")
+    assert store.load(firms, "records", raw=True)["id"].dtype == pl.String
+    links = store.load_file(firms, "links")  # read back: the persons' IDs in plain text
+    assert set(links["person_id"].drop_nulls().to_list()) & ids

@@ -179,17 +179,25 @@ class LakeKeyring:
             return out
 
     def key_for(self, resource_id: int) -> str:
+        return self._key(resource_id=resource_id)
+
+    def key_for_base(self, base_id: int) -> str:
+        """The data key of a base database's encrypted columns (its own, not its members')."""
+        return self._key(base_id=base_id)
+
+    def _key(self, **owner: int) -> str:
         from sqlalchemy import select
 
         from shuhai.db import DataKey, session_scope
 
+        ((column, value),) = owner.items()
         with self._lock, session_scope(self.config.database_url) as s:
             found = s.scalars(
-                select(DataKey).where(DataKey.resource_id == resource_id).order_by(DataKey.id)
+                select(DataKey).where(getattr(DataKey, column) == value).order_by(DataKey.id)
             ).first()
             if found is None:
                 _, wrapped = new_data_key(master_key(self.config))
-                found = DataKey(resource_id=resource_id, wrapped=wrapped)
+                found = DataKey(wrapped=wrapped, **owner)
                 s.add(found)
                 s.flush()
             return str(found.id)

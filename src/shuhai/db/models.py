@@ -483,13 +483,15 @@ class ApiCredential(Base):
 
 
 class DataKey(Base):
-    """数据密钥: the SM4 key that encrypts a resource's 核心 / L4 columns in the lake, wrapped
-    (SM4-GCM) under the master key; the lake's schema names the key by id."""
+    """数据密钥: the SM4 key that encrypts a resource's 核心 / L4 columns in the lake (or a base
+    database's copies of them), wrapped (SM4-GCM) under the master key; the lake's schema and a
+    build's ``sealed.json`` name the key by id."""
 
     __tablename__ = "data_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    base_id: Mapped[int | None] = mapped_column(Integer, index=True)
     wrapped: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

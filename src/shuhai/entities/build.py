@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
-from shuhai.entities import linking, store
+from shuhai.entities import linking, sealing, store
 from shuhai.entities.config import BaseConfig, validate_config
 from shuhai.entities.records import (
     FIELDS,
@@ -137,11 +137,13 @@ def build_base(
     out_dir = base_dir(config, base_id) / str(build_id)
     tmp = out_dir.with_name(f".{build_id}.tmp")
     try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        sealed = sealing.plan(config, cfg, base_id)  # copies of L4 columns stay encrypted
+        sealed.save(tmp)
         if cfg.kind == "licence":
             from shuhai.entities.licences import build_licences
 
-            tmp.mkdir(parents=True, exist_ok=True)
-            counts, sources = build_licences(config, cfg, tmp)
+            counts, sources = build_licences(config, cfg, tmp, sealed)
             mode, events, reviews, scope = "full", [], [], None
         else:
             incremental = (
@@ -149,10 +151,12 @@ def build_base(
                 and prev_info is not None
                 and prev_info["config_version"] == config_version
                 and (prev_info["path"] / "base" / "records.parquet").exists()
+                # a grading change (an ID column raised to L4): the base is rewritten in full
+                and sealing.of(prev_info["path"]).same_as(sealed)
             )
             mode = "incremental" if incremental else "full"
             counts, sources, events, reviews, scope = _build_entities(
-                config, cfg, tmp, prev_info, decisions, incremental=incremental, say=say
+                config, cfg, tmp, prev_info, decisions, sealed, incremental=incremental, say=say
             )
         tmp.rename(out_dir)
     except Exception as exc:
@@ -313,6 +317,7 @@ def _build_entities(
     out: Path,
     prev: dict[str, Any] | None,
     decisions: list[tuple[str, str, str, int, Any]],
+    sealed: sealing.Sealing,
     *,
     incremental: bool,
     say: Callable[[str], None],
@@ -398,20 +403,25 @@ def _build_entities(
     elif state is None:
         id_frame = store.load(prev_path, "ids")
     else:  # an update needs only the anchors of its new records and the files they leave
-        ids_scan = store.scan(prev_path, "ids")
-        anchors = (
+        # (matched as stored: the anchors asked for are sealed, only the hits are decrypted)
+        ids_scan = store.scan(prev_path, "ids", raw=True)
+        anchors = sealed.seal(
+            "ids",
             new.filter(pl.col("id_valid"))
             .select(pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor"))
-            .unique()
+            .unique(),
         )
-        id_frame = pl.concat(
-            [
-                ids_scan.join(anchors.lazy(), on="anchor", how="semi").collect(),
-                ids_scan.join(
-                    prev_files.select("file_id").unique().lazy(), on="file_id", how="semi"
-                ).collect(),
-            ]
-        ).unique()
+        id_frame = sealed.open(
+            "ids",
+            pl.concat(
+                [
+                    ids_scan.join(anchors.lazy(), on="anchor", how="semi").collect(),
+                    ids_scan.join(
+                        prev_files.select("file_id").unique().lazy(), on="file_id", how="semi"
+                    ).collect(),
+                ]
+            ).unique(),
+        )
     next_number = prev_built.get("next_file_number") or 1 + _Ids.highest(
         id_frame["file_id"],
         store.load(prev_path, "entities", ["file_id"])["file_id"]
@@ -518,6 +528,7 @@ def _build_entities(
             },
             tomb_keys=gone_keys["key"],
             tomb_files=affected,
+            sealing=sealed,
         )
         if compacted:
             say("压缩增量 / compacted the delta into a new base")
@@ -535,6 +546,7 @@ def _build_entities(
                 "disagreements": disagreements,
                 "ids": all_ids,
             },
+            sealed,
         )
     say("标准信息已写出 / golden records written")
     (out / "model.json").write_text(json.dumps(model, ensure_ascii=False), encoding="utf-8")

@@ -8,15 +8,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseDatabase, session_scope
+from shuhai.entities import sealing, store
 from shuhai.entities import standardize as std
 from shuhai.entities.config import BaseConfig
 from shuhai.entities.records import constant
+from shuhai.entities.sealing import Sealing
 from shuhai.errors import InvalidInput, NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 
@@ -24,7 +25,7 @@ VALID, EXPIRED, REVOKED = "有效", "已过期", "已注销"
 
 
 def build_licences(
-    config: Config, cfg: BaseConfig, out: Path
+    config: Config, cfg: BaseConfig, out: Path, sealed: Sealing
 ) -> tuple[dict[str, Any], dict[str, int]]:
     from shuhai.entities.relations import _id_index, attach_files
 
@@ -92,7 +93,7 @@ def build_licences(
         .otherwise(pl.lit(VALID))
         .alias("status")
     ).drop("long_term")
-    lic.sort("number").write_parquet(out / "licences.parquet", row_group_size=65536)
+    store.write_file(out, "licences", lic.sort("number"), sealed)
     counts = {
         "licences": lic.height,
         "valid": int((lic["status"] == VALID).sum()),
@@ -130,17 +131,20 @@ def verify(config: Config, number: str, *, holder: str | None = None) -> dict[st
         raise NotFound(
             "licence.no_base", "电子证照库还没有构建", "The e-licence base has not been built"
         )
-    con = duckdb.connect(":memory:")
+    con = sealing.connect(config.home)
+    rows: list[dict[str, Any]] = []
     try:
-        files = ", ".join(f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in paths)
-        rows = (
-            con.sql(
-                f"SELECT * FROM read_parquet([{files}], union_by_name=true) WHERE number = ?",
-                params=[number],
+        for path in paths:  # each build's holders decrypted under its own key
+            rows += (
+                con.sql(
+                    f"SELECT number, status, type, issuer, issued, valid_until, holder_kind, "
+                    f"holder_id, holder_name, holder_file_id "
+                    f"FROM {store.file_sql(path.parent, 'licences')} WHERE number = ?",
+                    params=[number],
+                )
+                .to_arrow_table()
+                .to_pylist()
             )
-            .to_arrow_table()
-            .to_pylist()
-        )
     finally:
         con.close()
     if not rows:

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseDatabase, session_scope
+from shuhai.entities import sealing, store
 from shuhai.entities import standardize as std
-from shuhai.entities import store
 from shuhai.entities.config import BaseConfig
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 
@@ -88,7 +88,7 @@ def build_links(config: Config, cfg: BaseConfig, records: pl.DataFrame, out: Pat
         f = attach_files(f, persons, "person_id", "person_file_id")
         frames.append(f.select(list(LINK_SCHEMA)))
     links = pl.concat(frames) if frames else pl.DataFrame(schema=LINK_SCHEMA)
-    links.sort("enterprise_file_id").write_parquet(out / "links.parquet")
+    store.write_file(out, "links", links.sort("enterprise_file_id"), sealing.of(out))
 
 
 def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
             b = last_build(s, row.id)
             if b is not None:
                 bases.append((row, build_path(config, b)))
-    con = duckdb.connect(":memory:")
+    con = sealing.connect(config.home)
     try:
         for row, path in bases:
             links = path / "links.parquet"
@@ -112,7 +112,8 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
                     con,
                     f"SELECT l.person_file_id, l.person_id, l.role, l.resource_id, l.line, "
                     f"? AS base "
-                    f"FROM '{links}' l WHERE l.enterprise_file_id = ? ORDER BY role",
+                    f"FROM {store.file_sql(path, 'links')} l WHERE l.enterprise_file_id = ? "
+                    f"ORDER BY role",
                     [persons_base, file_id],
                 )
             if info["kind"] == "person" and row.kind == "enterprise" and links.exists():
@@ -120,7 +121,8 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
                     con,
                     f"SELECT l.enterprise_file_id, e.name AS enterprise_name, l.role, "
                     f"l.resource_id, l.line, '{row.name}' AS base "
-                    f"FROM '{links}' l LEFT JOIN {store.sql(path, 'entities')} e "
+                    f"FROM {store.file_sql(path, 'links')} l "
+                    f"LEFT JOIN {store.sql(path, 'entities')} e "
                     f"ON e.file_id = l.enterprise_file_id "
                     f"WHERE l.person_file_id = ? ORDER BY role",
                     [file_id],
@@ -130,7 +132,8 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
                 out["licences"] += _rows(
                     con,
                     f"SELECT number, type, issuer, issued, valid_until, status "
-                    f"FROM '{lic}' WHERE holder_file_id = ? ORDER BY issued",
+                    f"FROM {store.file_sql(path, 'licences')} WHERE holder_file_id = ? "
+                    f"ORDER BY issued",
                     [file_id],
                 )
     finally:

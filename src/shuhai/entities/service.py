@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
-from shuhai.entities import store
+from shuhai.entities import sealing, store
 from shuhai.entities.build import build_dict, build_path, find_base, last_build, load_config
 from shuhai.entities.config import validate_config
 from shuhai.errors import Conflict, InvalidInput, NotFound
@@ -122,12 +121,16 @@ def current(config: Config, base: str | int) -> tuple[dict[str, Any], Path]:
         )
 
 
-def _query(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(":memory:")
+def _query(path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Rows of a query on the build at ``path`` (encrypted columns decrypted; their stored
+    bytes, ``*__stored``, left out)."""
+    con = sealing.connect(path)
     try:
-        return con.sql(sql, params=params or []).to_arrow_table().to_pylist()
+        table = con.sql(sql, params=params or []).to_arrow_table()
     finally:
         con.close()
+    stored = [n for n in table.column_names if n.endswith("__stored")]
+    return (table.drop_columns(stored) if stored else table).to_pylist()
 
 
 def search_files(
@@ -139,14 +142,19 @@ def search_files(
     q = (q or "").strip()
     where, params = "status = 'active'", []
     if q:
-        where += " AND (file_id = ? OR id = upper(?) OR name = ? OR name LIKE ? || '%')"
-        params = [q, q, q, q]
+        # an encrypted ID is found by sealing the value asked for (nothing decrypted)
+        by_id, sealed_q = store.equals(path, "entities", "id", q.upper())
+        where += f" AND (file_id = ? OR {by_id} OR name = ? OR name LIKE ? || '%')"
+        params = [q, sealed_q, q, q]
     rows = _query(
+        path,
         f"SELECT file_id, name, id, records, sources, probabilistic FROM {store.sql(path, 'entities')} "
         f"WHERE {where} ORDER BY file_id LIMIT {limit} OFFSET {int(offset)}",
         params,
     )
-    total = _query(f"SELECT count(*) AS n FROM {store.sql(path, 'entities')} WHERE {where}", params)
+    total = _query(
+        path, f"SELECT count(*) AS n FROM {store.sql(path, 'entities')} WHERE {where}", params
+    )
     return {"base": info, "total": total[0]["n"], "items": rows}
 
 
@@ -154,23 +162,28 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
     """一人一档 / 一企一档: golden record with lineage, source records, timeline, conflicts,
     open objections, merges and splits, links to persons or enterprises, licences."""
     info, path = current(config, base)
-    entity = _query(f"SELECT * FROM {store.sql(path, 'entities')} WHERE file_id = ?", [file_id])
+    entity = _query(
+        path, f"SELECT * FROM {store.sql(path, 'entities')} WHERE file_id = ?", [file_id]
+    )
     if not entity:
         raise NotFound("entities.file_not_found", f"档案 {file_id} 不存在", f"No file {file_id}")
     e = entity[0]
     if e["status"] == "merged" and e.get("merged_into"):
         return {**profile(config, base, e["merged_into"]), "redirected_from": file_id}
     golden = _query(
+        path,
         f"SELECT attribute, value, resource_id, version, run, line, authoritative, n_values "
         f"FROM {store.sql(path, 'golden')} WHERE file_id = ? ORDER BY attribute",
         [file_id],
     )
     records = _query(
+        path,
         f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE file_id = ? "
         f"ORDER BY resource_id, run, line",
         [file_id],
     )
     disagreements = _query(
+        path,
         f"SELECT attribute, n_values, sources FROM {store.sql(path, 'disagreements')} "
         f"WHERE file_id = ? ORDER BY attribute",
         [file_id],
@@ -275,11 +288,13 @@ def disagreements(
     info, path = current(config, base)
     limit = max(1, min(int(limit), 500))
     by_attr = _query(
+        path,
         f"SELECT attribute, count(*) AS files FROM {store.sql(path, 'disagreements')} "
-        f"GROUP BY attribute ORDER BY files DESC"
+        f"GROUP BY attribute ORDER BY files DESC",
     )
     where, params = ("WHERE attribute = ?", [attribute]) if attribute else ("", [])
     rows = _query(
+        path,
         f"SELECT file_id, attribute, n_values, sources FROM {store.sql(path, 'disagreements')} "
         f"{where} ORDER BY file_id LIMIT {limit}",
         params,
@@ -336,10 +351,12 @@ def review_pair(config: Config, base: str | int, pair_id: int) -> dict[str, Any]
         pair = review_dict(p)
     info, path = current(config, base)
     record = _query(
+        path,
         f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE key = ?",
         [pair["record_key"]],
     )
     golden = _query(
+        path,
         f"SELECT attribute, value FROM {store.sql(path, 'golden')} WHERE file_id = ?",
         [pair["file_id"]],
     )
@@ -347,6 +364,7 @@ def review_pair(config: Config, base: str | int, pair_id: int) -> dict[str, Any]
     names = _resource_names(config, {left["resource_id"]} if left else set())
     fields = ["id", "name", "birth", "sex", "phone", "address", "legal"]
     other = _query(
+        path,
         f"SELECT * EXCLUDE (name_py, legal_py) FROM {store.sql(path, 'records')} WHERE file_id = ? "
         f"ORDER BY method = 'id' DESC, run DESC LIMIT 1",
         [pair["file_id"]],

@@ -11,6 +11,11 @@ A full build writes only a base. An incremental build hard-links the previous ba
 and writes a delta that carries the previous delta forward: its cost follows the size of the
 change, not the size of the base database. When the delta grows past a fifth of the base, the
 build compacts (writes a new base).
+
+Columns holding copies of values the lake encrypts (ID numbers of a person base, …) are stored
+encrypted (``shuhai.entities.sealing``): writers take plain frames and seal them, readers give
+plain values back unless asked for the stored bytes (``raw``) — a join on ciphertext is as good
+as a join on plain text, and decrypts nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+
+from shuhai.entities.sealing import Sealing, of
 
 TABLES = ("records", "golden", "entities", "disagreements", "ids")
 KEY = {
@@ -42,10 +49,11 @@ def _tomb(path: Path, key: str) -> Path | None:
     return p if p.exists() else None
 
 
-def scan_marked(path: Path, table: str) -> pl.LazyFrame:
+def scan_marked(path: Path, table: str, *, raw: bool = False) -> pl.LazyFrame:
     """Base and delta rows with a ``_live`` column instead of dropping replaced base rows, as a
     lazy scan: callers' filters (and their ``_live`` test) run while the files are decoded, so
-    only the rows they keep are ever materialized. The small delta takes the base's columns."""
+    only the rows they keep are ever materialized (and decrypted). The small delta takes the
+    base's columns. ``raw``: encrypted columns as stored."""
     key = KEY[table]
     base = pl.scan_parquet(path / "base" / f"{table}.parquet")
     tomb = _tomb(path, key)
@@ -57,7 +65,7 @@ def scan_marked(path: Path, table: str) -> pl.LazyFrame:
     base = base.with_columns(live.alias("_live"))
     delta_path = path / "delta" / f"{table}.parquet"
     if not delta_path.exists():
-        return base
+        return base if raw else of(path).open(table, base)
     schema = base.collect_schema()
     delta = pl.scan_parquet(delta_path)
     present = set(delta.collect_schema().names())
@@ -68,26 +76,34 @@ def scan_marked(path: Path, table: str) -> pl.LazyFrame:
             if n != "_live"
         ]
     ).with_columns(pl.lit(True).alias("_live"))
-    return pl.concat([base, delta], how="vertical")
+    both = pl.concat([base, delta], how="vertical")
+    return both if raw else of(path).open(table, both)
 
 
-def load(path: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame:
+def load(
+    path: Path, table: str, columns: list[str] | None = None, *, raw: bool = False
+) -> pl.DataFrame:
     """The current rows of ``table`` in the build at ``path``."""
-    return scan(path, table, columns).collect()
+    return scan(path, table, columns, raw=raw).collect()
 
 
-def scan(path: Path, table: str, columns: list[str] | None = None) -> pl.LazyFrame:
+def scan(
+    path: Path, table: str, columns: list[str] | None = None, *, raw: bool = False
+) -> pl.LazyFrame:
     """The current rows as a lazy scan (replaced base rows dropped while decoding)."""
-    live = scan_marked(path, table).filter(pl.col("_live")).drop("_live")
+    live = scan_marked(path, table, raw=raw).filter(pl.col("_live")).drop("_live")
     return live.select(columns) if columns else live
 
 
+def _q(p: Path) -> str:
+    return "'" + str(p).replace("'", "''") + "'"
+
+
 def sql(path: Path, table: str) -> str:
-    """A DuckDB FROM item for the current rows of ``table`` (paths quoted)."""
-
-    def q(p: Path) -> str:
-        return "'" + str(p).replace("'", "''") + "'"
-
+    """A DuckDB FROM item for the current rows of ``table`` (paths quoted), decrypted: run it
+    on a connection from ``sealing.connect(path)``. An encrypted column's stored bytes are
+    ``<column>__stored`` (see ``equals``)."""
+    q = _q
     key = KEY[table]
     base = f"SELECT * FROM read_parquet({q(path / 'base' / f'{table}.parquet')})"
     tomb = _tomb(path, key)
@@ -96,10 +112,43 @@ def sql(path: Path, table: str) -> str:
     delta_path = path / "delta" / f"{table}.parquet"
     if delta_path.exists():
         base = f"{base} UNION ALL BY NAME SELECT * FROM read_parquet({q(delta_path)})"
-    return f"({base})"
+    select = of(path).select_sql(table)
+    return f"({base})" if select == "*" else f"(SELECT {select} FROM ({base}))"
 
 
-def write_full(out: Path, tables: dict[str, pl.DataFrame]) -> None:
+def equals(path: Path, table: str, column: str, value: str) -> tuple[str, object]:
+    """A SQL test ``column = value`` on ``sql(path, table)`` and its parameter: on an encrypted
+    column the value is sealed and compared with the stored bytes (nothing decrypted)."""
+    sealing = of(path)
+    if column in sealing.sealed(table):
+        return f'"{column}__stored" = ?', sealing.seal_value(value)
+    return f'"{column}" = ?', value
+
+
+def write_file(out: Path, name: str, frame: pl.DataFrame, sealing: Sealing) -> None:
+    """A build's single-file table (``links``, ``licences``), encrypted as ``sealing`` says."""
+    sealing.seal(name, frame).write_parquet(
+        out / f"{name}.parquet", row_group_size=ROW_GROUP, compression=CODEC
+    )
+
+
+def load_file(path: Path, name: str) -> pl.DataFrame:
+    """A single-file table's rows, decrypted."""
+    return of(path).open(name, pl.read_parquet(path / f"{name}.parquet"))
+
+
+def file_sql(path: Path, name: str) -> str:
+    """A DuckDB FROM item for a single-file table, decrypted (``sql``'s rules)."""
+    select = of(path).select_sql(name)
+    return f"(SELECT {select} FROM read_parquet({_q(path / f'{name}.parquet')}))"
+
+
+def write_full(out: Path, tables: dict[str, pl.DataFrame], sealing: Sealing) -> None:
+    """A new base from plain frames (sealed here)."""
+    _write_base(out, {name: sealing.seal(name, frame) for name, frame in tables.items()})
+
+
+def _write_base(out: Path, tables: dict[str, pl.DataFrame]) -> None:
     (out / "base").mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.write_parquet(
@@ -114,10 +163,14 @@ def write_incremental(
     *,
     tomb_keys: pl.Series,
     tomb_files: pl.Series,
+    sealing: Sealing,
 ) -> bool:
     """Write a delta build over ``prev``: ``changed`` holds, per table, the new rows (replacing
-    rows with the same key); tombstones name what the base no longer holds. Returns True when
-    the build compacted instead (delta past a fifth of the base)."""
+    rows with the same key) in plain text; tombstones name what the base no longer holds.
+    Returns True when the build compacted instead (delta past a fifth of the base). ``prev``
+    was written with the same ``sealing`` (the caller builds in full otherwise): its rows are
+    carried as stored."""
+    changed = {name: sealing.seal(name, frame) for name, frame in changed.items()}
     keys = pl.DataFrame({"key": tomb_keys.unique()}, schema={"key": pl.String})
     files = pl.DataFrame({"file_id": tomb_files.unique()}, schema={"file_id": pl.String})
     old_keys = _read_or_empty(prev / "delta" / "tomb_keys.parquet", keys.schema)
@@ -144,7 +197,7 @@ def write_incremental(
     if delta_rows > max(base_rows, 1) / 5:
         merged = {}
         for name in TABLES:
-            frame = load(prev, name)
+            frame = load(prev, name, raw=True)
             key = KEY[name]
             drop = keys if key == "key" else files if key == "file_id" else None
             if drop is not None:
@@ -155,7 +208,7 @@ def write_incremental(
                     [frame.join(new.select(key), on=key, how="anti"), new], how="diagonal_relaxed"
                 )
             merged[name] = frame.sort(key if key != "key" else "file_id")
-        write_full(out, merged)
+        _write_base(out, merged)
         return True
     (out / "base").mkdir(parents=True, exist_ok=True)
     for name in TABLES:
@@ -182,10 +235,14 @@ def _read_or_empty(path: Path, schema: pl.Schema) -> pl.DataFrame:
 __all__ = [
     "KEY",
     "TABLES",
+    "equals",
+    "file_sql",
     "load",
+    "load_file",
     "scan",
     "scan_marked",
     "sql",
+    "write_file",
     "write_full",
     "write_incremental",
 ]

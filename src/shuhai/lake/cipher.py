@@ -54,6 +54,10 @@ class Keyring(Protocol):
         """The id of the resource's data key, created on first use."""
         ...
 
+    def key_for_base(self, base_id: int) -> str:
+        """The id of a base database's data key (for its builds' encrypted columns)."""
+        ...
+
     def cipher(self, key_id: str) -> Cipher: ...
 
 
@@ -70,6 +74,22 @@ def register_keyring(lake_dir: Path, keyring: Keyring) -> None:
 def keyring_for(lake_dir: Path | str) -> Keyring | None:
     hit = _KEYRINGS.get(str(lake_dir))  # the usual case, without touching the file system
     return hit if hit is not None else _KEYRINGS.get(str(Path(lake_dir).resolve()))
+
+
+def keyring_within(path: Path | str) -> Keyring | None:
+    """The keyring registered for ``path`` or the nearest folder above it (a base build's
+    folder lies under the home, which ``open_home`` registers)."""
+    here = Path(path)
+    for folder in (here, *here.parents):
+        hit = _KEYRINGS.get(str(folder))
+        if hit is not None:
+            return hit
+    here = here.resolve()
+    for folder in (here, *here.parents):
+        hit = _KEYRINGS.get(str(folder))
+        if hit is not None:
+            return hit
+    return None
 
 
 class KeyringMissing(ShuhaiError):
@@ -312,6 +332,7 @@ __all__ = [
     "create_view",
     "encrypted_fields",
     "keyring_for",
+    "keyring_within",
     "no_keyring",
     "open_table",
     "open_text",
