@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.lake.test_encryption import stored_bytes
 
 from shuhai.access import grading
 from shuhai.catalog import Catalog
@@ -20,7 +21,6 @@ from shuhai.entities.build import build_base
 from shuhai.entities.service import current, profile, search_files
 from shuhai.ingest import ingest
 from shuhai.plugins import wait_for_background
-from tests.lake.test_encryption import stored_bytes
 
 ITEMS = ["身份证号", "姓名", "性别", "出生日期", "联系电话", "社会保障号码"]
 ID_LIKE = re.compile(rb"\d{17}[\dX]")
@@ -173,9 +173,7 @@ def test_raising_an_id_column_to_l4_rewrites_the_base_encrypted(
     _register(config)
     internal = {"data_class": "一般", "level": "L3"}
     for name in ("户籍人口", "参保人员"):
-        grading.confirm(
-            config, name, {"身份证号": internal, "社会保障号码": internal}, actor="sec"
-        )
+        grading.confirm(config, name, {"身份证号": internal, "社会保障号码": internal}, actor="sec")
     people = _people(800)
     _load(config, tmp_path, people)
     _save(config)

@@ -353,3 +353,54 @@ def test_equality_lookups_on_the_lake_over_many_rows(config: Config, tmp_path: P
         )
         assert page.engine == "lake"
         assert sorted(page.frame.select("身份证号", "姓名").rows()) == expected
+
+
+def test_encrypting_stored_data_waits_for_a_load_in_progress(config: Config, people: dict) -> None:
+    """A load that began while 联系电话 was L3 writes it in plain text; the officer raises it to
+    L4 meanwhile. The rewrite waits for the load's commit, then encrypts its rows too: no
+    version mixes both forms and no row is lost."""
+    import threading
+    import time
+
+    from shuhai.lake import LINE_COLUMN, RUN_COLUMN
+
+    table = LakeTable(config.lake_dir, people["id"])
+    phones = [f"139{n:08d}" for n in range(2000)]
+    frame = pl.DataFrame(
+        {
+            "身份证号": [f"1101011990{n:08d}" for n in range(2000)],
+            "姓名": ["赵六"] * 2000,
+            "联系电话": phones,
+            RUN_COLUMN: [99] * 2000,
+            LINE_COLUMN: list(range(2, 2002)),
+        },
+        schema_overrides={RUN_COLUMN: pl.Int64, LINE_COLUMN: pl.Int64},
+    )
+    first_part = threading.Event()
+
+    def parts():  # the second half arrives after the officer's decision
+        yield frame.head(1000)
+        first_part.set()
+        time.sleep(1.5)
+        yield frame.tail(1000)
+
+    load = threading.Thread(
+        target=table.write_frames,
+        args=(parts(),),
+        kwargs={"schema": frame.to_arrow().schema, "mode": "append", "run_id": 99},
+    )
+    load.start()
+    assert first_part.wait(30)
+    grading.confirm(
+        config, people["id"], {"联系电话": {"data_class": "重要", "level": "L4"}}, actor="sec"
+    )
+    load.join(60)
+    wait_for_background()
+    wait_for_background()
+    assert set(table.encrypted_columns()) == {"身份证号", "联系电话"}
+    rows = pl.from_arrow(table.read(columns=["联系电话"]))
+    assert rows.height == 2003
+    assert set(phones) <= set(rows["联系电话"].to_list())
+    keys.protect_lake(config, [people["id"]], vacuum=True)
+    on_disk = stored_bytes(table.path)
+    assert not any(p.encode() in on_disk for p in phones[::97])
