@@ -406,7 +406,9 @@ def apply(frame: pl.DataFrame, decision: Decision) -> pl.DataFrame:
     if not decision.allowed:
         return frame.clear().select([])
     keep = [c for c in frame.columns if c in decision.columns or c.startswith("_")]
-    return mask_frame(frame.select(keep), decision.masking)
+    if len(keep) < frame.width:
+        frame = frame[keep]  # (no query plan: a one-row answer pays for every one)
+    return mask_frame(frame, decision.masking)
 
 
 __all__ = [

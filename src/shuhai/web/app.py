@@ -60,9 +60,11 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
     app.add_middleware(access.AuditCalls, config=config)
+    # the sharing API first: routes are matched in order, and its keyed lookups are the
+    # platform's busiest calls (each route tried before them costs every request a match)
+    app.include_router(share.router)
     app.include_router(api.router)
     app.include_router(auth.router)
-    app.include_router(share.router)
     app.include_router(applications.api)
     app.include_router(applications.pages)
     app.include_router(audit.api)
