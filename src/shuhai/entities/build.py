@@ -333,7 +333,9 @@ def _build_entities(
     # An update reads the previous records lazily (only the rows it needs are materialized); a
     # full build reads them whole, for stable file ids.
     previous = store.load(prev_path, "records") if prev_path and not incremental else None
-    scan = store.scan_marked(prev_path, "records") if prev_path and incremental else None
+    scan = (
+        store.scan_marked(prev_path, "records", stored=True) if prev_path and incremental else None
+    )
     prev_built = _read_json(prev_path / "build.json") if prev_path else {}
     decided = {(key, file_id): (status, pid, at) for key, file_id, status, pid, at in decisions}
     say("读取成员记录 / reading member records…")
@@ -466,7 +468,15 @@ def _build_entities(
             tf[col] = linking.term_frequencies(placed, col)
         tf[col].write_parquet(out / f"tf_{col}.parquet")
     linked, reviews, leftovers, within = _link_unresolved(
-        model, cfg, unresolved, placed, decided, tf, where=where, extra=extra
+        model,
+        cfg,
+        unresolved,
+        placed,
+        decided,
+        tf,
+        where=where,
+        extra=extra,
+        seal=sealed.seal_series if "id" in sealed.sealed("records") else None,
     )
     groups = _group_leftovers(leftovers, within)
     # file ids for records without a file: keep the id they had in the previous build.
@@ -672,6 +682,7 @@ def _link_unresolved(
     *,
     where: pl.Expr | None = None,
     extra: pl.DataFrame | None = None,
+    seal: Callable[[pl.Series], pl.Series] | None = None,
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame, pl.DataFrame]:
     """Each record without a valid ID: linked to a file, queued for review, or left over; plus
     the confident pairs among the unresolved records themselves (``key_l``, ``key_r``)."""
@@ -692,7 +703,9 @@ def _link_unresolved(
         placed.collect_schema().names() if isinstance(placed, pl.LazyFrame) else placed.columns
     )
     cols = [c for c in linking.COMPARE[cfg.kind] if c in present]
-    near = linking.candidates(placed, unresolved, cfg.kind, where=where).select("file_id", *cols)
+    near = linking.candidates(placed, unresolved, cfg.kind, where=where, seal=seal).select(
+        "file_id", *cols
+    )
     if extra is not None:  # records placed by this build (valid IDs) are candidates too
         near = pl.concat(
             [near, linking.candidates(extra, unresolved, cfg.kind).select("file_id", *cols)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -347,10 +348,13 @@ def candidates(
     kind: str,
     *,
     where: pl.Expr | None = None,
+    seal: Callable[[pl.Series], pl.Series] | None = None,
 ) -> pl.DataFrame:
     """Rows of ``placed`` (those ``where`` holds) that share at least one blocking key with a
     ``left`` row: the only rows Splink's blocking could pair, found by hash filters before Splink
-    sees any data, without copying ``placed``."""
+    sees any data, without copying ``placed``. ``seal``: how ``placed`` stores the IDs it keeps
+    encrypted as ``id__stored`` (the scan then probes the stored bytes, and decrypts only the
+    rows it keeps)."""
     if isinstance(placed, pl.LazyFrame):
         # A lazy scan: one pass with a cheap filter (any key column holding a value the left
         # rows hold) materializes a few rows; the exact keys are checked on those below.
@@ -364,7 +368,9 @@ def candidates(
                 if values.len():
                     probe = probe | pl.col(col).is_in(values.implode())
         variants = id_variants(left["id"])
-        if variants.len():
+        if variants.len() and seal is not None and "id__stored" in names:
+            probe = probe | pl.col("id__stored").is_in(seal(variants).implode())
+        elif variants.len():
             probe = probe | pl.col("id").is_in(variants.implode())
         small = placed.filter(probe if where is None else probe & where).collect()
         return candidates(small.drop("_live", strict=False), left, kind)

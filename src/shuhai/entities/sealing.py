@@ -99,6 +99,10 @@ class Sealing:
             frame = _values(frame, self.attributes, self._seal_hex)
         return frame
 
+    def seal_series(self, values: pl.Series) -> pl.Series:
+        """Values as an encrypted column stores them (binary)."""
+        return _series(values.name, self.cipher().seal(_arrow(values, pa.large_string())))
+
     def seal_value(self, value: str) -> bytes:
         return self.cipher().seal_value(value)
 
@@ -108,11 +112,15 @@ class Sealing:
 
     # --- reading ------------------------------------------------------------------------
 
-    def open(self, table: str, frame: Frame) -> Frame:
+    def open(self, table: str, frame: Frame, *, stored: bool = False) -> Frame:
         """Stored rows of ``table`` with their encrypted columns decrypted. On a lazy frame the
-        decryption runs only on the columns selected and the rows kept, after the filters."""
+        decryption runs only on the columns selected and the rows kept, after the filters.
+        ``stored``: keep each encrypted column's bytes as ``<column>__stored`` too, for filters
+        that compare them with sealed values (so that only the rows kept are decrypted)."""
         names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
         columns = [c for c in self.sealed(table) if c in names]
+        if stored and columns:
+            frame = frame.with_columns(pl.col(c).alias(f"{c}__stored") for c in columns)
         exprs = [
             pl.col(c).map_batches(self._open, return_dtype=pl.String, is_elementwise=True)
             for c in columns

@@ -49,11 +49,12 @@ def _tomb(path: Path, key: str) -> Path | None:
     return p if p.exists() else None
 
 
-def scan_marked(path: Path, table: str, *, raw: bool = False) -> pl.LazyFrame:
+def scan_marked(path: Path, table: str, *, raw: bool = False, stored: bool = False) -> pl.LazyFrame:
     """Base and delta rows with a ``_live`` column instead of dropping replaced base rows, as a
     lazy scan: callers' filters (and their ``_live`` test) run while the files are decoded, so
     only the rows they keep are ever materialized (and decrypted). The small delta takes the
-    base's columns. ``raw``: encrypted columns as stored."""
+    base's columns. ``raw``: encrypted columns as stored; ``stored``: decrypted, with their
+    stored bytes beside them as ``<column>__stored`` (see ``Sealing.open``)."""
     key = KEY[table]
     base = pl.scan_parquet(path / "base" / f"{table}.parquet")
     tomb = _tomb(path, key)
@@ -65,7 +66,7 @@ def scan_marked(path: Path, table: str, *, raw: bool = False) -> pl.LazyFrame:
     base = base.with_columns(live.alias("_live"))
     delta_path = path / "delta" / f"{table}.parquet"
     if not delta_path.exists():
-        return base if raw else of(path).open(table, base)
+        return base if raw else of(path).open(table, base, stored=stored)
     schema = base.collect_schema()
     delta = pl.scan_parquet(delta_path)
     present = set(delta.collect_schema().names())
@@ -77,7 +78,7 @@ def scan_marked(path: Path, table: str, *, raw: bool = False) -> pl.LazyFrame:
         ]
     ).with_columns(pl.lit(True).alias("_live"))
     both = pl.concat([base, delta], how="vertical")
-    return both if raw else of(path).open(table, both)
+    return both if raw else of(path).open(table, both, stored=stored)
 
 
 def load(
