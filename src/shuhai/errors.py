@@ -6,7 +6,14 @@ to, and an optional list of detailed problems (row, column, reason), collected b
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
+
+# the last errors made, by message: (class, code, zh, en, status, details), to rebuild one from
+# its text when another library passed it on as text (Polars and DuckDB do, from a UDF)
+_RECENT: OrderedDict[str, tuple[type, str, str, str, int, list[dict[str, Any]]]] = OrderedDict()
+_recent_lock = threading.Lock()
 
 
 class ShuhaiError(Exception):
@@ -17,12 +24,21 @@ class ShuhaiError(Exception):
     def __init__(
         self,
         code: str,
-        zh: str,
-        en: str,
+        zh: str | None = None,
+        en: str | None = None,
         *,
         status: int | None = None,
         details: list[dict[str, Any]] | None = None,
     ) -> None:
+        if zh is None or en is None:
+            # Rebuilt from its message alone: Polars re-raises an error raised inside a UDF
+            # (a column decrypted in a lazy scan) as ``type(error)(message + where it was)``.
+            text = code.split("\n\n", 1)[0]
+            seen = _RECENT.get(text)
+            if seen is None:
+                code, zh, en = "error", text, text
+            else:
+                _cls, code, zh, en, status, details = seen
         self.code = code
         self.zh = zh
         self.en = en
@@ -30,6 +46,10 @@ class ShuhaiError(Exception):
             self.status = status
         self.details = details or []
         super().__init__(self.message)
+        with _recent_lock:
+            _RECENT[self.message] = (type(self), code, zh, en, self.status, self.details)
+            while len(_RECENT) > 256:
+                _RECENT.popitem(last=False)
 
     @property
     def message(self) -> str:
@@ -43,6 +63,19 @@ class ShuhaiError(Exception):
             "errors": self.details,
             "status": self.status,
         }
+
+
+def recover(exc: BaseException) -> ShuhaiError | None:
+    """The platform's own error inside another library's: DuckDB passes on an error raised in
+    a Python function (a column decrypted in a query: tampering, no keyring) as text only."""
+    text = str(exc)
+    with _recent_lock:
+        found = [v for message, v in _RECENT.items() if message in text]
+    if not found:
+        return None
+    cls, code, zh, en, status, details = found[-1]
+    made: ShuhaiError = cls(code, zh, en, status=status, details=details)
+    return made
 
 
 class InvalidInput(ShuhaiError):

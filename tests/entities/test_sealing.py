@@ -193,3 +193,36 @@ def test_raising_an_id_column_to_l4_rewrites_the_base_encrypted(
     assert _plain_ids_on_disk(path, people) == set()
     first = people.row(0, named=True)
     assert search_files(config, "人口库", first["身份证号"])["total"] == 1
+
+
+def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
+    base: tuple[Config, pl.DataFrame],
+) -> None:
+    from shuhai.access import keys
+    from shuhai.access.columns import TamperedColumn, new_data_key
+    from shuhai.db import DataKey, session_scope
+    from shuhai.lake import cipher as lake_cipher
+
+    config, people = base
+    _info, path = current(config, "人口库")
+    saved = dict(lake_cipher._KEYRINGS)
+    lake_cipher._KEYRINGS.clear()  # a process that never opened the home
+    sealing._SPECS.clear()
+    try:
+        with pytest.raises(lake_cipher.KeyringMissing) as missing:
+            store.load(path, "records")
+        assert missing.value.code == "lake.no_keyring"
+    finally:
+        lake_cipher._KEYRINGS.update(saved)
+        sealing._SPECS.clear()
+    with session_scope(config.database_url) as s:  # the base's data key swapped for another
+        row = s.query(DataKey).filter(DataKey.base_id.is_not(None)).one()
+        row.wrapped = new_data_key(keys.master_key(config))[1]
+    ring = keys.LakeKeyring(config)
+    lake_cipher.register_keyring(config.lake_dir, ring)
+    lake_cipher.register_keyring(config.home, ring)
+    sealing._SPECS.clear()
+    with pytest.raises(TamperedColumn) as wrong:
+        profile(config, "人口库", search_files(config, "人口库", "")["items"][0]["file_id"])
+    assert wrong.value.code == "lake.tampered"
+    assert people.height  # the fixture's data is untouched: only the key was wrong

@@ -135,15 +135,12 @@ def verify(config: Config, number: str, *, holder: str | None = None) -> dict[st
     rows: list[dict[str, Any]] = []
     try:
         for path in paths:  # each build's holders decrypted under its own key
-            rows += (
-                con.sql(
-                    f"SELECT number, status, type, issuer, issued, valid_until, holder_kind, "
-                    f"holder_id, holder_name, holder_file_id "
-                    f"FROM {store.file_sql(path.parent, 'licences')} WHERE number = ?",
-                    params=[number],
-                )
-                .to_arrow_table()
-                .to_pylist()
+            rows += sealing.rows(
+                con,
+                f"SELECT number, status, type, issuer, issued, valid_until, holder_kind, "
+                f"holder_id, holder_name, holder_file_id "
+                f"FROM {store.file_sql(path.parent, 'licences')} WHERE number = ?",
+                [number],
             )
     finally:
         con.close()

@@ -142,7 +142,7 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return con.sql(sql, params=params).to_arrow_table().to_pylist()
+    return sealing.rows(con, sql, params)
 
 
 __all__ = ["attach_files", "build_links", "links_for"]

@@ -30,6 +30,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shuhai.errors import recover
 from shuhai.lake.cipher import Cipher, Keyring, keyring_for, keyring_within, no_keyring
 
 if TYPE_CHECKING:
@@ -327,4 +328,19 @@ def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-__all__ = ["SPEC", "Sealing", "connect", "of", "plan"]
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """A query's rows as dicts, on a connection from ``connect``: encrypted columns' stored
+    bytes (``*__stored``) left out, and the platform's own error (tampering, no keyring) given
+    back when a decrypting function raised it inside DuckDB."""
+    try:
+        table = con.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as exc:
+        found = recover(exc)
+        if found is None:
+            raise
+        raise found from exc
+    stored = [n for n in table.column_names if n.endswith("__stored")]
+    return (table.drop_columns(stored) if stored else table).to_pylist()
+
+
+__all__ = ["SPEC", "Sealing", "connect", "of", "plan", "rows"]

@@ -126,11 +126,9 @@ def _query(path: Path, sql: str, params: list[Any] | None = None) -> list[dict[s
     bytes, ``*__stored``, left out)."""
     con = sealing.connect(path)
     try:
-        table = con.sql(sql, params=params or []).to_arrow_table()
+        return sealing.rows(con, sql, params or [])
     finally:
         con.close()
-    stored = [n for n in table.column_names if n.endswith("__stored")]
-    return (table.drop_columns(stored) if stored else table).to_pylist()
 
 
 def search_files(

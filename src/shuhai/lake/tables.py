@@ -32,7 +32,7 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
-from shuhai.errors import InvalidInput, NotFound
+from shuhai.errors import InvalidInput, NotFound, recover
 from shuhai.lake import cipher
 from shuhai.lake.schema import quote_identifier
 
@@ -586,7 +586,7 @@ def run_sql(
         try:
             return con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise InvalidInput(
+            raise recover(exc) or InvalidInput(
                 "lake.sql_error", f"查询失败：{exc}", f"Query failed: {exc}"
             ) from exc
     finally:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resource, session_scope
-from shuhai.errors import InvalidInput, NotFound
+from shuhai.errors import InvalidInput, NotFound, recover
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable, cipher
 from shuhai.lake.schema import quote_identifier as _q
 from shuhai.quality import validators as V
@@ -400,7 +400,7 @@ def run_quality(
             ]
         except duckdb.Error as exc:
             staged.unlink(missing_ok=True)
-            raise InvalidInput(
+            raise recover(exc) or InvalidInput(
                 "quality.sql_error", f"规则执行失败：{exc}", f"Rules failed to run: {exc}"
             ) from exc
     finally:
