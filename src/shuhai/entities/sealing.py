@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -288,43 +289,29 @@ def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
         return con
     from duckdb import sqltypes
 
-    def opened(keys: pa.Array, values: pa.Array, *, hexed: bool) -> pa.Array:
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
-        if hexed:
-            values = pl.Series(values).str.decode("hex").to_arrow()
-        distinct = pc.unique(keys.drop_null())
-        if len(distinct) <= 1:
-            key = distinct[0].as_py() if len(distinct) else None
+    def opening(hexed: bool) -> Callable[[pa.Array, pa.Array], pa.Array]:
+        def opened(keys: pa.Array, values: pa.Array) -> pa.Array:
+            # each call site names its build's key as a constant: one key per call
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            if hexed:
+                values = pl.Series(values).str.decode("hex").to_arrow()
+            key = pc.max(keys).as_py()
             if key is None:
                 return pa.nulls(len(values), pa.large_string())
             return keyring.cipher(key).open(values)
-        out = pa.nulls(len(values), pa.large_string()).to_pylist()
-        for key in distinct.to_pylist():
-            rows = pc.indices_nonzero(pc.equal(keys, key))
-            plain = keyring.cipher(key).open(values.take(rows)).to_pylist()
-            for i, v in zip(rows.to_pylist(), plain, strict=True):
-                out[i] = v
-        return pa.array(out, pa.large_string())
 
-    con.create_function(
-        OPEN,
-        lambda k, v: opened(k, v, hexed=False),
-        [sqltypes.VARCHAR, sqltypes.BLOB],
-        sqltypes.VARCHAR,
-        type="arrow",
-        null_handling="special",
-    )
-    con.create_function(
-        OPEN_HEX,
-        lambda k, v: opened(k, v, hexed=True),
-        [sqltypes.VARCHAR, sqltypes.VARCHAR],
-        sqltypes.VARCHAR,
-        type="arrow",
-        null_handling="special",
-    )
+        return opened
+
+    for name, stored, hexed in ((OPEN, sqltypes.BLOB, False), (OPEN_HEX, sqltypes.VARCHAR, True)):
+        con.create_function(
+            name,
+            opening(hexed),
+            [sqltypes.VARCHAR, stored],
+            sqltypes.VARCHAR,
+            type="arrow",
+            null_handling="special",
+        )
     return con
 
 
