@@ -191,6 +191,9 @@ def test_raising_an_id_column_to_l4_rewrites_the_base_encrypted(
     _info, path = current(config, "人口库")
     assert sealing.of(path).sealed("records") == ("id",)
     assert _plain_ids_on_disk(path, people) == set()
+    # the earlier build, in plain text, is gone with it (not kept for three builds as usual)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert _plain_ids_on_disk(path.parent, people) == set()
     first = people.row(0, named=True)
     assert search_files(config, "人口库", first["身份证号"])["total"] == 1
 

@@ -140,6 +140,8 @@ def build_base(
         tmp.mkdir(parents=True, exist_ok=True)
         sealed = sealing.plan(config, cfg, base_id)  # copies of L4 columns stay encrypted
         sealed.save(tmp)
+        # the earlier builds were written otherwise (a column was raised to L4 since)
+        resealed = prev_info is not None and not sealing.of(prev_info["path"]).same_as(sealed)
         if cfg.kind == "licence":
             from shuhai.entities.licences import build_licences
 
@@ -151,8 +153,7 @@ def build_base(
                 and prev_info is not None
                 and prev_info["config_version"] == config_version
                 and (prev_info["path"] / "base" / "records.parquet").exists()
-                # a grading change (an ID column raised to L4): the base is rewritten in full
-                and sealing.of(prev_info["path"]).same_as(sealed)
+                and not resealed  # the base is rewritten in full, encrypted the new way
             )
             mode = "incremental" if incremental else "full"
             counts, sources, events, reviews, scope = _build_entities(
@@ -179,8 +180,10 @@ def build_base(
             s.add(EntityEvent(base_id=base_id, build_id=build_id, **e))
         _save_reviews(s, base_id, build_id, reviews, scope)
         result = build_dict(b)
-    # old build folders go in the background: their files are hard links, nothing waits on it
-    threading.Thread(target=_prune, args=(config, base_id), daemon=True).start()
+    if resealed:  # earlier builds hold what must now be encrypted in plain text: gone now
+        _prune(config, base_id, keep=1)
+    else:  # old build folders go in the background: their files are hard links
+        threading.Thread(target=_prune, args=(config, base_id), daemon=True).start()
     say(f"完成 / done in {seconds:.1f}s")
     return result
 
@@ -218,13 +221,13 @@ def build_dict(b: BaseBuild) -> dict[str, Any]:
     }
 
 
-def _prune(config: Config, base_id: int) -> None:
+def _prune(config: Config, base_id: int, keep: int = KEEP_BUILDS) -> None:
     root = base_dir(config, base_id)
     try:
         builds = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
     except OSError:
         return
-    for old in builds[:-KEEP_BUILDS]:
+    for old in builds[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
 
 
