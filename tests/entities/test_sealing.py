@@ -229,3 +229,38 @@ def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
         profile(config, "人口库", search_files(config, "人口库", "")["items"][0]["file_id"])
     assert wrong.value.code == "lake.tampered"
     assert people.height  # the fixture's data is untouched: only the key was wrong
+
+
+def test_linking_roles_from_l4_columns_are_encrypted_with_what_is_made_from_them(
+    config: Config, tmp_path: Path
+) -> None:
+    """An officer grades 姓名 and 联系电话 L4: the records' name, its pinyin and the phone, the
+    files' display names and the name frequencies are stored encrypted; searches by an exact
+    name and profiles still work."""
+    _register(config)
+    core = {"data_class": "核心", "level": "L4"}
+    for name in ("户籍人口", "参保人员"):
+        grading.confirm(config, name, {"姓名": core, "联系电话": core}, actor="sec")
+    people = _people(800)
+    _load(config, tmp_path, people)
+    _save(config)
+    build_base(config, "人口库")
+    _info, path = current(config, "人口库")
+    spec = sealing.of(path)
+    assert {"name", "name_py", "phone"} <= set(spec.sealed("records"))
+    assert spec.sealed("entities") == ("id", "name") and spec.sealed("tf_name") == ("name",)
+    raw = stored_bytes(path)
+    rare = people.group_by("姓名").len().filter(pl.col("len") == 1)["姓名"].head(20)
+    assert not any(n.encode() in raw for n in rare)
+    assert not any(p.encode() in raw for p in people["联系电话"].drop_nulls().head(50))
+    person = people.filter(pl.col("姓名") == rare[0]).row(0, named=True)
+    found = search_files(config, "人口库", person["姓名"])
+    assert found["total"] == 1 and found["items"][0]["name"] == person["姓名"]
+    p = profile(config, "人口库", found["items"][0]["file_id"])
+    assert {s["values"].get("联系电话") for s in p["sources"]} >= {person["联系电话"]}
+    # an update reads the encrypted name frequencies back for the model
+    _people(30, seed=9).write_csv(tmp_path / "more.csv")
+    ingest(config, "户籍人口", str(tmp_path / "more.csv"))
+    assert build_base(config, "人口库")["mode"] == "incremental"
+    _info, path = current(config, "人口库")
+    assert not any(n.encode() in stored_bytes(path) for n in rare)

@@ -466,10 +466,10 @@ def _build_entities(
     for col in linking.TF_COLUMNS[cfg.kind]:
         carried = prev_path / f"tf_{col}.parquet" if prev_path is not None else None
         if state is not None and carried is not None and carried.exists():
-            tf[col] = pl.read_parquet(carried)
+            tf[col] = store.load_file(prev_path, f"tf_{col}")
         else:
             tf[col] = linking.term_frequencies(placed, col)
-        tf[col].write_parquet(out / f"tf_{col}.parquet")
+        store.write_file(out, f"tf_{col}", tf[col], sealed)
     linked, reviews, leftovers, within = _link_unresolved(
         model,
         cfg,

@@ -14,7 +14,10 @@ for whoever asked (``shuhai.access.policy``).
 
 Attributes taken from an L4 column (a 社会保障号码 kept as a golden value, say) are encrypted in
 the records' ``a:<attribute>`` column, and in the golden values and disagreements, whose one
-``value`` column holds every attribute, as hex text for just those attributes' rows.
+``value`` column holds every attribute, as hex text for just those attributes' rows. A linking
+role read from an L4 column (a phone number an officer raised to L4, say) is encrypted in the
+records with what is derived from it (pinyin, address parts), and a name also in the files'
+display names and the name frequencies the linking model keeps (``tf_name``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ if TYPE_CHECKING:
     from shuhai.entities.config import BaseConfig
 
 SPEC = "sealed.json"
+# A linking role taken from an L4 column: the record columns that hold it or are made from it
+ROLE_COLUMNS = {
+    "name": ("name", "name_py"),
+    "legal": ("legal", "legal_py"),
+    "phone": ("phone",),
+    "address": ("address", "district", "street", "detail"),
+    "birth": ("birth",),
+    "sex": ("sex",),
+}
 SCHEME = "sm4-siv"
 SOURCE_FIELDS = ("value", "resource_id", "version", "run", "line")  # one disagreeing source
 OPEN = "shuhai_open"  # DuckDB: (key id, sealed bytes) -> text
@@ -235,15 +247,28 @@ def plan(config: Config, cfg: BaseConfig, base_id: int) -> Sealing:
         return column in sensitive[resource_id]
 
     columns: dict[str, tuple[str, ...]] = {}
+
+    def add(table: str, *names: str) -> None:
+        columns[table] = tuple(dict.fromkeys((*columns.get(table, ()), *names)))
+
     if any(hidden(m.resource_id, m.id_column) for m in cfg.members):
-        columns |= {"records": ("id",), "entities": ("id",), "ids": ("anchor",)}
+        add("records", "id")
+        add("entities", "id")
+        add("ids", "anchor")
+    for role, derived in ROLE_COLUMNS.items():
+        if any(hidden(m.resource_id, m.roles.get(role)) for m in cfg.members):
+            add("records", *derived)
+            if role in ("name", "legal"):
+                add(f"tf_{role}", role)  # the name frequencies the model keeps
+            if role == "name":
+                add("entities", "name")
     attributes = tuple(
         a
         for a in cfg.attributes
         if any(hidden(m.resource_id, m.attributes.get(a)) for m in cfg.members)
     )
     if attributes:
-        columns["records"] = (*columns.get("records", ()), *(f"a:{a}" for a in attributes))
+        add("records", *(f"a:{a}" for a in attributes))
     if any(hidden(r.resource_id, r.person) for r in cfg.relations):
         columns["links"] = ("person_id",)
     if any(hidden(src.resource_id, src.holder) for src in cfg.licences):

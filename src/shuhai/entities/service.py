@@ -142,8 +142,13 @@ def search_files(
     if q:
         # an encrypted ID is found by sealing the value asked for (nothing decrypted)
         by_id, sealed_q = store.equals(path, "entities", "id", q.upper())
-        where += f" AND (file_id = ? OR {by_id} OR name = ? OR name LIKE ? || '%')"
-        params = [q, sealed_q, q, q]
+        by_name, name_q = store.equals(path, "entities", "name", q)
+        where += f" AND (file_id = ? OR {by_id} OR {by_name}"
+        params = [q, sealed_q, name_q]
+        if "name" not in sealing.of(path).sealed("entities"):  # plain names: prefixes too
+            where += " OR name LIKE ? || '%'"
+            params.append(q)
+        where += ")"
     rows = _query(
         path,
         f"SELECT file_id, name, id, records, sources, probabilistic FROM {store.sql(path, 'entities')} "
