@@ -105,10 +105,7 @@ class Sealing:
         """``frame`` as ``table`` stores it (plain text in, ciphertext out)."""
         columns = [c for c in self.sealed(table) if c in frame.columns]
         if columns:
-            cipher = self.cipher()
-            frame = frame.with_columns(
-                _series(c, cipher.seal(_arrow(frame[c], pa.large_string()))) for c in columns
-            )
+            frame = frame.with_columns(self.seal_series(frame[c]) for c in columns)
         if self.key and self.attributes and table in ("golden", "disagreements"):
             frame = _values(frame, self.attributes, self._seal_hex)
         return frame
@@ -121,8 +118,7 @@ class Sealing:
         return self.cipher().seal_value(value)
 
     def _seal_hex(self, values: pl.Series) -> pl.Series:
-        sealed = _series(values.name, self.cipher().seal(_arrow(values, pa.large_string())))
-        return sealed.bin.encode("hex")
+        return self.seal_series(values).bin.encode("hex")
 
     # --- reading ------------------------------------------------------------------------
 
@@ -167,8 +163,8 @@ class Sealing:
         for a filter that compares them with a sealed value (no decryption of the rows it
         drops). Needs a connection from ``connect``."""
         key = "'" + self.key.replace("'", "''") + "'"
-        replace = [f'{OPEN}({key}, "{c}") AS "{c}"' for c in self.sealed(table)]
-        stored = [f'"{c}" AS "{c}__stored"' for c in self.sealed(table)]
+        replace = [f"{OPEN}({key}, {_ident(c)}) AS {_ident(c)}" for c in self.sealed(table)]
+        stored = [f"{_ident(c)} AS {_ident(c + '__stored')}" for c in self.sealed(table)]
         if self.key and self.attributes and table in ("golden", "disagreements"):
             names = ", ".join("'" + a.replace("'", "''") + "'" for a in self.attributes)
             test = f"attribute IN ({names})"
@@ -188,6 +184,10 @@ class Sealing:
         if not replace:
             return "*"
         return ", ".join([f"* REPLACE ({', '.join(replace)})", *stored])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _arrow(series: pl.Series, kind: pa.DataType) -> pa.Array:
