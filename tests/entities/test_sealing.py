@@ -83,13 +83,25 @@ def _save(config: Config) -> None:
     )
 
 
-@pytest.fixture
-def base(config: Config, tmp_path: Path) -> tuple[Config, pl.DataFrame]:
+def _built(
+    config: Config, tmp_path: Path, graded: dict[str, dict[str, str]] | None = None
+) -> tuple[pl.DataFrame, Path]:
+    """The two resources registered (items graded as ``graded`` says), loaded, and the person
+    base built: its people and its build folder."""
     _register(config)
+    for name in ("户籍人口", "参保人员"):
+        if graded:
+            grading.confirm(config, name, graded, actor="sec")
     people = _people(800)
     _load(config, tmp_path, people)
     _save(config)
     build_base(config, "人口库")
+    return people, current(config, "人口库")[1]
+
+
+@pytest.fixture
+def base(config: Config, tmp_path: Path) -> tuple[Config, pl.DataFrame]:
+    people, _path = _built(config, tmp_path)
     return config, people
 
 
@@ -170,15 +182,8 @@ def test_incremental_build_stays_encrypted(
 def test_raising_an_id_column_to_l4_rewrites_the_base_encrypted(
     config: Config, tmp_path: Path
 ) -> None:
-    _register(config)
     internal = {"data_class": "一般", "level": "L3"}
-    for name in ("户籍人口", "参保人员"):
-        grading.confirm(config, name, {"身份证号": internal, "社会保障号码": internal}, actor="sec")
-    people = _people(800)
-    _load(config, tmp_path, people)
-    _save(config)
-    build_base(config, "人口库")
-    _info, path = current(config, "人口库")
+    people, path = _built(config, tmp_path, {"身份证号": internal, "社会保障号码": internal})
     assert not sealing.of(path)
     assert _plain_ids_on_disk(path, people)  # graded L3: stored as they are
     for name in ("户籍人口", "参保人员"):
@@ -237,15 +242,8 @@ def test_linking_roles_from_l4_columns_are_encrypted_with_what_is_made_from_them
     """An officer grades 姓名 and 联系电话 L4: the records' name, its pinyin and the phone, the
     files' display names and the name frequencies are stored encrypted; searches by an exact
     name and profiles still work."""
-    _register(config)
     core = {"data_class": "核心", "level": "L4"}
-    for name in ("户籍人口", "参保人员"):
-        grading.confirm(config, name, {"姓名": core, "联系电话": core}, actor="sec")
-    people = _people(800)
-    _load(config, tmp_path, people)
-    _save(config)
-    build_base(config, "人口库")
-    _info, path = current(config, "人口库")
+    people, path = _built(config, tmp_path, {"姓名": core, "联系电话": core})
     spec = sealing.of(path)
     assert {"name", "name_py", "phone"} <= set(spec.sealed("records"))
     assert spec.sealed("entities") == ("id", "name") and spec.sealed("tf_name") == ("name",)
