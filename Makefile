@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: demo test bench lint format install install-test chromium clean
+.PHONY: demo test bench lint format install install-test chromium java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,14 @@ chromium:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+## Java for Spark (the lake read by Spark, shuhai.lake.spark)
+java:
+	@if ! command -v java >/dev/null; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
+
 ## make test: install what the tests need and run them
-test: install-test chromium
+test: install-test chromium java
 	$(BIN)/python -m pytest -q
 
 ## make bench: the figures each issue names, side by side with the reference tools

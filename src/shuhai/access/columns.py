@@ -190,6 +190,10 @@ class ColumnCipher:
         self._mac, self._enc = key[:16], key[16:]
         self._local = threading.local()
 
+    def __reduce__(self) -> tuple[type, tuple[bytes]]:
+        """Pickled with its key, for a Spark executor that decrypts (``shuhai.lake.spark``)."""
+        return (ColumnCipher, (self._mac + self._enc,))
+
     def seal(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Encrypt a text column (large_binary out; nulls stay null)."""
         arr = _text(values)
