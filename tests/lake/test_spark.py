@@ -81,3 +81,18 @@ def test_spark_without_the_keyring_refuses(
             read_version(spark, config.lake_dir, people["id"])
     finally:
         lake_cipher._KEYRINGS.update(saved)
+
+
+def test_spark_reads_a_version_replaced_by_nothing(
+    config: Config, people: dict, spark: object
+) -> None:
+    import pyarrow as pa
+
+    from shuhai.lake.spark import read_version
+
+    table = LakeTable(config.lake_dir, people["id"])
+    schema = pa.schema([("身份证号", pa.string()), ("姓名", pa.string())])
+    emptied = table.write_frames([], schema=schema, mode="replace", run_id=99)
+    frame = read_version(spark, config.lake_dir, people["id"], emptied)
+    assert frame.count() == 0 and dict(frame.dtypes)["身份证号"] == "string"
+    assert read_version(spark, config.lake_dir, people["id"], emptied - 1).count() == 3

@@ -36,6 +36,13 @@ def read_version(spark: Any, lake_dir: Path, resource_id: int, version: int | No
     dataset = table.dataset(version)
     stored = table.stored_schema(version)
     sealed = cipher.encrypted_fields(stored)
+    if not dataset.files:  # a version replaced by nothing: no rows, the version's columns
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        plain = pa.schema(
+            [pa.field(f.name, pa.string()) if f.name in sealed else f for f in stored]
+        )
+        return spark.createDataFrame([], from_arrow_schema(plain))
     frame = spark.read.option("mergeSchema", "true").parquet(*dataset.files)
     sealed = {c: k for c, k in sealed.items() if c in frame.columns}
     if not sealed:
