@@ -33,9 +33,9 @@ class ShuhaiError(Exception):
         if zh is None or en is None:
             # Rebuilt from its message alone: Polars re-raises an error raised inside a UDF
             # (a column decrypted in a lazy scan) as ``type(error)(message + where it was)``.
-            text = code.split("\n\n", 1)[0]
-            seen = _RECENT.get(text)
+            seen = _remembered(code)
             if seen is None:
+                text = code.split("\n\n", 1)[0]
                 code, zh, en = "error", text, text
             else:
                 _cls, code, zh, en, status, details = seen
@@ -68,14 +68,19 @@ class ShuhaiError(Exception):
 def recover(exc: BaseException) -> ShuhaiError | None:
     """The platform's own error inside another library's: DuckDB passes on an error raised in
     a Python function (a column decrypted in a query: tampering, no keyring) as text only."""
-    text = str(exc)
-    with _recent_lock:
-        found = [v for message, v in _RECENT.items() if message in text]
-    if not found:
+    seen = _remembered(str(exc))
+    if seen is None:
         return None
-    cls, code, zh, en, status, details = found[-1]
+    cls, code, zh, en, status, details = seen
     made: ShuhaiError = cls(code, zh, en, status=status, details=details)
     return made
+
+
+def _remembered(text: str) -> tuple[type, str, str, str, int, list[dict[str, Any]]] | None:
+    """The last error made whose message ``text`` holds."""
+    with _recent_lock:
+        found = [v for message, v in _RECENT.items() if message in text]
+    return found[-1] if found else None
 
 
 class InvalidInput(ShuhaiError):

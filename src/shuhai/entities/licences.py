@@ -131,7 +131,7 @@ def verify(config: Config, number: str, *, holder: str | None = None) -> dict[st
         raise NotFound(
             "licence.no_base", "电子证照库还没有构建", "The e-licence base has not been built"
         )
-    con = sealing.connect(config.home)
+    con = sealing.connect(*(path.parent for path in paths))
     rows: list[dict[str, Any]] = []
     try:
         for path in paths:  # each build's holders decrypted under its own key

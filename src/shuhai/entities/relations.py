@@ -102,7 +102,7 @@ def links_for(config: Config, info: dict[str, Any], file_id: str) -> dict[str, A
             b = last_build(s, row.id)
             if b is not None:
                 bases.append((row, build_path(config, b)))
-    con = sealing.connect(config.home)
+    con = sealing.connect(*(path for _row, path in bases))
     try:
         for row, path in bases:
             links = path / "links.parquet"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,10 +31,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shuhai.errors import recover
-from shuhai.lake.cipher import Cipher, Keyring, keyring_for, keyring_within, no_keyring
+from shuhai.lake.cipher import (
+    Cipher,
+    Keyring,
+    define_opener,
+    keyring_for,
+    keyring_within,
+    no_keyring,
+    opener_name,
+)
 
 if TYPE_CHECKING:
     from shuhai.config import Config
@@ -53,8 +59,6 @@ ROLE_COLUMNS = {
 }
 SCHEME = "sm4-siv"
 SOURCE_FIELDS = ("value", "resource_id", "version", "run", "line")  # one disagreeing source
-OPEN = "shuhai_open"  # DuckDB: (key id, sealed bytes) -> text
-OPEN_HEX = "shuhai_open_hex"  # DuckDB: (key id, sealed bytes as hex) -> text
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
@@ -162,19 +166,19 @@ class Sealing:
         encrypted). An encrypted column's stored bytes stay selectable as ``<column>__stored``,
         for a filter that compares them with a sealed value (no decryption of the rows it
         drops). Needs a connection from ``connect``."""
-        key = "'" + self.key.replace("'", "''") + "'"
-        replace = [f"{OPEN}({key}, {_ident(c)}) AS {_ident(c)}" for c in self.sealed(table)]
+        opener = opener_name(self.key) if self.key else ""
+        replace = [f"{opener}({_ident(c)}) AS {_ident(c)}" for c in self.sealed(table)]
         stored = [f"{_ident(c)} AS {_ident(c + '__stored')}" for c in self.sealed(table)]
         if self.key and self.attributes and table in ("golden", "disagreements"):
             names = ", ".join("'" + a.replace("'", "''") + "'" for a in self.attributes)
             test = f"attribute IN ({names})"
             if table == "golden":
                 replace.append(
-                    f"CASE WHEN {test} THEN {OPEN_HEX}({key}, value) ELSE value END AS value"
+                    f"CASE WHEN {test} THEN {opener}(unhex(value)) ELSE value END AS value"
                 )
             else:
                 fields = ", ".join(
-                    f"{f} := {OPEN_HEX}({key}, s.value)" if f == "value" else f"{f} := s.{f}"
+                    f"{f} := {opener}(unhex(s.value))" if f == "value" else f"{f} := s.{f}"
                     for f in SOURCE_FIELDS
                 )
                 replace.append(
@@ -305,38 +309,18 @@ def of(path: Path) -> Sealing:
     return made
 
 
-def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that can run ``Sealing.select_sql`` for builds of the
-    home holding ``path`` (the decrypting functions are registered when it has a keyring)."""
+def connect(*paths: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that can run ``Sealing.select_sql`` for the builds at
+    ``paths``: each encrypted build's decrypting function is defined on it (the lake's own,
+    ``cipher.define_opener``)."""
     con = duckdb.connect(":memory:")
-    keyring = keyring_within(path) if path is not None else None
-    if keyring is None:
-        return con
-    from duckdb import sqltypes
-
-    def opening(hexed: bool) -> Callable[[pa.Array, pa.Array], pa.Array]:
-        def opened(keys: pa.Array, values: pa.Array) -> pa.Array:
-            # each call site names its build's key as a constant: one key per call
-            if isinstance(values, pa.ChunkedArray):
-                values = values.combine_chunks()
-            if hexed:
-                values = pl.Series(values).str.decode("hex").to_arrow()
-            key = pc.max(keys).as_py()
-            if key is None:
-                return pa.nulls(len(values), pa.large_string())
-            return keyring.cipher(key).open(values)
-
-        return opened
-
-    for name, stored, hexed in ((OPEN, sqltypes.BLOB, False), (OPEN_HEX, sqltypes.VARCHAR, True)):
-        con.create_function(
-            name,
-            opening(hexed),
-            [sqltypes.VARCHAR, stored],
-            sqltypes.VARCHAR,
-            type="arrow",
-            null_handling="special",
-        )
+    for path in paths:
+        spec = of(path)
+        if spec:
+            if spec.keyring is None:
+                con.close()
+                raise no_keyring()
+            define_opener(con, spec.keyring, spec.key)
     return con
 
 

@@ -15,6 +15,7 @@ for whoever asked still happen at the edge (``shuhai.access.policy``).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -80,15 +81,11 @@ def keyring_within(path: Path | str) -> Keyring | None:
     """The keyring registered for ``path`` or the nearest folder above it (a base build's
     folder lies under the home, which ``open_home`` registers)."""
     here = Path(path)
-    for folder in (here, *here.parents):
-        hit = _KEYRINGS.get(str(folder))
-        if hit is not None:
-            return hit
-    here = here.resolve()
-    for folder in (here, *here.parents):
-        hit = _KEYRINGS.get(str(folder))
-        if hit is not None:
-            return hit
+    for start in (here, here.resolve()):  # as given first, without touching the file system
+        for folder in (start, *start.parents):
+            hit = _KEYRINGS.get(str(folder))
+            if hit is not None:
+                return hit
     return None
 
 
@@ -267,12 +264,9 @@ def create_view(
         return {}
     if keyring is None:
         raise no_keyring()
-    from duckdb import sqltypes
-
     replaced, expressions = [], {}
     for column, key_id in sealed.items():
-        function = f"shuhai_open_{_checked(key_id)}"
-        _define(con, function, _opener(keyring.cipher(key_id)), sqltypes.BLOB, sqltypes.VARCHAR)
+        function = define_opener(con, keyring, key_id)
         quoted = quote_identifier(column)
         expressions[column] = f"{function}({quoted})"
         replaced.append(f"{function}({quoted}) AS {quoted}")
@@ -294,14 +288,28 @@ def plain_alias(column: str) -> str:
     return f"{column}#明文"
 
 
-def _define(
-    con: duckdb.DuckDBPyConnection, name: str, function: object, takes: object, gives: object
-) -> None:
-    """A vectorized (Arrow) DuckDB function, once per connection."""
-    try:
-        con.create_function(name, function, [takes], gives, type="arrow", null_handling="special")  # type: ignore[arg-type]
-    except duckdb.NotImplementedException:
-        return  # already defined on this connection (by another view of the same key)
+def opener_name(key_id: str) -> str:
+    """The name of the DuckDB function that decrypts values sealed under ``key_id``."""
+    return f"shuhai_open_{_checked(key_id)}"
+
+
+def define_opener(con: duckdb.DuckDBPyConnection, keyring: Keyring, key_id: str) -> str:
+    """Define on ``con`` (once) the vectorized (Arrow) function that decrypts a column sealed
+    under ``key_id``, ``BLOB → VARCHAR``; returns its name."""
+    from duckdb import sqltypes
+
+    name = opener_name(key_id)
+    # already defined on this connection: by another view, or another build, of the same key
+    with contextlib.suppress(duckdb.NotImplementedException):
+        con.create_function(
+            name,
+            _opener(keyring.cipher(key_id)),  # type: ignore[arg-type]
+            [sqltypes.BLOB],
+            sqltypes.VARCHAR,
+            type="arrow",
+            null_handling="special",
+        )
+    return name
 
 
 def _checked(key_id: str) -> str:
@@ -330,12 +338,14 @@ __all__ = [
     "Keyring",
     "KeyringMissing",
     "create_view",
+    "define_opener",
     "encrypted_fields",
     "keyring_for",
     "keyring_within",
     "no_keyring",
     "open_table",
     "open_text",
+    "opener_name",
     "plain_alias",
     "register",
     "register_keyring",
