@@ -409,3 +409,41 @@ def test_encrypting_stored_data_waits_for_a_load_in_progress(config: Config, peo
     keys.protect_lake(config, [people["id"]], vacuum=True)
     on_disk = stored_bytes(table.path)
     assert not any(p.encode() in on_disk for p in phones[::97])
+
+
+def test_a_data_key_from_before_short_codes_keeps_its_data_equal(
+    config: Config, tmp_path: Path
+) -> None:
+    """A home upgraded with data sealed under an older key: that key keeps sealing with SIV, so
+    merges on the key column and lookups by ID still find the rows already stored; new keys
+    store an ID in one 16-byte block."""
+    old = register_persons(config)
+    with session_scope(config.database_url) as s:
+        s.add(DataKey(resource_id=old["id"], wrapped=new_data_key(keys.master_key(config))[1]))
+    ingest(config, old["code"], str(write(tmp_path / "a.csv", f"身份证号,姓名\n{ID_A},张三\n")))
+    ingest(
+        config,
+        old["code"],
+        str(write(tmp_path / "b.csv", f"身份证号,姓名\n{ID_A},张三丰\n")),
+        mode="upsert",
+    )
+    stored = LakeTable(config.lake_dir, old["id"]).dataset().to_table(columns=["身份证号"])
+    assert [len(v) for v in stored.column(0).to_pylist()] == [34]  # SIV, merged in place
+    found = sql_query(config, old["id"], f"SELECT 姓名 FROM t WHERE 身份证号 = '{ID_A}'")
+    assert found["rows"] == [{"姓名": "张三丰"}]
+
+    cat = Catalog(config)
+    new = cat.register(
+        {
+            "name": "新登记人口",
+            "department": "GA",
+            "classification": "101001",
+            "items": [{"name": "身份证号", "data_type": "C", "length": 18}],
+            "key_columns": ["身份证号"],
+        }
+    )
+    ingest(config, new["code"], str(write(tmp_path / "c.csv", f"身份证号\n{ID_A}\n{ID_B}\n")))
+    stored = LakeTable(config.lake_dir, new["id"]).dataset().to_table(columns=["身份证号"])
+    assert [len(v) for v in stored.column(0).to_pylist()] == [16, 16]
+    found = sql_query(config, new["id"], f"SELECT count(*) AS n FROM t WHERE 身份证号 = '{ID_B}'")
+    assert found["rows"] == [{"n": 1}]

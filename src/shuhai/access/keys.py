@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from shuhai.access.columns import ColumnCipher, new_data_key
+from shuhai.access.columns import COMPACT, ColumnCipher, new_data_key
 from shuhai.access.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
@@ -197,7 +197,7 @@ class LakeKeyring:
             ).first()
             if found is None:
                 _, wrapped = new_data_key(master_key(self.config))
-                found = DataKey(wrapped=wrapped, **owner)
+                found = DataKey(wrapped=wrapped, scheme=COMPACT, **owner)
                 s.add(found)
                 s.flush()
             return str(found.id)
@@ -216,8 +216,8 @@ class LakeKeyring:
                     f"找不到数据密钥 {key_id}（元数据库与数据湖不一致）",
                     f"Data key {key_id} not found (metadata and lake do not match)",
                 )
-            wrapped = row.wrapped
-        made = ColumnCipher(unseal(self.config, wrapped, "data-key"))
+            wrapped, compact = row.wrapped, row.scheme == COMPACT
+        made = ColumnCipher(unseal(self.config, wrapped, "data-key"), compact=compact)
         self._ciphers[key_id] = made
         return made
 

@@ -493,6 +493,9 @@ class DataKey(Base):
     resource_id: Mapped[int | None] = mapped_column(Integer, index=True)
     base_id: Mapped[int | None] = mapped_column(Integer, index=True)
     wrapped: Mapped[str] = mapped_column(String(200))
+    # ``sm4-siv+ete`` (short numeric codes as one enciphered block); None: a key made before
+    # that, which seals everything with SIV (``shuhai.access.columns``)
+    scheme: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
