@@ -46,7 +46,7 @@ DATA_KEY_BYTES = 32
 LEGACY = "sm4-siv"  # every value SIV-sealed (data keys made before short codes)
 COMPACT = "sm4-siv+ete"  # short numeric codes as one enciphered block, the rest SIV
 _ETE_LABEL = b"\xffshuhai-encipher"  # the encipher key is SM4(MAC key, this block)
-_SLICE = 1 << 20  # rows per thread task for short codes
+_SLICE = 1 << 18  # rows per thread task for short codes
 _CHUNK_BYTES = 8 << 20  # values are processed in slices of about this many bytes (bounded memory)
 
 
@@ -84,6 +84,13 @@ def _ecb_decrypt(key: bytes, blocks: np.ndarray) -> np.ndarray:
     dec = Cipher(algorithms.SM4(key), modes.ECB()).decryptor()
     out = dec.update(np.ascontiguousarray(blocks).reshape(-1)) + dec.finalize()
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, 16)
+
+
+def _jit() -> Any:
+    """The compiled column kernels for short codes (Numba loads on first use)."""
+    from shuhai.access import shortjit
+
+    return shortjit
 
 
 def _slices(count: int) -> list[tuple[int, int]]:
@@ -243,7 +250,7 @@ class ColumnCipher:
         def seal_part(part: tuple[int, np.ndarray] | tuple[int, int, None]) -> None:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
-                shortcodes.put16(out, out_off[short[lo:hi]], _ecb(self._ete, blocks[lo:hi]))
+                _jit().put16(out, out_off[short[lo:hi]], _ecb(self._ete, blocks[lo:hi]))
                 return
             width, rows = part
             plain = _gather(raw, bounds[rows], width)
@@ -283,7 +290,7 @@ class ColumnCipher:
         def open_part(part: tuple[int, np.ndarray] | tuple[int, int, None]) -> None:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
-                shortcodes.unpack(blocks[lo:hi], sizes[lo:hi], out, out_off[short[lo:hi]])
+                _jit().unpack(blocks[lo:hi], sizes[lo:hi], out, out_off[short[lo:hi]])
                 return
             width, rows = part
             sealed = _gather(raw, bounds[rows], width)
@@ -318,7 +325,7 @@ class ColumnCipher:
 
         def pack(part: tuple[int, int]) -> None:
             lo, hi = part
-            shortcodes.pack(raw, bounds, rows[lo:hi], blocks[lo:hi], ok[lo:hi])
+            _jit().pack(raw, bounds, rows[lo:hi], blocks[lo:hi], ok[lo:hi])
 
         _each(pack, _slices(len(rows)))
         if bool(ok.all()):  # a column of ID numbers
@@ -342,9 +349,9 @@ class ColumnCipher:
 
         def decipher(part: tuple[int, int]) -> None:
             lo, hi = part
-            sealed = shortcodes.take16(raw, bounds[rows[lo:hi]])
+            sealed = _jit().take16(raw, bounds[rows[lo:hi]])
             blocks[lo:hi] = _ecb_decrypt(self._ete, sealed)
-            found = shortcodes.lengths(blocks[lo:hi])
+            found = _jit().lengths(blocks[lo:hi])
             bad = found < 0
             if bad.any():
                 if not bool((sealed[bad] == empty).all()):
