@@ -348,41 +348,40 @@ def _check_range(url: str, first: int, last: int, ends: set[int]) -> dict[str, A
     seqs = frame["seq"].cast(pl.Int64)
     out["head"] = (int(seqs[0]), frame["prev_hash"][0])
     out["tail"] = (int(seqs[-1]), frame["hash"][-1])
-    # sequence gaps and broken links, vectorized: the first row where either happens
-    problems = frame.select(
-        (pl.col("seq").diff() != 1).fill_null(False).alias("gap"),
-        (pl.col("prev_hash") != pl.col("hash").shift(1)).fill_null(False).alias("moved"),
-    )
-    bad_rows = (problems["gap"] | problems["moved"]).arg_true()
-    limit = int(bad_rows[0]) if bad_rows.len() else frame.height
-    finding: Finding | None = None
-    if limit < frame.height:
-        i = limit
-        if problems["gap"][i]:
-            finding = _gap(int(seqs[i - 1]) + 1, int(seqs[i]))
-        else:
-            finding = _moved(int(seqs[i]))
-    # each entry's canonical body, built in one expression; the hashes in one tight loop
+    # One pass of Polars over the chunk: sequence gaps and broken links (the first row where
+    # either happens), each entry's canonical body, and the hashes as bytes.
     # Stored fields are written clean of control characters, so the separator never occurs in
     # one; a field edited to hold it adds a separator and cannot match any canonical entry.
     fields = [pl.col("seq").cast(pl.String), *[pl.col(f).fill_null("") for f in FIELDS[1:]]]
-    bodies = frame.head(limit).select(pl.concat_str(fields, separator=SEP).alias("b"))
-    # what each hash covers, previous hash ‖ body, as bytes built in Arrow; SM3 over the whole
-    # chunk in one compiled call without the GIL (``sm3batch``); digests compared as arrays
+    work = frame.select(
+        (pl.col("seq").diff() != 1).fill_null(False).alias("gap"),
+        (pl.col("prev_hash") != pl.col("hash").shift(1)).fill_null(False).alias("moved"),
+        pl.concat_str(fields, separator=SEP).cast(pl.Binary).alias("body"),
+        pl.col("prev_hash").str.decode("hex", strict=False).alias("prev"),
+        pl.col("hash").str.decode("hex", strict=False).alias("digest"),
+    ).to_arrow()
+    bad_rows = np.flatnonzero(
+        work["gap"].to_numpy(zero_copy_only=False) | work["moved"].to_numpy(zero_copy_only=False)
+    )
+    limit = int(bad_rows[0]) if len(bad_rows) else frame.height
+    finding: Finding | None = None
+    if limit < frame.height:
+        i = limit
+        if work["gap"][i].as_py():
+            finding = _gap(int(seqs[i - 1]) + 1, int(seqs[i]))
+        else:
+            finding = _moved(int(seqs[i]))
+    # what each hash covers, previous hash ‖ body, joined in Arrow; SM3 over the whole chunk in
+    # one compiled call without the GIL (``sm3batch``); digests compared as arrays
     joined = pc.binary_join_element_wise(
-        frame["prev_hash"]
-        .head(limit)
-        .str.decode("hex", strict=False)
-        .to_arrow()
-        .cast(pa.large_binary()),
-        bodies["b"].cast(pl.Binary).to_arrow().cast(pa.large_binary()),
+        work["prev"].slice(0, limit).cast(pa.large_binary()),
+        work["body"].slice(0, limit).cast(pa.large_binary()),
         pa.scalar(b"", pa.large_binary()),
     )
     from shuhai.access.sm3batch import sm3_many  # Numba loads here, not when a server starts
 
     digests = sm3_many(joined)  # an unreadable previous hash hashes as b"": no match
-    stored_bin = frame["hash"].head(limit).str.decode("hex", strict=False).to_arrow()
-    good = _same_digests(digests, stored_bin.cast(pa.large_binary()))
+    good = _same_digests(digests, work["digest"].slice(0, limit).cast(pa.large_binary()))
     if not good.all():
         i = int(np.argmin(good))
         q = int(seqs[i])

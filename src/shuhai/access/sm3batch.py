@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from numba import njit, uint32
 
 _IV = np.array(
     [
@@ -25,54 +25,53 @@ _IV = np.array(
         0xE38DEE4D,
         0xB0FB0E4E,
     ],
-    dtype=np.int64,
+    dtype=np.uint32,
 )
-_M = 0xFFFFFFFF
 # T_j rotated left by j (mod 32), the round constants of the compression function
 _T = np.array(
     [
-        ((t << (j % 32)) | (t >> (32 - j % 32))) & _M if j % 32 else t
+        ((t << (j % 32)) | (t >> (32 - j % 32))) & 0xFFFFFFFF if j % 32 else t
         for j in range(64)
         for t in [0x79CC4519 if j < 16 else 0x7A879D8A]
     ],
-    dtype=np.int64,
+    dtype=np.uint32,
 )
 
 
+# Words are uint32 throughout, so additions wrap by themselves; each expression is cast back to
+# uint32 because Numba widens mixed-width integer arithmetic.
 @njit(inline="always")
 def _rotl(x: int, n: int) -> int:
-    n = n % 32
-    return ((x << n) | (x >> (32 - n))) & _M if n else x
+    return uint32((x << uint32(n)) | (x >> uint32(32 - n)))
 
 
-@njit
-def _compress(v: np.ndarray, block: np.ndarray, w: np.ndarray, w1: np.ndarray) -> None:
+@njit(inline="always")
+def _compress(v: np.ndarray, data: np.ndarray, pos: int, w: np.ndarray) -> None:
+    """The compression function on the 64 bytes of ``data`` at ``pos``, into the state ``v``."""
     for j in range(16):
-        w[j] = (
-            (np.int64(block[4 * j]) << 24)
-            | (np.int64(block[4 * j + 1]) << 16)
-            | (np.int64(block[4 * j + 2]) << 8)
-            | np.int64(block[4 * j + 3])
+        p = pos + 4 * j
+        w[j] = uint32(
+            (uint32(data[p]) << uint32(24))
+            | (uint32(data[p + 1]) << uint32(16))
+            | (uint32(data[p + 2]) << uint32(8))
+            | uint32(data[p + 3])
         )
     for j in range(16, 68):
-        x = w[j - 16] ^ w[j - 9] ^ _rotl(w[j - 3], 15)
-        p1 = x ^ _rotl(x, 15) ^ _rotl(x, 23)
-        w[j] = p1 ^ _rotl(w[j - 13], 7) ^ w[j - 6]
-    for j in range(64):
-        w1[j] = w[j] ^ w[j + 4]
+        x = uint32(w[j - 16] ^ w[j - 9] ^ _rotl(w[j - 3], 15))
+        w[j] = uint32(x ^ _rotl(x, 15) ^ _rotl(x, 23) ^ _rotl(w[j - 13], 7) ^ w[j - 6])
     a, b, c, d, e, f, g, h = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
     for j in range(64):
         a12 = _rotl(a, 12)
-        ss1 = _rotl((a12 + e + _T[j]) & _M, 7)
-        ss2 = ss1 ^ a12
+        ss1 = _rotl(uint32(a12 + e + _T[j]), 7)
+        ss2 = uint32(ss1 ^ a12)
         if j < 16:
-            ff = a ^ b ^ c
-            gg = e ^ f ^ g
+            ff = uint32(a ^ b ^ c)
+            gg = uint32(e ^ f ^ g)
         else:
-            ff = (a & b) | (a & c) | (b & c)
-            gg = (e & f) | ((~e & _M) & g)
-        tt1 = (ff + d + ss2 + w1[j]) & _M
-        tt2 = (gg + h + ss1 + w[j]) & _M
+            ff = uint32((a & b) | (a & c) | (b & c))
+            gg = uint32((e & f) | (~e & g))
+        tt1 = uint32(ff + d + ss2 + (w[j] ^ w[j + 4]))
+        tt2 = uint32(gg + h + ss1 + w[j])
         d = c
         c = _rotl(b, 9)
         b = a
@@ -80,7 +79,7 @@ def _compress(v: np.ndarray, block: np.ndarray, w: np.ndarray, w1: np.ndarray) -
         h = g
         g = _rotl(f, 19)
         f = e
-        e = tt2 ^ _rotl(tt2, 9) ^ _rotl(tt2, 17)
+        e = uint32(tt2 ^ _rotl(tt2, 9) ^ _rotl(tt2, 17))
     v[0] ^= a
     v[1] ^= b
     v[2] ^= c
@@ -91,40 +90,36 @@ def _compress(v: np.ndarray, block: np.ndarray, w: np.ndarray, w1: np.ndarray) -
     v[7] ^= h
 
 
-@njit
-def _one(data: np.ndarray, start: int, end: int, out: np.ndarray) -> None:
-    v = _IV.copy()
-    w = np.empty(68, dtype=np.int64)
-    w1 = np.empty(64, dtype=np.int64)
-    block = np.empty(64, dtype=np.uint8)
-    n = end - start
-    pos = start
-    while end - pos >= 64:
-        block[:] = data[pos : pos + 64]
-        _compress(v, block, w, w1)
-        pos += 64
-    rest = end - pos
-    block[:] = 0
-    block[:rest] = data[pos:end]
-    block[rest] = 0x80
-    if rest >= 56:
-        _compress(v, block, w, w1)
-        block[:] = 0
-    bits = np.int64(n) * 8
-    for k in range(8):
-        block[63 - k] = (bits >> (8 * k)) & 0xFF
-    _compress(v, block, w, w1)
-    for i in range(8):
-        out[4 * i] = (v[i] >> 24) & 0xFF
-        out[4 * i + 1] = (v[i] >> 16) & 0xFF
-        out[4 * i + 2] = (v[i] >> 8) & 0xFF
-        out[4 * i + 3] = v[i] & 0xFF
-
-
 @njit(nogil=True, cache=True)
-def _many(data: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
-    for i in range(len(offsets) - 1):
-        _one(data, offsets[i], offsets[i + 1], out[i])
+def _many_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]`` = SM3 of ``data[starts[i]:ends[i]]``: whole blocks straight from ``data``, the
+    padded tail (one or two blocks) from a small buffer."""
+    w = np.empty(68, dtype=np.uint32)
+    v = np.empty(8, dtype=np.uint32)
+    tail = np.empty(128, dtype=np.uint8)
+    for i in range(len(starts)):
+        start, end = starts[i], ends[i]
+        v[:] = _IV
+        pos = start
+        while end - pos >= 64:
+            _compress(v, data, pos, w)
+            pos += 64
+        rest = end - pos
+        tail[:] = 0
+        tail[:rest] = data[pos:end]
+        tail[rest] = 0x80
+        last = 64 if rest < 56 else 128
+        bits = np.uint64(end - start) * np.uint64(8)
+        for k in range(8):
+            tail[last - 1 - k] = np.uint8((bits >> np.uint64(8 * k)) & np.uint64(0xFF))
+        _compress(v, tail, 0, w)
+        if last == 128:
+            _compress(v, tail, 64, w)
+        for k in range(8):
+            out[i, 4 * k] = np.uint8(v[k] >> uint32(24))
+            out[i, 4 * k + 1] = np.uint8((v[k] >> uint32(16)) & uint32(0xFF))
+            out[i, 4 * k + 2] = np.uint8((v[k] >> uint32(8)) & uint32(0xFF))
+            out[i, 4 * k + 3] = np.uint8(v[k] & uint32(0xFF))
 
 
 def sm3_many(messages: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -146,20 +141,13 @@ def sm3_many(messages: pa.Array | pa.ChunkedArray) -> np.ndarray:
         if data_buf is not None and data_buf.size
         else np.zeros(1, dtype=np.uint8)
     )
+    starts, ends = offsets[:-1], offsets[1:]
     if arr.null_count:  # a null value is an empty message
         valid = np.asarray(arr.is_valid())
-        starts, ends = offsets[:-1].copy(), offsets[1:].copy()
+        ends = ends.copy()
         ends[~valid] = starts[~valid]
-        _many_spans(data, starts, ends, out)
-        return out
-    _many(data, offsets, out)
+    _many_spans(data, starts, ends, out)
     return out
-
-
-@njit(nogil=True, cache=True)
-def _many_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
-    for i in range(len(starts)):
-        _one(data, starts[i], ends[i], out[i])
 
 
 __all__ = ["sm3_many"]
