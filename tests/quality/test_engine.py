@@ -202,3 +202,28 @@ def test_rules_form_in_the_portal(config: Config, loaded: dict) -> None:
     )
     assert ok.status_code == 200 and "已保存" in ok.text
     assert [r["kind"] for r in list_rules(config, rid)] == ["mobile"]
+
+
+def test_unique_flags_each_repeated_value_and_never_empty_cells(
+    config: Config, tmp_path: Path
+) -> None:
+    cat = Catalog(config)
+    cat.add_department({"name": "市市场监管局", "code": "SC"})
+    res = cat.register(
+        {
+            "name": "企业",
+            "department": "SC",
+            "classification": "102001",
+            "items": [
+                {"name": "统一社会信用代码", "data_type": "C"},
+                {"name": "名称", "data_type": "C"},
+            ],
+        }
+    )
+    body = "统一社会信用代码,名称\nA1,甲\nA1,乙\nB2,丙\n,丁\n,戊\nC3,己\n"
+    ingest(config, res["code"], str(write(tmp_path / "e.csv", body)))
+    set_rules(config, res["id"], [{"item": "统一社会信用代码", "kind": "unique"}])
+    result = run_quality(config, res["id"])["results"][0]
+    # the two A1 rows; two empty cells are not a repeated value and do not hide B2 or C3
+    assert result["failed"] == 2
+    assert sorted(s["line"] for s in result["samples"]) == [2, 3]

@@ -68,14 +68,17 @@ def _bounds(col: str, expr: str, params: dict[str, Any], literal: Any) -> str:
 
 
 def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None) -> str:
-    """The SQL boolean that is true when a row passes ``rule``."""
+    """The SQL boolean that is true when a row of the version (the view ``t``) passes ``rule``."""
     c = _q(rule.item)
     p = rule.params
     kind = rule.kind
     if kind == "not_null":
         return f"{c} IS NOT NULL"
     if kind == "unique":
-        return f"({c} IS NULL OR count(*) OVER (PARTITION BY {c}) = 1)"
+        # the repeated values, from one hash aggregate, then a semi-join (a window over the
+        # column would sort or partition every selected column of the version)
+        repeated = f"SELECT {c} FROM t WHERE {c} IS NOT NULL GROUP BY {c} HAVING count(*) > 1"
+        return f"({c} IS NULL OR {c} NOT IN ({repeated}))"
     simple = {
         "ric": V.ric,
         "uscc": V.uscc,
