@@ -14,6 +14,7 @@ from stdnum.cn import ric as std_ric
 from stdnum.cn import uscc as std_uscc
 
 from shuhai.quality import validators as V
+from shuhai.quality import vectorized
 from shuhai.quality.divisions import division_periods
 
 W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -160,3 +161,19 @@ def test_birth_date_and_sex_from_the_id() -> None:
         f"SELECT {V.ric_birth_date(repr('11010519491231002X'))}, {V.ric_sex(repr('11010519491231002X'))}"
     ).fetchone()
     assert row == (dt.date(1949, 12, 31), "2")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=ALPHABET + "0123456789IOZa-", min_size=16, max_size=19),
+            st.text(max_size=18),
+        ),
+        max_size=60,
+    )
+)
+def test_compiled_uscc_check_is_the_numpy_check(values: list[str | None]) -> None:
+    arr = pa.array(values, pa.string())
+    assert vectorized.uscc_valid(arr).to_pylist() == vectorized.uscc_valid_numpy(arr).to_pylist()
