@@ -4,7 +4,8 @@ A base database copies values out of the lake: a person's ID number becomes the 
 their records and of their file (一人一档), the anchor that keeps the file id stable, the person
 side of an enterprise–person link (企业与人员关联) and the holder of a licence (电子证照). Where
 the lake stores the source column encrypted (graded 核心 or L4, ``shuhai.lake.cipher``), the build
-stores its copies encrypted too — same scheme (SM4-SIV), under the base database's own data key.
+stores its copies encrypted too — same scheme (SM4-SIV, short numeric codes as one enciphered
+block), under the base database's own data key.
 
 The scheme is deterministic, so the build links on ciphertext as well as on plain text (equal
 IDs, equal anchors) and a search by ID number seals the value asked for and compares it with the

@@ -6,6 +6,8 @@ columns of a resource must be encrypted and gives the cipher for a data key. Wha
 written in the table itself: an encrypted column is ``binary`` in the Delta schema and its field
 metadata names the scheme and the data key (``shuhai.cipher``, ``shuhai.key``), so any reader —
 ours at any version, or Spark — can tell, and a version's schema says how to read that version.
+The scheme is ``sm4-siv``; the data key's record says whether short numeric codes are enciphered
+as one block (``shuhai.access.columns``: ``COMPACT`` keys), which the key's cipher handles.
 
 Reads inside the platform are transparent: ``open_table`` decrypts Arrow data and
 ``register`` gives DuckDB a view whose encrypted columns are decrypted by a vectorized function
