@@ -60,14 +60,18 @@ def main() -> None:
     t = time.perf_counter()
     result = audit.verify(config)  # the first in this process also loads the compiled SM3
     cold_s = time.perf_counter() - t
-    t = time.perf_counter()
-    again = audit.verify(config)
-    verify_s = time.perf_counter() - t
-    assert result["ok"] and again["ok"], (result, again)
+    runs = []
+    for _ in range(3):  # the median of three, as for the primitives below
+        t = time.perf_counter()
+        again = audit.verify(config)
+        runs.append(time.perf_counter() - t)
+        assert again["ok"], again
+    verify_s = sorted(runs)[1]
+    assert result["ok"], result
     n = result["entries"]
     print(
         f"audit append: {n / append_s:,.0f} entries/s (target ≥ 20,000) · "
-        f"verify: {n / verify_s:,.0f} entries/s (target ≥ 500,000; "
+        f"verify: {n / verify_s:,.0f} entries/s, median of 3 (target ≥ 500,000; "
         f"{n / cold_s:,.0f}/s for the first verify of the process, which loads Numba) · "
         f"{result['checkpoints']} signed checkpoints"
     )
