@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from shuhai.access import shortcodes
 from shuhai.access.columns import (
+    COMPACT,
     ColumnCipher,
     TamperedColumn,
     _keystream,
@@ -102,6 +103,10 @@ def test_master_key_rotation() -> None:
     assert unwrap(new, again) == key
     with pytest.raises(InvalidTag):
         unwrap(new, wrapped)
+    key, wrapped = new_data_key(old, COMPACT)  # the scheme is bound to the wrapping
+    assert unwrap(new, rewrap(old, new, wrapped, COMPACT), COMPACT) == key
+    with pytest.raises(InvalidTag):
+        unwrap(old, wrapped)
 
 
 def test_one_value_path_matches_the_column_path_across_the_counter_wrap() -> None:

@@ -225,7 +225,7 @@ def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
         sealing._SPECS.clear()
     with session_scope(config.database_url) as s:  # the base's data key swapped for another
         row = s.query(DataKey).filter(DataKey.base_id.is_not(None)).one()
-        row.wrapped = new_data_key(keys.master_key(config))[1]
+        row.wrapped = new_data_key(keys.master_key(config), row.scheme)[1]
     ring = keys.LakeKeyring(config)
     lake_cipher.register_keyring(config.lake_dir, ring)
     lake_cipher.register_keyring(config.home, ring)

@@ -18,6 +18,7 @@ from shuhai.access.columns import TamperedColumn, new_data_key
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.db import DataKey, Objection, QualityResult, session_scope
+from shuhai.errors import InvalidInput
 from shuhai.ingest import ingest, list_runs, quarantine_rows
 from shuhai.lake import LakeTable
 from shuhai.lake import cipher as lake_cipher
@@ -213,7 +214,8 @@ def test_without_keys_or_with_the_wrong_key_reads_fail_clearly(
     finally:
         lake_cipher.register_keyring(config.lake_dir, ring)
     with session_scope(config.database_url) as s:  # the data key swapped for another one
-        s.query(DataKey).one().wrapped = new_data_key(keys.master_key(config))[1]
+        row = s.query(DataKey).one()
+        row.wrapped = new_data_key(keys.master_key(config), row.scheme)[1]
     lake_cipher.register_keyring(config.lake_dir, keys.LakeKeyring(config))
     with pytest.raises(TamperedColumn) as wrong:
         table.read()
@@ -447,3 +449,15 @@ def test_a_data_key_from_before_short_codes_keeps_its_data_equal(
     assert [len(v) for v in stored.column(0).to_pylist()] == [16, 16]
     found = sql_query(config, new["id"], f"SELECT count(*) AS n FROM t WHERE 身份证号 = '{ID_B}'")
     assert found["rows"] == [{"n": 1}]
+
+
+def test_a_data_key_whose_scheme_is_changed_no_longer_opens(config: Config, people: dict) -> None:
+    """The wrapping authenticates the key's scheme: set back to SIV-only in the database, the key
+    would seal IDs differently from what is stored (lookups and merges would silently miss);
+    instead it fails to unwrap."""
+    with session_scope(config.database_url) as s:
+        s.query(DataKey).one().scheme = None
+    lake_cipher.register_keyring(config.lake_dir, keys.LakeKeyring(config))
+    with pytest.raises(InvalidInput) as refused:
+        LakeTable(config.lake_dir, people["id"]).read()
+    assert refused.value.code == "keys.cannot_unseal"

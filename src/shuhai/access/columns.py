@@ -56,19 +56,27 @@ class TamperedColumn(ShuhaiError):
     status = 500
 
 
-def new_data_key(master: bytes) -> tuple[bytes, str]:
+def wrap_purpose(scheme: str | None) -> str:
+    """What a data key's wrapping authenticates besides the key: its scheme, so that a scheme
+    changed in the metadata database makes the key fail to unwrap instead of sealing equal
+    values differently from what is stored (keys from before schemes: plain ``data-key``)."""
+    return "data-key" if scheme in (None, LEGACY) else f"data-key/{scheme}"
+
+
+def new_data_key(master: bytes, scheme: str | None = None) -> tuple[bytes, str]:
     """A fresh data key and its wrapped form (hex) to store."""
     key = os.urandom(DATA_KEY_BYTES)
-    return key, sm4_gcm_encrypt(master, key, aad=b"data-key").hex()
+    return key, sm4_gcm_encrypt(master, key, aad=wrap_purpose(scheme).encode()).hex()
 
 
-def unwrap(master: bytes, wrapped: str) -> bytes:
-    return sm4_gcm_decrypt(master, bytes.fromhex(wrapped), aad=b"data-key")
+def unwrap(master: bytes, wrapped: str, scheme: str | None = None) -> bytes:
+    return sm4_gcm_decrypt(master, bytes.fromhex(wrapped), aad=wrap_purpose(scheme).encode())
 
 
-def rewrap(old_master: bytes, new_master: bytes, wrapped: str) -> str:
+def rewrap(old_master: bytes, new_master: bytes, wrapped: str, scheme: str | None = None) -> str:
     """Master-key rotation: the same data key, wrapped under the new master key."""
-    return sm4_gcm_encrypt(new_master, unwrap(old_master, wrapped), aad=b"data-key").hex()
+    aad = wrap_purpose(scheme).encode()
+    return sm4_gcm_encrypt(new_master, unwrap(old_master, wrapped, scheme), aad=aad).hex()
 
 
 def _ecb(key: bytes, blocks: np.ndarray) -> np.ndarray:
@@ -466,4 +474,5 @@ __all__ = [
     "new_data_key",
     "rewrap",
     "unwrap",
+    "wrap_purpose",
 ]

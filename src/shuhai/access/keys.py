@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from shuhai.access.columns import COMPACT, ColumnCipher, new_data_key
+from shuhai.access.columns import COMPACT, ColumnCipher, new_data_key, wrap_purpose
 from shuhai.access.crypto import sm4_gcm_decrypt, sm4_gcm_encrypt
 from shuhai.config import Config
 from shuhai.errors import InvalidInput
@@ -114,8 +114,9 @@ def rotate_master(config: Config, new_key: bytes | None = None) -> dict[str, int
             cred.secret = sm4_gcm_encrypt(new_key, plain, aad=purpose.encode()).hex()
             resealed += 1
         for data_key in s.scalars(select(DataKey)):
-            plain = unseal(config, data_key.wrapped, "data-key")
-            data_key.wrapped = sm4_gcm_encrypt(new_key, plain, aad=b"data-key").hex()
+            purpose = wrap_purpose(data_key.scheme)
+            plain = unseal(config, data_key.wrapped, purpose)
+            data_key.wrapped = sm4_gcm_encrypt(new_key, plain, aad=purpose.encode()).hex()
             rewrapped += 1
     if not os.environ.get("SHUHAI_MASTER_KEY"):
         current = _key_file(config)
@@ -196,7 +197,7 @@ class LakeKeyring:
                 select(DataKey).where(getattr(DataKey, column) == value).order_by(DataKey.id)
             ).first()
             if found is None:
-                _, wrapped = new_data_key(master_key(self.config))
+                _, wrapped = new_data_key(master_key(self.config), COMPACT)
                 found = DataKey(wrapped=wrapped, scheme=COMPACT, **owner)
                 s.add(found)
                 s.flush()
@@ -216,8 +217,9 @@ class LakeKeyring:
                     f"找不到数据密钥 {key_id}（元数据库与数据湖不一致）",
                     f"Data key {key_id} not found (metadata and lake do not match)",
                 )
-            wrapped, compact = row.wrapped, row.scheme == COMPACT
-        made = ColumnCipher(unseal(self.config, wrapped, "data-key"), compact=compact)
+            wrapped, scheme = row.wrapped, row.scheme
+        key = unseal(self.config, wrapped, wrap_purpose(scheme))
+        made = ColumnCipher(key, compact=scheme == COMPACT)
         self._ciphers[key_id] = made
         return made
 
