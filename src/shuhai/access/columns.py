@@ -101,6 +101,29 @@ def _jit() -> Any:
     return shortjit
 
 
+_preloading = threading.Event()
+
+
+def _preload() -> None:
+    """Load the short-code kernels on a background thread, once per process: importing Numba
+    and its cached machine code takes a few hundred milliseconds, which a load then spends
+    while its first block is being parsed instead of after."""
+    if _preloading.is_set():
+        return
+    _preloading.set()
+
+    def load() -> None:
+        kernels = _jit()
+        blocks, ok = np.empty((1, 16), np.uint8), np.empty(1, bool)
+        kernels.pack(np.frombuffer(b"1", np.uint8), np.array([0, 1]), np.array([0]), blocks, ok)
+        kernels.unpack(blocks, kernels.lengths(blocks), np.empty(1, np.uint8), np.array([0]))
+        kernels.put16(
+            np.empty(16, np.uint8), np.array([0]), kernels.take16(blocks[0], np.array([0]))
+        )
+
+    threading.Thread(target=load, name="sm4-preload", daemon=True).start()
+
+
 def _slices(count: int) -> list[tuple[int, int]]:
     return [(a, min(a + _SLICE, count)) for a in range(0, count, _SLICE)]
 
@@ -233,6 +256,8 @@ class ColumnCipher:
         self.compact = compact
         self._ete = _ecb(self._mac, np.frombuffer(_ETE_LABEL, np.uint8)).tobytes()
         self._local = threading.local()
+        if compact:
+            _preload()
 
     def __reduce__(self) -> tuple[type, tuple[bytes, bool]]:
         """Pickled with its key, for a Spark executor that decrypts (``shuhai.lake.spark``)."""

@@ -215,16 +215,18 @@ class LakeTable:
         sealed = cipher.encrypted_fields(schema)
         keyring = self.keyring()
         assert keyring is not None or not sealed
+        # made before the first frame is read: a cipher may load what it needs meanwhile
+        ciphers = {column: keyring.cipher(key_id) for column, key_id in sealed.items()}
         written: list[Path] = []
         actions: list[AddAction] = []
         try:
             for frame in frames:
                 if frame.height == 0:
                     continue
-                for column, key_id in sealed.items():
+                for column, column_cipher in ciphers.items():
                     if column in frame.columns:
                         values = frame[column].cast(pl.String).to_arrow()
-                        stored = keyring.cipher(key_id).seal(values)
+                        stored = column_cipher.seal(values)
                         frame = frame.with_columns(pl.Series(column, stored, dtype=pl.Binary))
                 name = (
                     f"part-{run_id:08d}-{len(written):05d}-{uuid.uuid4().hex[:12]}.snappy.parquet"
