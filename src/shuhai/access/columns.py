@@ -82,14 +82,14 @@ def rewrap(old_master: bytes, new_master: bytes, wrapped: str, scheme: str | Non
 def _ecb(key: bytes, blocks: np.ndarray) -> np.ndarray:
     """SM4 over many independent 16-byte blocks in one OpenSSL call (the building block of the
     CBC-MAC and CTR passes; never used on data directly)."""
-    enc = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
+    enc = _block(key).encryptor()
     out = enc.update(np.ascontiguousarray(blocks).reshape(-1)) + enc.finalize()
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, 16)
 
 
 def _ecb_decrypt(key: bytes, blocks: np.ndarray) -> np.ndarray:
     """SM4 decryption of many independent blocks in one OpenSSL call (short codes' opening)."""
-    dec = Cipher(algorithms.SM4(key), modes.ECB()).decryptor()
+    dec = _block(key).decryptor()
     out = dec.update(np.ascontiguousarray(blocks).reshape(-1)) + dec.finalize()
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, 16)
 
@@ -122,6 +122,11 @@ def _preload() -> None:
         )
 
     threading.Thread(target=load, name="sm4-preload", daemon=True).start()
+
+
+def _block(key: bytes) -> Cipher:
+    """SM4 on single blocks under ``key`` (contexts for the one-value paths)."""
+    return Cipher(algorithms.SM4(key), modes.ECB())
 
 
 def _slices(count: int) -> list[tuple[int, int]]:
@@ -446,24 +451,21 @@ class ColumnCipher:
     def _contexts(self) -> tuple[Any, Any]:
         """This thread's SM4 block contexts (MAC key, encryption key); an ECB context keeps no
         state between calls, so one serves every value."""
-        held = getattr(self._local, "contexts", None)
-        if held is None:
-            held = (
-                Cipher(algorithms.SM4(self._mac), modes.ECB()).encryptor(),
-                Cipher(algorithms.SM4(self._enc), modes.ECB()).encryptor(),
-            )
-            self._local.contexts = held
-        return held
+        return self._held(
+            "siv", lambda: (_block(self._mac).encryptor(), _block(self._enc).encryptor())
+        )
 
     def _ete_contexts(self) -> tuple[Any, Any]:
         """This thread's SM4 contexts that encipher and decipher short codes."""
-        held = getattr(self._local, "ete", None)
+        return self._held(
+            "ete", lambda: (_block(self._ete).encryptor(), _block(self._ete).decryptor())
+        )
+
+    def _held(self, name: str, make: Callable[[], tuple[Any, Any]]) -> tuple[Any, Any]:
+        held = getattr(self._local, name, None)
         if held is None:
-            held = (
-                Cipher(algorithms.SM4(self._ete), modes.ECB()).encryptor(),
-                Cipher(algorithms.SM4(self._ete), modes.ECB()).decryptor(),
-            )
-            self._local.ete = held
+            held = make()
+            setattr(self._local, name, held)
         return held
 
     @staticmethod
