@@ -169,6 +169,9 @@ def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
     assert (env / "home" / "keys" / "master.key").read_text() != before
     assert "350102198001010014" in ok("read", "人口")  # stored encrypted, read under the new key
     assert "身份证号" in ok("keys", "encrypt", "--vacuum")  # already encrypted at ingest
+    assert "没有旧密钥下的数据" in ok("keys", "rekey")  # keys made here are the current scheme
+    unknown = runner.invoke(app, ["keys", "rekey", "--resource", "不存在"])
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
     bad = runner.invoke(app, ["keys", "rotate", "--new-key", "nothex"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     replaced = ok("credential", "rotate", app_key).split("appKey: ")[1].split()[0]
@@ -191,3 +194,26 @@ def test_keys_and_serving_index_from_the_command_line(env: Path) -> None:
     )
     missing = runner.invoke(app, ["share", "index", "不存在"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_rekey_from_the_command_line(env: Path) -> None:
+    from shuhai.access import keys
+    from shuhai.access.columns import new_data_key
+    from shuhai.config import Config
+    from shuhai.db import DataKey, session_scope
+
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 人口\ndepartment: GA\nclassification: '101001'\nitems:\n  - {name: 身份证号}\n",
+    )
+    ok("catalog", "register", str(spec))
+    config = Config.from_env()
+    with session_scope(config.database_url) as s:  # a key from before short codes
+        s.add(DataKey(resource_id=1, wrapped=new_data_key(keys.master_key(config))[1]))
+    ok("ingest", "人口", str(write(env / "a.csv", "身份证号\n350102198001010014\n")))
+    out = ok("keys", "rekey", "--vacuum")
+    assert "资源 resource 1" in out
+    assert "350102198001010014" in ok("read", "人口")
+    assert "没有旧密钥下的数据" in ok("keys", "rekey")

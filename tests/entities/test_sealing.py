@@ -262,3 +262,43 @@ def test_linking_roles_from_l4_columns_are_encrypted_with_what_is_made_from_them
     assert build_base(config, "人口库")["mode"] == "incremental"
     _info, path = current(config, "人口库")
     assert not any(n.encode() in stored_bytes(path) for n in rare)
+
+
+def test_rekey_gives_a_base_under_an_old_key_a_new_key_and_a_full_encrypted_build(
+    config: Config, tmp_path: Path
+) -> None:
+    """A base first built under a data key from before short codes (SIV only): ``rekey`` gives
+    it a new key, and the next build is a full one whose IDs are one 16-byte block each."""
+    import pyarrow.parquet as pq
+    from sqlalchemy import select
+
+    from shuhai.access import keys
+    from shuhai.access.columns import new_data_key
+    from shuhai.db import BaseDatabase, DataKey, session_scope
+
+    def stored_id_lengths(folder: Path) -> set[int]:
+        table = pq.read_table(folder / "base" / "records.parquet", columns=["id"])
+        return {len(v) for v in table.column(0).to_pylist() if v is not None}
+
+    _register(config)
+    people = _people(300)
+    _load(config, tmp_path, people)
+    _save(config)
+    with session_scope(config.database_url) as s:
+        base_id = s.scalars(select(BaseDatabase.id).where(BaseDatabase.name == "人口库")).one()
+        s.add(DataKey(base_id=base_id, wrapped=new_data_key(keys.master_key(config))[1]))
+    build_base(config, "人口库")
+    _info, path = current(config, "人口库")
+    assert stored_id_lengths(path) == {34}
+
+    done = keys.rekey(config)
+    assert [(d.get("base_id"), d["version"]) for d in done] == [(base_id, None)]
+    built = build_base(config, "人口库")
+    assert built["mode"] == "full"
+    _info, path = current(config, "人口库")
+    assert sealing.of(path).key == done[0]["to"]
+    assert stored_id_lengths(path) == {16}
+    assert _plain_ids_on_disk(path.parent, people) == set()
+    first = people.row(0, named=True)
+    assert search_files(config, "人口库", first["身份证号"])["total"] == 1
+    assert keys.rekey(config) == []

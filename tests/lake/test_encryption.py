@@ -461,3 +461,50 @@ def test_a_data_key_whose_scheme_is_changed_no_longer_opens(config: Config, peop
     with pytest.raises(InvalidInput) as refused:
         LakeTable(config.lake_dir, people["id"]).read()
     assert refused.value.code == "keys.cannot_unseal"
+
+
+def test_rekey_moves_data_under_an_old_key_to_a_new_one(config: Config, tmp_path: Path) -> None:
+    """``shuhai keys rekey``: an upgraded home's resource whose data key predates short codes is
+    encrypted again under a new key — IDs become one block, lookups, merges and the serving
+    index keep working, older versions still read under the old key, and quarantined rows
+    stored under the old key stay readable."""
+    res = register_persons(config)
+    with session_scope(config.database_url) as s:
+        s.add(DataKey(resource_id=res["id"], wrapped=new_data_key(keys.master_key(config))[1]))
+    body = f"身份证号,姓名\n{ID_A},张三\n{ID_B},李四\n{ID_A},重复\n"
+    ingest(config, res["code"], str(write(tmp_path / "a.csv", body)), mode="upsert")
+    table = LakeTable(config.lake_dir, res["id"])
+    before = table.latest_version()
+    serving.build_index(config, res["id"])
+    stored = table.dataset().to_table(columns=["身份证号"]).column(0).to_pylist()
+    assert {len(v) for v in stored} == {34}
+    quarantined = quarantine_rows(config, list_runs(config, res["id"])[0]["id"])["rows"]
+    assert [(q["身份证号"], q["姓名"]) for q in quarantined] == [(ID_A, "张三")]
+
+    done = keys.rekey(config)
+    wait_for_background()  # like a load, the new version rebuilds the serving index
+    assert [(d["resource_id"], d["version"]) for d in done] == [(res["id"], before + 1)]
+    assert list(table.encrypted_columns().values()) == [done[0]["to"]]
+    stored = table.dataset().to_table(columns=["身份证号"]).column(0).to_pylist()
+    assert {len(v) for v in stored} == {16}
+    assert sorted((r["身份证号"], r["姓名"]) for r in preview(config, res["id"])["rows"]) == sorted(
+        [(ID_A, "重复"), (ID_B, "李四")]  # repeated keys: the last wins, the first is quarantined
+    )
+    assert list_runs(config, res["id"], limit=1)[0]["source_kind"] == "rekey"
+    spec = {"id": res["id"], "key_columns": ["身份证号"]}
+    page = serving.query(
+        config, spec, columns=["姓名"], filters=[serving.Filter("身份证号", "eq", (ID_B,))]
+    )
+    assert page.engine == "index" and page.frame["姓名"].to_list() == ["李四"]
+    ingest(  # a merge on the key column after the re-key updates in place
+        config,
+        res["code"],
+        str(write(tmp_path / "b.csv", f"身份证号,姓名\n{ID_A},张三丰\n")),
+        mode="upsert",
+    )
+    rows = {r["身份证号"]: r["姓名"] for r in preview(config, res["id"])["rows"]}
+    assert rows == {ID_A: "张三丰", ID_B: "李四"}
+    assert preview(config, res["id"], version=before)["total"] == 2  # time travel, old key
+    run = list_runs(config, res["id"])[-1]["id"]
+    assert quarantine_rows(config, run)["rows"] == quarantined
+    assert keys.rekey(config) == []  # nothing left under an old key

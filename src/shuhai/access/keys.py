@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from shuhai.access.columns import COMPACT, ColumnCipher, new_data_key, wrap_purpose
@@ -193,8 +194,8 @@ class LakeKeyring:
 
         ((column, value),) = owner.items()
         with self._lock, session_scope(self.config.database_url) as s:
-            found = s.scalars(
-                select(DataKey).where(getattr(DataKey, column) == value).order_by(DataKey.id)
+            found = s.scalars(  # the newest: re-keying (``rekey``) adds one
+                select(DataKey).where(getattr(DataKey, column) == value).order_by(DataKey.id.desc())
             ).first()
             if found is None:
                 _, wrapped = new_data_key(master_key(self.config), COMPACT)
@@ -202,6 +203,26 @@ class LakeKeyring:
                 s.add(found)
                 s.flush()
             return str(found.id)
+
+    def new_key(self, **owner: int) -> str:
+        """A fresh data key of the current scheme for ``resource_id=`` or ``base_id=``, which
+        from now on is the owner's key (``rekey``)."""
+        from shuhai.db import DataKey, session_scope
+
+        with self._lock, session_scope(self.config.database_url) as s:
+            _, wrapped = new_data_key(master_key(self.config), COMPACT)
+            made = DataKey(wrapped=wrapped, scheme=COMPACT, **owner)
+            s.add(made)
+            s.flush()
+            return str(made.id)
+
+    def scheme(self, key_id: str) -> str | None:
+        """The data key's scheme (None: a key from before schemes, SIV only)."""
+        from shuhai.db import DataKey, session_scope
+
+        with session_scope(self.config.database_url) as s:
+            row = s.get(DataKey, int(key_id)) if key_id.isdigit() else None
+            return row.scheme if row is not None else None
 
     def cipher(self, key_id: str) -> ColumnCipher:
         hit = self._ciphers.get(key_id)
@@ -258,8 +279,27 @@ def protect_lake(
 
 
 def _protect_run(config: Config, table: LakeTable, columns: list[str]) -> int | None:
-    """``protect`` as a run of its own (来源 ``encrypt:…``), so the new version cites a run like
-    every other version, and the follow-up work of a load (quality check, serving index) runs."""
+    """``protect`` as a run of its own (来源 ``encrypt:…``)."""
+    return _as_run(
+        config,
+        table,
+        "encrypt",
+        "encrypt:" + ",".join(columns),
+        {"columns": columns},
+        lambda run_id: table.protect(columns, run_id=run_id),
+    )
+
+
+def _as_run(
+    config: Config,
+    table: LakeTable,
+    kind: str,
+    source: str,
+    options: dict[str, object],
+    work: Callable[[int], int | None],
+) -> int | None:
+    """A rewrite of the table as a run of its own, so the new version cites a run like every
+    other version, and the follow-up work of a load (quality check, serving index) runs."""
     import datetime as dt
 
     from shuhai.db import IngestRun, Resource, session_scope
@@ -269,17 +309,17 @@ def _protect_run(config: Config, table: LakeTable, columns: list[str]) -> int | 
     with session_scope(config.database_url) as s:
         run = IngestRun(
             resource_id=table.resource_id,
-            source="encrypt:" + ",".join(columns),
-            source_kind="encrypt",
+            source=source,
+            source_kind=kind,
             mode="replace",
             status="running",
-            options={"columns": columns},
+            options=options,
         )
         s.add(run)
         s.flush()
         run_id = run.id
     try:
-        version = table.protect(columns, run_id=run_id)
+        version = work(run_id)
     except BaseException as exc:
         with session_scope(config.database_url) as s:
             failed = s.get(IngestRun, run_id)
@@ -302,4 +342,70 @@ def _protect_run(config: Config, table: LakeTable, columns: list[str]) -> int | 
     return version
 
 
-__all__ = ["LakeKeyring", "master_key", "protect_lake", "rotate_master", "seal", "unseal"]
+def rekey(
+    config: Config, resource_ids: list[int] | None = None, *, vacuum: bool = False
+) -> list[dict[str, object]]:
+    """Move what is encrypted under data keys from before short codes (SIV only) to new keys
+    (重新加密): each such resource's current version is decrypted and encrypted again under a
+    new key, as a run of its own; each such base database gets a new key, and its next build is
+    a full, encrypted one. Older versions stay readable under their old keys (kept); ``vacuum``
+    deletes their files. Resources and bases already on new keys are left alone."""
+    from sqlalchemy import select
+
+    from shuhai.db import BaseDatabase, DataKey, Resource, session_scope
+    from shuhai.lake import cipher
+
+    ring = cipher.keyring_for(config.lake_dir)
+    if not isinstance(ring, LakeKeyring):
+        raise cipher.no_keyring()
+    with session_scope(config.database_url) as s:
+        ids = resource_ids or list(s.scalars(select(Resource.id).order_by(Resource.id)))
+        bases = [] if resource_ids else list(s.scalars(select(BaseDatabase.id)))
+    out: list[dict[str, object]] = []
+    for rid in ids:
+        table = LakeTable(config.lake_dir, rid)
+        current = table.encrypted_columns() if table.exists() else {}
+        old = sorted({k for k in current.values() if ring.scheme(k) != COMPACT})
+        if not old:
+            continue
+        key_id = ring.new_key(resource_id=rid)
+        version = _as_run(
+            config,
+            table,
+            "rekey",
+            f"rekey:{','.join(old)}→{key_id}",
+            {"columns": sorted(current), "from": old, "to": key_id},
+            lambda run_id, table=table, key_id=key_id: table.rekey(key_id, run_id=run_id),
+        )
+        removed = len(table.vacuum()) if vacuum else 0
+        out.append(
+            {
+                "resource_id": rid,
+                "columns": sorted(current),
+                "from": old,
+                "to": key_id,
+                "version": version,
+                "files_removed": removed,
+            }
+        )
+    for base_id in bases:
+        with session_scope(config.database_url) as s:
+            kept = s.scalars(
+                select(DataKey).where(DataKey.base_id == base_id).order_by(DataKey.id.desc())
+            ).first()
+            old_key = None if kept is None or kept.scheme == COMPACT else str(kept.id)
+        if old_key is not None:
+            key_id = ring.new_key(base_id=base_id)
+            out.append({"base_id": base_id, "from": [old_key], "to": key_id, "version": None})
+    return out
+
+
+__all__ = [
+    "LakeKeyring",
+    "master_key",
+    "protect_lake",
+    "rekey",
+    "rotate_master",
+    "seal",
+    "unseal",
+]

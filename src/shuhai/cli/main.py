@@ -1037,6 +1037,44 @@ def keys_encrypt(
     console.print(table)
 
 
+@keys_app.command("rekey")
+@friendly
+def keys_rekey(
+    resource: list[str] = typer.Option(None, help="资源代码或编号（默认全部，含基础库）/ resource"),
+    vacuum: bool = typer.Option(
+        False, help="同时删除旧版本文件（之后不能回溯到那些版本）/ purge old versions' files"
+    ),
+) -> None:
+    """把旧数据密钥（全部 SM4-SIV）下的加密数据换到新密钥（证件号等单分组加密，更快更小）/
+    Move data encrypted under older (SIV-only) data keys to new keys.
+    Example: shuhai keys rekey"""
+    from shuhai.access.keys import rekey
+    from shuhai.catalog.service import find_resource
+    from shuhai.db import session_scope
+
+    config = _config()
+    ids = None
+    if resource:
+        with session_scope(config.database_url) as s:
+            ids = [find_resource(s, r).id for r in resource]
+    done = rekey(config, ids, vacuum=vacuum)
+    _audited("keys.rekey", "lake", {"changed": len(done), "vacuum": vacuum})
+    table = Table("对象 / owner", "旧密钥 / from", "新密钥 / to", "新版本 / version")
+    for row in done:
+        owner = (
+            f"资源 resource {row['resource_id']}"
+            if "resource_id" in row
+            else f"基础库 base {row['base_id']}（下次构建全量重建 / next build is full）"
+        )
+        table.add_row(
+            owner,
+            "、".join(row["from"]),  # type: ignore[arg-type]
+            str(row["to"]),
+            "—" if row["version"] is None else str(row["version"]),
+        )
+    console.print(table if done else "没有旧密钥下的数据 / nothing is under an older key")
+
+
 share_app = typer.Typer(help="数据共享 / Data sharing", no_args_is_help=True)
 app.add_typer(share_app, name="share")
 

@@ -459,6 +459,43 @@ class LakeTable:
         return DeltaTable(str(self.path)).version()
 
     @_exclusive
+    def rekey(self, key_id: str, *, run_id: int | None = None) -> int | None:
+        """Encrypt the current version's encrypted columns again under data key ``key_id``
+        (重新加密, after a key of an older scheme): the table is rewritten, batch by batch, as a
+        new version whose schema names the new key. Older versions keep their files, readable
+        under the old keys, until ``vacuum``. Returns the new version, or None when every
+        encrypted column is already under ``key_id``."""
+        keyring = self.keyring()
+        if keyring is None:
+            raise cipher.no_keyring()
+        dataset = self.dataset()
+        stored = dataset.schema
+        current = cipher.encrypted_fields(stored)
+        if set(current.values()) <= {key_id}:
+            return None
+        target = pa.schema(
+            [cipher.sealed_field(f, key_id) if f.name in current else f for f in stored]
+        )
+        reader = pa.RecordBatchReader.from_batches(
+            target,
+            (
+                cipher.seal_table(cipher.open_table(batch, keyring, stored), target, keyring)
+                for batch in dataset.to_batches(batch_size=131_072)
+            ),
+        )
+        meta = {"shuhai.operation": f"re-encrypt under key {key_id}"}
+        if run_id is not None:
+            meta[RUN_METADATA_KEY] = str(run_id)
+        write_deltalake(
+            str(self.path),
+            reader,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata=meta),
+        )
+        return DeltaTable(str(self.path)).version()
+
+    @_exclusive
     def vacuum(self) -> list[str]:
         """Delete the files no longer part of the current version (after ``protect``, the plain
         text of older versions): time travel to those versions ends here."""
