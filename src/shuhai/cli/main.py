@@ -1064,7 +1064,7 @@ def keys_rekey(
         owner = (
             f"资源 resource {row['resource_id']}"
             if "resource_id" in row
-            else f"基础库 base {row['base_id']}（下次构建全量重建 / next build is full）"
+            else f"基础库 base {row['base_id']} *"
         )
         table.add_row(
             owner,
@@ -1073,6 +1073,8 @@ def keys_rekey(
             "—" if row["version"] is None else str(row["version"]),
         )
     console.print(table if done else "没有旧密钥下的数据 / nothing is under an older key")
+    if any("base_id" in row for row in done):
+        console.print("* 基础库下次构建时全量重建 / the base is rebuilt in full at its next build")
 
 
 share_app = typer.Typer(help="数据共享 / Data sharing", no_args_is_help=True)
