@@ -1003,6 +1003,17 @@ def keys_rotate(
     )
 
 
+def _resource_ids(config: Config, resources: list[str] | None) -> list[int] | None:
+    """The ids of resources named by code or id on the command line (None: all of them)."""
+    if not resources:
+        return None
+    from shuhai.catalog.service import find_resource
+    from shuhai.db import session_scope
+
+    with session_scope(config.database_url) as s:
+        return [find_resource(s, r).id for r in resources]
+
+
 @keys_app.command("encrypt")
 @friendly
 def keys_encrypt(
@@ -1014,15 +1025,9 @@ def keys_encrypt(
     """加密数据湖中仍为明文的核心/L4 列 / Encrypt 核心/L4 columns still stored in plain text.
     Example: shuhai keys encrypt --vacuum"""
     from shuhai.access.keys import protect_lake
-    from shuhai.catalog.service import find_resource
-    from shuhai.db import session_scope
 
     config = _config()
-    ids = None
-    if resource:
-        with session_scope(config.database_url) as s:
-            ids = [find_resource(s, r).id for r in resource]
-    done = protect_lake(config, ids, vacuum=vacuum)
+    done = protect_lake(config, _resource_ids(config, resource), vacuum=vacuum)
     _audited("keys.encrypt", "lake", {"resources": len(done), "vacuum": vacuum})
     table = Table(
         "资源 / resource", "新加密 / encrypted now", "已加密 / already", "删除文件 / removed"
@@ -1049,15 +1054,9 @@ def keys_rekey(
     Move data encrypted under older (SIV-only) data keys to new keys.
     Example: shuhai keys rekey"""
     from shuhai.access.keys import rekey
-    from shuhai.catalog.service import find_resource
-    from shuhai.db import session_scope
 
     config = _config()
-    ids = None
-    if resource:
-        with session_scope(config.database_url) as s:
-            ids = [find_resource(s, r).id for r in resource]
-    done = rekey(config, ids, vacuum=vacuum)
+    done = rekey(config, _resource_ids(config, resource), vacuum=vacuum)
     _audited("keys.rekey", "lake", {"changed": len(done), "vacuum": vacuum})
     table = Table("对象 / owner", "旧密钥 / from", "新密钥 / to", "新版本 / version")
     for row in done:

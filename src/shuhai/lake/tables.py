@@ -439,24 +439,11 @@ class LakeTable:
         target = pa.schema(
             [cipher.sealed_field(f, key_id) if f.name in todo else f for f in dataset.schema]
         )
-        reader = pa.RecordBatchReader.from_batches(
-            target,
-            (
-                cipher.seal_table(batch, target, keyring, only=set(todo))
-                for batch in dataset.to_batches(batch_size=131_072)
-            ),
+        batches = (
+            cipher.seal_table(batch, target, keyring, only=set(todo))
+            for batch in dataset.to_batches(batch_size=131_072)
         )
-        meta = {"shuhai.operation": "encrypt " + ",".join(todo)}
-        if run_id is not None:
-            meta[RUN_METADATA_KEY] = str(run_id)
-        write_deltalake(
-            str(self.path),
-            reader,
-            mode="overwrite",
-            schema_mode="overwrite",
-            commit_properties=CommitProperties(custom_metadata=meta),
-        )
-        return DeltaTable(str(self.path)).version()
+        return self._rewrite(target, batches, "encrypt " + ",".join(todo), run_id)
 
     @_exclusive
     def rekey(self, key_id: str, *, run_id: int | None = None) -> int | None:
@@ -476,19 +463,27 @@ class LakeTable:
         target = pa.schema(
             [cipher.sealed_field(f, key_id) if f.name in current else f for f in stored]
         )
-        reader = pa.RecordBatchReader.from_batches(
-            target,
-            (
-                cipher.seal_table(cipher.open_table(batch, keyring, stored), target, keyring)
-                for batch in dataset.to_batches(batch_size=131_072)
-            ),
+        batches = (
+            cipher.seal_table(cipher.open_table(batch, keyring, stored), target, keyring)
+            for batch in dataset.to_batches(batch_size=131_072)
         )
-        meta = {"shuhai.operation": f"re-encrypt under key {key_id}"}
+        return self._rewrite(target, batches, f"re-encrypt under key {key_id}", run_id)
+
+    def _rewrite(
+        self,
+        schema: pa.Schema,
+        batches: Iterable[pa.RecordBatch],
+        operation: str,
+        run_id: int | None,
+    ) -> int:
+        """The current version rewritten from ``batches`` as a new version of ``schema`` (one
+        Delta commit, streamed); returns that version."""
+        meta = {"shuhai.operation": operation}
         if run_id is not None:
             meta[RUN_METADATA_KEY] = str(run_id)
         write_deltalake(
             str(self.path),
-            reader,
+            pa.RecordBatchReader.from_batches(schema, batches),
             mode="overwrite",
             schema_mode="overwrite",
             commit_properties=CommitProperties(custom_metadata=meta),
