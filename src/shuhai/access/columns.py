@@ -47,6 +47,9 @@ LEGACY = "sm4-siv"  # every value SIV-sealed (data keys made before short codes)
 COMPACT = "sm4-siv+ete"  # short numeric codes as one enciphered block, the rest SIV
 _ETE_LABEL = b"\xffshuhai-encipher"  # the encipher key is SM4(MAC key, this block)
 _SLICE = 1 << 18  # rows per thread task for short codes
+# Up to this many short codes are encoded and decoded value by value in Python (a few ms): a
+# handful — quarantined rows, a lookup's answer — then never waits for Numba's first load.
+_SMALL = 2048
 _CHUNK_BYTES = 8 << 20  # values are processed in slices of about this many bytes (bounded memory)
 
 
@@ -127,6 +130,21 @@ def _preload() -> None:
 def _block(key: bytes) -> Cipher:
     """SM4 on single blocks under ``key`` (contexts for the one-value paths)."""
     return Cipher(algorithms.SM4(key), modes.ECB())
+
+
+def _decoded_length(block: np.ndarray) -> int:
+    """The length of the value a deciphered block holds, -1 if it is not a valid encoding."""
+    value = shortcodes.decode(block.tobytes())
+    return -1 if value is None else len(value)
+
+
+def _put_values(out: np.ndarray, dest: np.ndarray, blocks: np.ndarray, sizes: np.ndarray) -> None:
+    """Write the value of each deciphered block (``sizes`` > 0) at its ``dest``, value by value."""
+    for pos, block, size in zip(dest.tolist(), blocks, sizes.tolist(), strict=True):
+        if size > 0:
+            value = shortcodes.decode(block.tobytes())
+            assert value is not None
+            out[pos : pos + size] = np.frombuffer(value, np.uint8)
 
 
 def _slices(count: int) -> list[tuple[int, int]]:
@@ -288,7 +306,11 @@ class ColumnCipher:
         def seal_part(part: tuple[int, np.ndarray] | tuple[int, int, None]) -> None:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
-                _jit().put16(out, out_off[short[lo:hi]], _ecb(self._ete, blocks[lo:hi]))
+                sealed = _ecb(self._ete, blocks[lo:hi])
+                if len(short) <= _SMALL:
+                    _put(out, out_off[short[lo:hi]], sealed)
+                else:
+                    _jit().put16(out, out_off[short[lo:hi]], sealed)
                 return
             width, rows = part
             plain = _gather(raw, bounds[rows], width)
@@ -328,7 +350,10 @@ class ColumnCipher:
         def open_part(part: tuple[int, np.ndarray] | tuple[int, int, None]) -> None:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
-                _jit().unpack(blocks[lo:hi], sizes[lo:hi], out, out_off[short[lo:hi]])
+                if len(short) <= _SMALL:
+                    _put_values(out, out_off[short[lo:hi]], blocks[lo:hi], sizes[lo:hi])
+                else:
+                    _jit().unpack(blocks[lo:hi], sizes[lo:hi], out, out_off[short[lo:hi]])
                 return
             width, rows = part
             sealed = _gather(raw, bounds[rows], width)
@@ -358,6 +383,11 @@ class ColumnCipher:
         rows = np.flatnonzero(valid & (lengths >= 1) & (lengths <= shortcodes.MAX_DIGITS))
         if not len(rows):
             return none
+        if len(rows) <= _SMALL:
+            encoded = [shortcodes.encode(raw[bounds[r] : bounds[r + 1]].tobytes()) for r in rows]
+            kept = [i for i, b in enumerate(encoded) if b is not None]
+            joined = b"".join(encoded[i] for i in kept)  # type: ignore[misc]
+            return rows[kept], np.frombuffer(joined, np.uint8).reshape(-1, 16)
         blocks = np.empty((len(rows), 16), dtype=np.uint8)
         ok = np.empty(len(rows), dtype=bool)
 
@@ -387,9 +417,14 @@ class ColumnCipher:
 
         def decipher(part: tuple[int, int]) -> None:
             lo, hi = part
-            sealed = _jit().take16(raw, bounds[rows[lo:hi]])
-            blocks[lo:hi] = _ecb_decrypt(self._ete, sealed)
-            found = _jit().lengths(blocks[lo:hi])
+            if len(rows) <= _SMALL:
+                sealed = _gather(raw, bounds[rows[lo:hi]], 16)
+                blocks[lo:hi] = _ecb_decrypt(self._ete, sealed)
+                found = np.array([_decoded_length(b) for b in blocks[lo:hi]], dtype=np.int64)
+            else:
+                sealed = _jit().take16(raw, bounds[rows[lo:hi]])
+                blocks[lo:hi] = _ecb_decrypt(self._ete, sealed)
+                found = _jit().lengths(blocks[lo:hi])
             bad = found < 0
             if bad.any():
                 if not bool((sealed[bad] == empty).all()):
