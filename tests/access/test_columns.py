@@ -152,15 +152,11 @@ codes = st.one_of(
 @settings(max_examples=80, deadline=None)
 @given(st.lists(codes, max_size=60))
 def test_compact_keys_seal_short_codes_as_one_block(small: int, values: list[str | None]) -> None:
-    from unittest import mock
-
-    from shuhai.access import columns
-
     key = os.urandom(32)
     cipher = ColumnCipher(key, compact=True)
-    with mock.patch.object(columns, "_SMALL", small):  # both column paths, same bytes
-        sealed = cipher.seal(pa.array(values, pa.string()))
-        assert cipher.open(sealed).to_pylist() == values
+    cipher.small = small  # both column paths, same bytes
+    sealed = cipher.seal(pa.array(values, pa.string()))
+    assert cipher.open(sealed).to_pylist() == values
     expected = [None if v is None else reference_compact(key, v.encode()) for v in values]
     assert sealed.to_pylist() == expected
     assert [cipher.seal_value(v) for v in values if v is not None] == [
@@ -187,16 +183,14 @@ def test_compact_ids_are_16_bytes_and_every_changed_byte_is_caught() -> None:
     assert sealed[2] != sealed[3]  # leading zeros count
     assert cipher.open(sealed).to_pylist() == values  # "" (SIV, 16 bytes) told apart
     assert cipher.seal(pa.array(values[:1]))[0] == sealed[0]  # deterministic
-    from unittest import mock
-
-    from shuhai.access import columns
-
+    compiled = ColumnCipher(key, compact=True)
+    compiled.small = 0
     for position in range(16):  # each byte of a short code's block
         changed = bytearray(sealed[0].as_py())
         changed[position] ^= 0x40
-        for small in (0, 2048):  # the compiled column path and the value-by-value one
-            with mock.patch.object(columns, "_SMALL", small), pytest.raises(TamperedColumn):
-                cipher.open(pa.array([bytes(changed)], pa.large_binary()))
+        for reader in (compiled, cipher):  # the compiled column path and the value-by-value one
+            with pytest.raises(TamperedColumn):
+                reader.open(pa.array([bytes(changed)], pa.large_binary()))
         with pytest.raises(TamperedColumn):
             cipher.open_values([bytes(changed)])
     with pytest.raises(TamperedColumn):  # another key, even another compact one

@@ -47,9 +47,6 @@ LEGACY = "sm4-siv"  # every value SIV-sealed (data keys made before short codes)
 COMPACT = "sm4-siv+ete"  # short numeric codes as one enciphered block, the rest SIV
 _ETE_LABEL = b"\xffshuhai-encipher"  # the encipher key is SM4(MAC key, this block)
 _SLICE = 1 << 18  # rows per thread task for short codes
-# Up to this many short codes are encoded and decoded value by value in Python (a few ms): a
-# handful — quarantined rows, a lookup's answer — then never waits for Numba's first load.
-_SMALL = 2048
 _CHUNK_BYTES = 8 << 20  # values are processed in slices of about this many bytes (bounded memory)
 
 
@@ -272,6 +269,11 @@ class ColumnCipher:
     """SM4-SIV under one data key (数据密钥): ``seal`` text → ``IV ‖ ciphertext``, ``open`` back;
     with ``compact`` (keys of scheme ``COMPACT``), short numeric codes as one enciphered block."""
 
+    # Up to this many short codes in a column are encoded and decoded value by value in Python
+    # (a few ms): a handful — quarantined rows, a lookup's answer — then never waits for Numba's
+    # first load. More go through the compiled kernels (``shortjit``); both give the same bytes.
+    small: int = 2048
+
     def __init__(self, key: bytes, compact: bool = False) -> None:
         if len(key) != DATA_KEY_BYTES:
             raise ValueError("a column data key is 32 bytes")
@@ -307,7 +309,7 @@ class ColumnCipher:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
                 sealed = _ecb(self._ete, blocks[lo:hi])
-                if len(short) <= _SMALL:
+                if len(short) <= self.small:
                     _put(out, out_off[short[lo:hi]], sealed)
                 else:
                     _jit().put16(out, out_off[short[lo:hi]], sealed)
@@ -350,7 +352,7 @@ class ColumnCipher:
         def open_part(part: tuple[int, np.ndarray] | tuple[int, int, None]) -> None:
             if len(part) == 3:  # a slice of the short codes
                 lo, hi, _ = part
-                if len(short) <= _SMALL:
+                if len(short) <= self.small:
                     _put_values(out, out_off[short[lo:hi]], blocks[lo:hi], sizes[lo:hi])
                 else:
                     _jit().unpack(blocks[lo:hi], sizes[lo:hi], out, out_off[short[lo:hi]])
@@ -383,7 +385,7 @@ class ColumnCipher:
         rows = np.flatnonzero(valid & (lengths >= 1) & (lengths <= shortcodes.MAX_DIGITS))
         if not len(rows):
             return none
-        if len(rows) <= _SMALL:
+        if len(rows) <= self.small:
             encoded = [shortcodes.encode(raw[bounds[r] : bounds[r + 1]].tobytes()) for r in rows]
             kept = [i for i, b in enumerate(encoded) if b is not None]
             joined = b"".join(encoded[i] for i in kept)  # type: ignore[misc]
@@ -417,7 +419,7 @@ class ColumnCipher:
 
         def decipher(part: tuple[int, int]) -> None:
             lo, hi = part
-            if len(rows) <= _SMALL:
+            if len(rows) <= self.small:
                 sealed = _gather(raw, bounds[rows[lo:hi]], 16)
                 blocks[lo:hi] = _ecb_decrypt(self._ete, sealed)
                 found = np.array([_decoded_length(b) for b in blocks[lo:hi]], dtype=np.int64)
