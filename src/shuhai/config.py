@@ -91,6 +91,20 @@ SETTINGS: tuple[Setting, ...] = (
         "开放一人一档/一企一档页面与接口（含个人信息；访问控制上线前默认关闭，演示实例开启）",
         "Serve person and enterprise profiles (personal data; off until access control, on in the demo)",
     ),
+    Setting(
+        "audit_checkpoint_seconds",
+        120,
+        _positive_int,
+        "新审计记录最迟多少秒内签署检查点",
+        "New audit entries are anchored by a signed checkpoint within this many seconds",
+    ),
+    Setting(
+        "masked_lookups_per_minute",
+        600,
+        _positive_int,
+        "每个凭证每分钟按脱敏信息项等值查询的次数上限",
+        "Equality lookups on a column masked for the caller, per credential and minute",
+    ),
 )
 
 
@@ -106,6 +120,8 @@ class Config:
     demo_mode: bool = False
     profiles: bool = False
     redis_url: str | None = None
+    audit_checkpoint_seconds: int = 120
+    masked_lookups_per_minute: int = 600
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

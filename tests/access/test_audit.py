@@ -4,7 +4,11 @@ entry (or forging a checkpoint) is found by ``verify``, which names the first ba
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -42,7 +46,14 @@ def _sql(config: Config, statement: str) -> None:
 def test_an_untouched_trail_verifies(trail: Config) -> None:
     audit.checkpoint(trail)
     result = audit.verify(trail)
-    assert result == {"ok": True, "entries": 300, "checkpoints": 1, "first_bad": None}
+    assert result == {
+        "ok": True,
+        "entries": 300,
+        "checkpoints": 1,
+        "anchored_through": 300,
+        "unanchored": 0,
+        "first_bad": None,
+    }
 
 
 def test_an_edited_entry_is_named(trail: Config) -> None:
@@ -152,6 +163,8 @@ def test_parallel_verification_stitches_the_runs(
         "ok": True,
         "entries": 300,
         "checkpoints": 0,
+        "anchored_through": 0,
+        "unanchored": 300,
         "first_bad": None,
     }
     _sql(trail, "DELETE FROM audit_entries WHERE seq = 151")  # the first entry of the 2nd run
@@ -177,3 +190,82 @@ def test_retention_purges_whole_checkpointed_runs_and_the_rest_still_verifies(
     assert result["ok"] and result["entries"] == 20
     _sql(trail, "DELETE FROM audit_entries WHERE seq = 301")  # cutting at the new start is caught
     assert audit.verify(trail)["first_bad"]["seq"] == 301
+
+
+# --- the tail: anchored within minutes, at exit, and kept outside the database --------------
+
+
+def test_entries_after_the_last_checkpoint_are_reported_unanchored(trail: Config) -> None:
+    audit.checkpoint(trail)
+    audit.append(trail, [{"actor": "late", "action": "api.read"} for _ in range(7)])
+    result = audit.verify(trail)
+    assert result["ok"] and result["anchored_through"] == 300 and result["unanchored"] == 7
+
+
+def test_a_short_trail_is_signed_within_the_period(tmp_path: Path) -> None:
+    config = open_home(Config.from_env({}, home=str(tmp_path), audit_checkpoint_seconds=1))
+    for i in range(40):  # far fewer than CHECKPOINT_EVERY
+        audit.record(config, "preview", actor="张三", resource="r1", detail=i)
+    audit.flush(config)
+    deadline = time.monotonic() + 10
+    while audit.verify(config)["unanchored"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    result = audit.verify(config)
+    assert result["ok"] and result["checkpoints"] >= 1 and result["unanchored"] == 0
+
+
+def test_a_process_that_wrote_entries_signs_them_when_it_exits(tmp_path: Path) -> None:
+    script = (
+        "from shuhai.access import audit; from shuhai.config import Config; "
+        "from shuhai.platform import open_home; "
+        f"c = open_home(Config.from_env({{}}, home={str(tmp_path)!r})); "
+        "[audit.record(c, 'api.read', actor='cli') for _ in range(5)]"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    config = Config.from_env({}, home=str(tmp_path))
+    result = audit.verify(config)
+    assert result["ok"] and result["entries"] == 5 and result["unanchored"] == 0
+
+
+def test_cutting_the_tail_with_its_checkpoints_is_found(trail: Config) -> None:
+    audit.checkpoint(trail)  # 1–300
+    audit.append(trail, [{"actor": "x", "action": "api.read"} for _ in range(50)])
+    audit.checkpoint(trail)  # 301–350
+    assert audit.verify(trail)["ok"]
+    # An attacker with write access to the database cuts the tail, the checkpoint that
+    # anchors it, and moves the head back: the chain alone would look whole.
+    with get_engine(trail.database_url).begin() as conn:
+        h = conn.execute(text("SELECT hash FROM audit_entries WHERE seq = 320")).scalar_one()
+        conn.execute(text("DELETE FROM audit_entries WHERE seq > 320"))
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE last_seq = 350"))
+        conn.execute(text("UPDATE audit_head SET seq = 320, hash = :h"), {"h": h})
+    bad = audit.verify(trail)["first_bad"]
+    assert bad is not None and bad["kind"] == "truncated" and bad["seq"] == 301
+
+
+def test_rewriting_the_tail_and_resigning_nothing_is_found(trail: Config) -> None:
+    audit.checkpoint(trail)  # 1–300
+    # Edit entry 250 and recompute every hash after it, head included: the chain is
+    # consistent again, but the signed checkpoint no longer matches.
+    with get_engine(trail.database_url).begin() as conn:
+        rows = conn.execute(
+            text("SELECT * FROM audit_entries WHERE seq >= 249 ORDER BY seq")
+        ).mappings()
+        rows = [dict(r) for r in rows]
+        prev = rows[0]["hash"]
+        for r in rows[1:]:
+            if r["seq"] == 250:
+                r["actor"] = "forged"
+            body = audit.canonical([r[f] for f in audit.FIELDS])
+            digest = hashlib.new("sm3", bytes.fromhex(prev) + body).hexdigest()
+            conn.execute(
+                text(
+                    "UPDATE audit_entries SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"
+                ),
+                {"a": r["actor"], "p": prev, "h": digest, "s": r["seq"]},
+            )
+            prev = digest
+        conn.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+    bad = audit.verify(trail)["first_bad"]
+    assert bad is not None and bad["seq"] == 1 and bad["kind"] in ("truncated", "bad_checkpoint")

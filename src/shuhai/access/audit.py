@@ -2,16 +2,21 @@
 
 Each entry's hash is SM3(previous hash ‖ canonical entry), the canonical entry being its fields
 joined by the unit separator (U+001F) in a fixed order. Appending locks the chain's head row, so
-entries written by several processes still form one chain. Every ``CHECKPOINT_EVERY`` entries (and
-on demand) the entries' hashes are folded into an RFC 6962 Merkle tree whose root is signed with the
-platform's SM2 key. ``verify`` walks the chain and the checkpoints and names the first entry that
-was edited, deleted or moved.
+entries written by several processes still form one chain. Every ``CHECKPOINT_EVERY`` entries, at
+least every ``audit_checkpoint_seconds`` (a setting) while entries are being added, when a process that wrote entries
+exits (and on demand) the entries' hashes are folded into an RFC 6962 Merkle tree whose root is
+signed with the platform's SM2 key (签名检查点). Each checkpoint is also appended to
+``audit/checkpoints.jsonl`` in the home, outside the database, so deleting checkpoint rows together
+with the entries they anchor is seen too. ``verify`` walks the chain and the checkpoints, names the
+first entry that was edited, deleted or moved, and reports how many entries after the last
+checkpoint are not anchored yet (未锚定).
 
 Entries are kept at least ``RETENTION_DAYS`` (等保 2.0: six months).
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -104,6 +109,8 @@ def append(config: Config, entries: list[dict[str, Any]]) -> int:
         conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     if seq // CHECKPOINT_EVERY > (seq - len(rows)) // CHECKPOINT_EVERY:
         checkpoint(config)
+    else:
+        _writer(config).unanchored = True  # a direct append is anchored at exit like the rest
     return int(seq)
 
 
@@ -139,6 +146,8 @@ class _Writer:
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.idle = threading.Event()
         self.idle.set()
+        self.unanchored = False  # entries written since this process's last checkpoint
+        self.anchored_at = time.monotonic()
         self.thread = threading.Thread(target=self._run, name="shuhai-audit", daemon=True)
         self.thread.start()
 
@@ -146,9 +155,28 @@ class _Writer:
         self.idle.clear()
         self.queue.put(entry)
 
+    def anchor(self, *, exiting: bool = False) -> None:
+        """Sign a checkpoint over what this process wrote, if it wrote anything since the last."""
+        if not self.unanchored:
+            return
+        if exiting and not Path(self.config.home).exists():
+            return  # the home was removed (a test's temporary home): nothing left to anchor
+        try:
+            checkpoint(self.config)
+        except Exception as exc:  # noqa: BLE001 - the next period tries again
+            (log.debug if exiting else log.error)("audit checkpoint failed: %s", exc)
+            return
+        self.unanchored, self.anchored_at = False, time.monotonic()
+
     def _run(self) -> None:
         while True:
-            first = self.queue.get()
+            period = float(self.config.audit_checkpoint_seconds)
+            wait = max(0.05, period - (time.monotonic() - self.anchored_at))
+            try:
+                first = self.queue.get(timeout=wait if self.unanchored else None)
+            except queue.Empty:
+                self.anchor()
+                continue
             batch = [first] if first is not None else []
             while len(batch) < 5000:
                 try:
@@ -162,6 +190,7 @@ class _Writer:
                     break
                 try:
                     append(self.config, batch)
+                    self.unanchored = True
                     break
                 except Exception as exc:  # noqa: BLE001 - retried, then reported
                     if attempt == 4:
@@ -170,6 +199,8 @@ class _Writer:
                         )
                     else:
                         time.sleep(0.05 * 2**attempt)
+            if time.monotonic() - self.anchored_at >= period:
+                self.anchor()
             if self.queue.empty():
                 self.idle.set()
 
@@ -189,11 +220,19 @@ def _writer(config: Config) -> _Writer:
         return w
 
 
-def flush(config: Config | None = None) -> None:
-    """Wait until queued entries are written (tests, shutdown)."""
+def flush(config: Config | None = None, *, anchor: bool = False, exiting: bool = False) -> None:
+    """Wait until queued entries are written (tests, shutdown); ``anchor`` also signs a
+    checkpoint over them (a server stopping, a command ending)."""
     for url, w in list(_writers.items()):
         if config is None or url == config.database_url:
             w.flush()
+            if anchor:
+                w.anchor(exiting=exiting)
+
+
+@atexit.register
+def _at_exit() -> None:
+    flush(anchor=True, exiting=True)
 
 
 # --- checkpoints ----------------------------------------------------------------------------
@@ -235,10 +274,17 @@ def _checkpoint_message(first: int, last: int, root: str, chain: str) -> bytes:
     return f"shuhai-audit|{first}|{last}|{root}|{chain}".encode()
 
 
+def checkpoints_file(config: Config) -> Path:
+    """The copy of every checkpoint kept outside the metadata database."""
+    return Path(config.home) / "audit" / "checkpoints.jsonl"
+
+
 def checkpoint(config: Config) -> dict[str, Any] | None:
     """Sign the Merkle root of the entries since the last checkpoint (None if there are none)."""
     key = signing_key(config)
     with session_scope(config.database_url) as s:
+        # the head's lock: two processes signing at once would sign overlapping ranges
+        s.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
         last = s.scalar(select(func.max(AuditCheckpoint.last_seq))) or 0
         hashes = (
             s.execute(select(AuditEntry.hash).where(AuditEntry.seq > last).order_by(AuditEntry.seq))
@@ -259,7 +305,36 @@ def checkpoint(config: Config) -> dict[str, Any] | None:
         )
         s.add(cp)
         s.flush()
+        made = {
+            "first_seq": first,
+            "last_seq": end,
+            "root": root,
+            "chain_hash": hashes[-1],
+            "signature": cp.signature,
+        }
+        _keep_outside(config, made)
         return {"id": cp.id, "first_seq": first, "last_seq": end, "root": root}
+
+
+def _keep_outside(config: Config, cp: dict[str, Any]) -> None:
+    path = checkpoints_file(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(json.dumps(cp, sort_keys=True) + "\n")
+
+
+def _kept_outside(config: Config) -> list[dict[str, Any]]:
+    path = checkpoints_file(config)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by a crash while it was written
+    return out
 
 
 def purge(config: Config, *, older_than_days: int = RETENTION_DAYS) -> dict[str, Any]:
@@ -480,6 +555,7 @@ def verify(config: Config, *, merkle: bool = False, workers: int | None = None) 
             for c in checkpoints
         ]
         bounds = s.execute(select(func.min(AuditEntry.seq), func.max(AuditEntry.seq))).one()
+    all_cps = list(cps)
     low, high = int(bounds[0] or 1), int(bounds[1] or 0)
     ends = {last for _first, last, *_ in cps}
     n = max(0, high - low + 1)
@@ -577,12 +653,41 @@ def verify(config: Config, *, merkle: bool = False, workers: int | None = None) 
                     "match its entries or signature",
                 )
                 break
+    if finding is None:
+        finding = _against_outside_copy(config, all_cps)
+    anchored = max((c[1] for c in all_cps), default=0)
+    last_seq = head.seq if head is not None else expected_seq - 1
     return {
         "ok": finding is None,
         "entries": checked,
         "checkpoints": len(cps),
+        "anchored_through": anchored,
+        "unanchored": max(0, last_seq - anchored),
         "first_bad": None if finding is None else finding.__dict__,
     }
+
+
+def _against_outside_copy(config: Config, cps: list[tuple[Any, ...]]) -> Finding | None:
+    """Every checkpoint kept outside the database must still be in it, unchanged: deleting the
+    tail together with the checkpoints that anchor it leaves the copy behind."""
+    stored = {(c[0], c[1]): c for c in cps}
+    for kept in _kept_outside(config):
+        first, last = int(kept.get("first_seq", 0)), int(kept.get("last_seq", 0))
+        c = stored.get((first, last))
+        if c is None or (c[2], c[3], c[5]) != (
+            kept.get("root"),
+            kept.get("signature"),
+            kept.get("chain_hash"),
+        ):
+            return Finding(
+                first,
+                "truncated" if c is None else "bad_checkpoint",
+                f"第 {first}–{last} 条的签名检查点在数据库中{'不见了' if c is None else '被改动'}"
+                f"（库外副本 {checkpoints_file(config).name} 仍有）：末尾记录被截断或改写 / "
+                f"checkpoint {first}–{last} is {'gone from' if c is None else 'changed in'} the "
+                "database but kept outside it: the tail was cut or rewritten",
+            )
+    return None
 
 
 def search(

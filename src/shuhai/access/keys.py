@@ -221,7 +221,7 @@ class LakeKeyring:
         from shuhai.db import DataKey, session_scope
 
         with session_scope(self.config.database_url) as s:
-            row = s.get(DataKey, int(key_id)) if key_id.isdigit() else None
+            row = s.get(DataKey, int(key_id)) if key_id.isascii() and key_id.isdigit() else None
             return row.scheme if row is not None else None
 
     def cipher(self, key_id: str) -> ColumnCipher:
@@ -231,7 +231,7 @@ class LakeKeyring:
         from shuhai.db import DataKey, session_scope
 
         with session_scope(self.config.database_url) as s:
-            row = s.get(DataKey, int(key_id)) if key_id.isdigit() else None
+            row = s.get(DataKey, int(key_id)) if key_id.isascii() and key_id.isdigit() else None
             if row is None:
                 raise InvalidInput(
                     "keys.no_data_key",

@@ -182,7 +182,7 @@ def verify_request(
             f"Missing headers: {', '.join(missing)}",
         )
     app_key, ts, nonce, sig = (h[k] for k in HEADERS)
-    if not ts.isdigit() or len(ts) > 12:
+    if not (ts.isascii() and ts.isdigit()) or len(ts) > 12:
         raise BadSignature("signature.bad_timestamp", "时间戳格式错误", "Malformed timestamp")
     if abs(time.time() - int(ts)) > SKEW:
         raise BadSignature(

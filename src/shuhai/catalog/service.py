@@ -365,7 +365,7 @@ def _check_compatible_items(s: Session, res: Resource, spec: ResourceSpec) -> No
 def _find_department(s: Session, ref: str | int) -> Department:
     ref_text = str(ref).strip()
     dep = None
-    if ref_text.isdigit():
+    if ref_text.isascii() and ref_text.isdigit() and len(ref_text) < 19:
         dep = s.get(Department, int(ref_text))
     if dep is None:
         dep = s.scalar(
@@ -385,7 +385,7 @@ def _find_department(s: Session, ref: str | int) -> Department:
 def _find_resource(s: Session, ref: str | int) -> Resource:
     ref_text = str(ref).strip()
     res = None
-    if ref_text.isdigit() and len(ref_text) < 10:
+    if ref_text.isascii() and ref_text.isdigit() and len(ref_text) < 10:
         res = s.get(Resource, int(ref_text))
     elif RESOURCE_CODE_RE.match(ref_text):
         res = s.scalar(select(Resource).where(Resource.code == ref_text))

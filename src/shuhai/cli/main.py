@@ -833,7 +833,9 @@ def audit_verify(
     if result["ok"]:
         console.print(
             f"审计链完好 / The trail is intact: {result['entries']:,} 条记录, "
-            f"{result['checkpoints']} 个签名检查点"
+            f"{result['checkpoints']} 个签名检查点; 已锚定至第 {result['anchored_through']:,} 条 / "
+            f"anchored through {result['anchored_through']:,}; "
+            f"未锚定 / unanchored: {result['unanchored']:,}"
         )
         return
     bad = result["first_bad"]

@@ -50,7 +50,9 @@ def base_dir(config: Config, base_id: int) -> Path:
 
 def find_base(s: Any, base: str | int) -> BaseDatabase:
     row = None
-    if isinstance(base, int) or str(base).isdigit():
+    if isinstance(base, int) or (
+        str(base).isascii() and str(base).isdigit() and len(str(base)) < 19
+    ):
         row = s.get(BaseDatabase, int(base))
     if row is None:
         row = s.scalars(select(BaseDatabase).where(BaseDatabase.name == str(base))).first()

@@ -316,7 +316,7 @@ def define_opener(con: duckdb.DuckDBPyConnection, keyring: Keyring, key_id: str)
 
 def _checked(key_id: str) -> str:
     """Key ids become part of SQL function names: digits only."""
-    if not key_id.isdigit():
+    if not (key_id.isascii() and key_id.isdigit()):
         raise ShuhaiError(
             "lake.bad_key_id",
             f"数据密钥编号无效：{key_id!r}",

@@ -24,6 +24,7 @@ from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.share.applications import grants
 from shuhai.web.access import require, signed_in, viewer
+from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
 router = APIRouter(prefix="/api/v1")
 
@@ -33,18 +34,18 @@ def _config(request: Request) -> Config:
     return config
 
 
-def owner_of(config: Config, rid: int) -> int:
+def owner_of(config: Config, rid: Id) -> int:
     """The providing department of a resource (404 for an unknown one)."""
     return int(Catalog(config).get(rid)["department"]["id"])
 
 
-def officer_of(request: Request, rid: int, action: str) -> None:
+def officer_of(request: Request, rid: Id, action: str) -> None:
     """The providing department's data officer (or its system) changes a resource's rules,
     runs its checks and answers objections on it."""
     require(request, (OFFICER,), department_id=owner_of(_config(request), rid), action=action)
 
 
-def own_rows(request: Request, rid: int, action: str, *, officer: bool = False) -> Decision:
+def own_rows(request: Request, rid: Id, action: str, *, officer: bool = False) -> Decision:
     """Raw rows kept for the providing department's own work (quarantine, failing rows)."""
     v = viewer(request)
     if v.kind == "anonymous":
@@ -59,7 +60,7 @@ def own_rows(request: Request, rid: int, action: str, *, officer: bool = False) 
     return d
 
 
-def quality_view(request: Request, rid: int, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def quality_view(request: Request, rid: Id, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Quality results keep their figures for everyone; the sample failing values (data) go
     through the policy point, and are left out for callers who may not read the resource."""
     config = _config(request)
@@ -95,7 +96,7 @@ def masked_values(d: Decision, values: list[tuple[str, Any]]) -> list[Any]:
 
 
 def preview_rows(
-    request: Request, rid: int, data: dict[str, Any], keys: list[str], action: str
+    request: Request, rid: Id, data: dict[str, Any], keys: list[str], action: str
 ) -> dict[str, Any]:
     """A preview through the policy point: open objections flagged on the raw keys, then the
     columns the viewer may not read dropped and the rest masked."""
@@ -209,20 +210,20 @@ def register(request: Request, body: ResourceIn) -> dict[str, Any]:
 
 
 @router.get("/resources/{rid}", summary="资源详情 / one resource")
-def resource(request: Request, rid: int) -> dict[str, Any]:
+def resource(request: Request, rid: Id) -> dict[str, Any]:
     return Catalog(_config(request)).get(rid)
 
 
 @router.get("/resources/{rid}/versions", summary="数据版本 / lake versions with their runs")
-def versions(request: Request, rid: int) -> dict[str, Any]:
+def versions(request: Request, rid: Id) -> dict[str, Any]:
     return {"items": lake.list_versions(_config(request), rid)}
 
 
 @router.get("/resources/{rid}/data", summary="读取某个版本 / rows of a version (time travel)")
 def data(
     request: Request,
-    rid: int,
-    version: int | None = Query(None, ge=0),
+    rid: Id,
+    version: OptionalVersion = None,
     limit: int = Query(20, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
@@ -234,13 +235,13 @@ def data(
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
 def resource_runs(
-    request: Request, rid: int, limit: int = Query(100, ge=1, le=1000)
+    request: Request, rid: Id, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:
     return {"items": ing.list_runs(_config(request), rid, limit=limit)}
 
 
 @router.get("/resources/{rid}/quarantine", summary="隔离汇总 / quarantine summary of a resource")
-def resource_quarantine(request: Request, rid: int) -> dict[str, Any]:
+def resource_quarantine(request: Request, rid: Id) -> dict[str, Any]:
     return {"items": ing.quarantine_summary(_config(request), rid)}
 
 
@@ -250,16 +251,16 @@ def runs(request: Request, limit: int = Query(50, ge=1, le=1000)) -> dict[str, A
 
 
 @router.get("/runs/{run_id}", summary="导入记录详情 / one ingest run")
-def run(request: Request, run_id: int) -> dict[str, Any]:
+def run(request: Request, run_id: Id) -> dict[str, Any]:
     return ing.get_run(_config(request), run_id)
 
 
 @router.get("/runs/{run_id}/quarantine", summary="隔离行 / quarantined rows of a run")
 def run_quarantine(
     request: Request,
-    run_id: int,
+    run_id: Id,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     config = _config(request)
     own_rows(request, ing.get_run(config, run_id)["resource_id"], "quarantine.read", officer=True)
@@ -283,25 +284,25 @@ class QualityRunIn(BaseModel):
 
 
 @router.get("/resources/{rid}/rules", summary="质量规则 / quality rules of a resource")
-def rules(request: Request, rid: int) -> dict[str, Any]:
+def rules(request: Request, rid: Id) -> dict[str, Any]:
     return {"items": quality.list_rules(_config(request), rid)}
 
 
 @router.put("/resources/{rid}/rules", summary="替换质量规则 / replace the rules (all or nothing)")
-def put_rules(request: Request, rid: int, body: list[RuleIn]) -> dict[str, Any]:
+def put_rules(request: Request, rid: Id, body: list[RuleIn]) -> dict[str, Any]:
     officer_of(request, rid, "quality.rules")
     return {"items": quality.set_rules(_config(request), rid, [r.model_dump() for r in body])}
 
 
 @router.post("/resources/{rid}/quality", status_code=201, summary="运行质量检查 / check a version")
-def run_quality(request: Request, rid: int, body: QualityRunIn | None = None) -> dict[str, Any]:
+def run_quality(request: Request, rid: Id, body: QualityRunIn | None = None) -> dict[str, Any]:
     officer_of(request, rid, "quality.run")
     ran = quality.run_quality(_config(request), rid, version=body.version if body else None)
     return quality_view(request, rid, [ran])[0]
 
 
 @router.get("/resources/{rid}/quality", summary="质量趋势 / quality runs of a resource")
-def quality_history(request: Request, rid: int) -> dict[str, Any]:
+def quality_history(request: Request, rid: Id) -> dict[str, Any]:
     return {"items": quality_view(request, rid, quality.quality_history(_config(request), rid))}
 
 
@@ -311,7 +312,7 @@ def quality_departments(request: Request) -> dict[str, Any]:
 
 
 @router.get("/quality/{run_id}", summary="质量检查结果 / one quality run")
-def quality_run(request: Request, run_id: int) -> dict[str, Any]:
+def quality_run(request: Request, run_id: Id) -> dict[str, Any]:
     q = quality.get_quality_run(_config(request), run_id)
     return quality_view(request, q["resource_id"], [q])[0]
 
@@ -319,10 +320,10 @@ def quality_run(request: Request, run_id: int) -> dict[str, Any]:
 @router.get("/quality/{run_id}/failing", summary="不合格行 / failing rows of a quality run")
 def quality_failing(
     request: Request,
-    run_id: int,
-    rule_id: int | None = Query(None, ge=1),
+    run_id: Id,
+    rule_id: OptionalId = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     config = _config(request)
     d = own_rows(request, quality.get_quality_run(config, run_id)["resource_id"], "quality.failing")
@@ -365,7 +366,7 @@ def comparison_owner(request: Request, refs: list[str | int], action: str) -> No
         )
 
 
-def conflict_view(request: Request, cid: int, action: str) -> Any:
+def conflict_view(request: Request, cid: Id, action: str) -> Any:
     """Conflict rows as this viewer may see them: both sides through the policy point."""
     config, v = _config(request), viewer(request)
     spec = compare.get_comparison(config, cid)
@@ -389,7 +390,7 @@ def add_comparison(request: Request, body: ComparisonIn) -> dict[str, Any]:
 @router.post(
     "/comparisons/{cid}/runs", status_code=201, summary="运行比对 / compare the latest versions"
 )
-def run_comparison(request: Request, cid: int) -> dict[str, Any]:
+def run_comparison(request: Request, cid: Id) -> dict[str, Any]:
     spec = compare.get_comparison(_config(request), cid)
     comparison_owner(
         request, [spec["left"]["resource_id"], spec["right"]["resource_id"]], "compare.run"
@@ -400,10 +401,10 @@ def run_comparison(request: Request, cid: int) -> dict[str, Any]:
 @router.get("/comparisons/{cid}/runs/{run_id}", summary="比对差异 / conflicts of a run")
 def comparison_conflicts(
     request: Request,
-    cid: int,
-    run_id: int,
+    cid: Id,
+    run_id: Id,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     view = conflict_view(request, cid, "compare.conflicts")
     data = compare.conflicts(_config(request), cid, run_id, limit=limit, offset=offset)
@@ -414,7 +415,7 @@ def comparison_conflicts(
 @router.get(
     "/comparisons/{cid}/runs/{run_id}/conflicts.xlsx", summary="导出差异 / conflicts as XLSX"
 )
-def comparison_xlsx(request: Request, cid: int, run_id: int) -> FileResponse:
+def comparison_xlsx(request: Request, cid: Id, run_id: Id) -> FileResponse:
     config = _config(request)
     view = conflict_view(request, cid, "compare.download")
     # one file per download: what it holds depends on who asked
@@ -504,7 +505,7 @@ def visible_objections(request: Request, items: list[dict[str, Any]]) -> list[di
     status_code=201,
     summary="提出疑义 / raise an objection on a record",
 )
-def raise_objection(request: Request, rid: int, body: ObjectionIn) -> dict[str, Any]:
+def raise_objection(request: Request, rid: Id, body: ObjectionIn) -> dict[str, Any]:
     actor = _actor(request)
     authorize(_config(request), viewer(request), rid, action="objection.raise")
     o = corrections.raise_objection(_config(request), rid, body.model_dump(), actor=actor)
@@ -516,7 +517,7 @@ def objections(
     request: Request,
     status: str | None = Query(None, max_length=12),
     overdue: bool = False,
-    resource: int | None = Query(None, ge=1),
+    resource: OptionalId = None,
 ) -> dict[str, Any]:
     items = corrections.list_objections(
         _config(request), resource=resource, status=status, overdue=overdue
@@ -525,14 +526,14 @@ def objections(
 
 
 @router.get("/objections/{oid}", summary="疑义详情与处理过程 / one objection with its history")
-def objection(request: Request, oid: int) -> dict[str, Any]:
+def objection(request: Request, oid: Id) -> dict[str, Any]:
     return objection_view(
         request, corrections.get_objection(_config(request), oid), "objection.read"
     )
 
 
 @router.post("/objections/{oid}/transitions", summary="推进疑义处理 / move an objection one step")
-def move_objection(request: Request, oid: int, body: TransitionIn) -> dict[str, Any]:
+def move_objection(request: Request, oid: Id, body: TransitionIn) -> dict[str, Any]:
     config = _config(request)
     officer_of(request, corrections.get_objection(config, oid)["resource_id"], "objection.move")
     o = corrections.transition(
@@ -542,7 +543,7 @@ def move_objection(request: Request, oid: int, body: TransitionIn) -> dict[str, 
 
 
 @router.post("/objections/{oid}/attachment", summary="上传附件 / attach a file (≤ 10 MB)")
-async def objection_attachment(request: Request, oid: int, file: UploadFile) -> dict[str, Any]:
+async def objection_attachment(request: Request, oid: Id, file: UploadFile) -> dict[str, Any]:
     config = _config(request)
     o = corrections.get_objection(config, oid)
     v = signed_in(request)

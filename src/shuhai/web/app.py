@@ -37,7 +37,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        trail.flush(config)  # entries queued by the last requests reach the trail before exit
+        trail.flush(config, anchor=True)  # the last requests reach the trail, signed, before exit
 
     app = FastAPI(
         lifespan=lifespan,

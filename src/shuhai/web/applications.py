@@ -20,6 +20,7 @@ from shuhai.errors import ShuhaiError
 from shuhai.share import applications as apps
 from shuhai.web.access import note, require, viewer
 from shuhai.web.auth import check_csrf
+from shuhai.web.params import Id
 
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
@@ -87,7 +88,7 @@ def _apply(request: Request, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decide(
-    request: Request, application_id: int, approve: bool, reason: str, items: list[str] | None
+    request: Request, application_id: Id, approve: bool, reason: str, items: list[str] | None
 ) -> dict[str, Any]:
     config = _config(request)
     target = f"application/{application_id}"
@@ -149,7 +150,7 @@ def list_api(request: Request) -> dict[str, Any]:
 
 
 @api.post("/applications/{application_id}/decision", summary="审核共享申请 / approve or refuse")
-def decide_api(request: Request, application_id: int, body: DecisionIn) -> dict[str, Any]:
+def decide_api(request: Request, application_id: Id, body: DecisionIn) -> dict[str, Any]:
     return _decide(request, application_id, body.approve, body.reason, body.items)
 
 
@@ -215,7 +216,7 @@ def apply_form(
 @pages.post("/share/applications/{application_id}/decision")
 def decide_form(
     request: Request,
-    application_id: int,
+    application_id: Id,
     decision: str = Form(..., pattern="^(approve|refuse)$"),
     reason: str = Form("", max_length=1000),
     csrf: str = Form(""),

@@ -29,6 +29,7 @@ from shuhai.errors import Forbidden
 from shuhai.web.access import require, viewer
 from shuhai.web.api import _actor, objection_masked
 from shuhai.web.auth import check_csrf
+from shuhai.web.params import Id, Offset
 
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter()
@@ -222,7 +223,7 @@ def search(
     base: str,
     q: str = Query("", max_length=100),
     limit: int = Query(20, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     config, view = _personal(request, "base.search", base)
     found = service.search_files(config, base, q, limit=limit, offset=offset)
@@ -261,7 +262,7 @@ def reviews(
 
 
 @api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
-def review(request: Request, base: str, pair_id: int) -> dict[str, Any]:
+def review(request: Request, base: str, pair_id: Id) -> dict[str, Any]:
     _reviewer(request, base)
     config, view = _personal(request, "base.review", f"{base}/{pair_id}")
     kind = service.get_base(config, base)["kind"]
@@ -269,7 +270,7 @@ def review(request: Request, base: str, pair_id: int) -> dict[str, Any]:
 
 
 @api.post("/bases/{base}/reviews/{pair_id}", summary="复核决定 / accept or reject a pair")
-def decide(request: Request, base: str, pair_id: int, body: DecisionIn) -> dict[str, Any]:
+def decide(request: Request, base: str, pair_id: Id, body: DecisionIn) -> dict[str, Any]:
     _reviewer(request, base)
     return service.decide(
         _config(request), base, pair_id, body.decision, actor=_actor(request), note=body.note
@@ -353,7 +354,7 @@ def reviews_page(
 
 
 @pages.get("/bases/{base}/reviews/{pair_id}", response_class=HTMLResponse)
-def review_page(request: Request, base: str, pair_id: int) -> HTMLResponse:
+def review_page(request: Request, base: str, pair_id: Id) -> HTMLResponse:
     return _page(
         request,
         "review.html",
@@ -368,7 +369,7 @@ def review_page(request: Request, base: str, pair_id: int) -> HTMLResponse:
 def review_form(
     request: Request,
     base: str,
-    pair_id: int,
+    pair_id: Id,
     decision: str = Form(...),
     note: str = Form(""),
     csrf: str = Form(""),

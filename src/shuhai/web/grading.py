@@ -18,6 +18,7 @@ from shuhai.config import Config
 from shuhai.errors import InvalidInput
 from shuhai.web.access import note, require
 from shuhai.web.auth import check_csrf
+from shuhai.web.params import Id
 
 api = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
@@ -33,7 +34,7 @@ class Grade(BaseModel):
     level: str = Field(..., description="L1–L4")
 
 
-def _reader(request: Request, rid: int) -> None:
+def _reader(request: Request, rid: Id) -> None:
     """The security officer, or the providing department's data officer (who sees what the
     items will be masked as)."""
     owner = Catalog(_config(request)).get(rid)["department"]["id"]
@@ -42,9 +43,7 @@ def _reader(request: Request, rid: int) -> None:
         require(request, (OFFICER,), department_id=owner, action="grading.read", resource=str(rid))
 
 
-def _confirm(
-    request: Request, rid: int, grading: dict[str, dict[str, str]]
-) -> list[dict[str, Any]]:
+def _confirm(request: Request, rid: Id, grading: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     config = _config(request)
     v = require(request, (SECURITY,), action="grading.confirm", resource=str(rid))
     try:
@@ -57,24 +56,24 @@ def _confirm(
 
 
 @api.get("/resources/{rid}/grading", summary="分类分级建议与确认 / proposed and confirmed grading")
-def grading(request: Request, rid: int) -> dict[str, Any]:
+def grading(request: Request, rid: Id) -> dict[str, Any]:
     _reader(request, rid)
     return {"items": propose_for_resource(_config(request), rid)}
 
 
 @api.put("/resources/{rid}/grading", summary="确认分类分级 / confirm (security officer)")
-def put_grading(request: Request, rid: int, body: dict[str, Grade]) -> dict[str, Any]:
+def put_grading(request: Request, rid: Id, body: dict[str, Grade]) -> dict[str, Any]:
     return {"items": _confirm(request, rid, {k: g.model_dump() for k, g in body.items()})}
 
 
 @pages.get("/resources/{rid}/grading", response_class=HTMLResponse)
-def grading_page(request: Request, rid: int, saved: bool = False) -> HTMLResponse:
+def grading_page(request: Request, rid: Id, saved: bool = False) -> HTMLResponse:
     _reader(request, rid)
     return _render(request, rid, errors=[], saved=saved)
 
 
 def _render(
-    request: Request, rid: int, *, errors: list[dict[str, Any]], saved: bool, status: int = 200
+    request: Request, rid: Id, *, errors: list[dict[str, Any]], saved: bool, status: int = 200
 ) -> HTMLResponse:
     config = _config(request)
     response = request.app.state.templates.TemplateResponse(
@@ -94,7 +93,7 @@ def _render(
 
 
 @pages.post("/resources/{rid}/grading", response_class=HTMLResponse)
-async def grading_form(request: Request, rid: int) -> HTMLResponse:
+async def grading_form(request: Request, rid: Id) -> HTMLResponse:
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
     grading: dict[str, dict[str, str]] = {}

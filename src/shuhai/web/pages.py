@@ -28,6 +28,7 @@ from shuhai.web.api import (
     visible_objections,
 )
 from shuhai.web.auth import check_csrf
+from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
 router = APIRouter(include_in_schema=False)
 
@@ -95,7 +96,7 @@ def catalog(
 
 
 @router.get("/resources/{rid}", response_class=HTMLResponse)
-def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)) -> HTMLResponse:
+def resource(request: Request, rid: Id, version: OptionalVersion = None) -> HTMLResponse:
     config = _config(request)
     res = Catalog(config).get(rid)
     versions = lake.list_versions(config, rid)
@@ -131,7 +132,7 @@ def resource(request: Request, rid: int, version: int | None = Query(None, ge=0)
 
 
 @router.get("/resources/{rid}/rules", response_class=HTMLResponse)
-def rules_page(request: Request, rid: int) -> HTMLResponse:
+def rules_page(request: Request, rid: Id) -> HTMLResponse:
     config = _config(request)
     rules = quality.list_rules(config, rid)
     text = yaml.safe_dump(
@@ -153,7 +154,7 @@ def rules_page(request: Request, rid: int) -> HTMLResponse:
 
 
 @router.post("/resources/{rid}/rules", response_class=HTMLResponse)
-async def rules_form(request: Request, rid: int) -> HTMLResponse:
+async def rules_form(request: Request, rid: Id) -> HTMLResponse:
     """The rules form: YAML in a text area, validated like the API (all or nothing)."""
     config = _config(request)
     form = await request.form()
@@ -199,9 +200,9 @@ def quality_page(request: Request) -> HTMLResponse:
 @router.get("/quality/{run_id}", response_class=HTMLResponse)
 def quality_run_page(
     request: Request,
-    run_id: int,
-    rule_id: int | None = Query(None, ge=1),
-    offset: int = Query(0, ge=0),
+    run_id: Id,
+    rule_id: OptionalId = None,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     config = _config(request)
     run = quality.get_quality_run(config, run_id)
@@ -227,9 +228,7 @@ def comparisons_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/comparisons/{cid}/runs/{run_id}", response_class=HTMLResponse)
-def comparison_run_page(
-    request: Request, cid: int, run_id: int, offset: int = Query(0, ge=0)
-) -> HTMLResponse:
+def comparison_run_page(request: Request, cid: Id, run_id: Id, offset: Offset = 0) -> HTMLResponse:
     view = conflict_view(request, cid, "compare.conflicts")
     data = compare.conflicts(_config(request), cid, run_id, limit=100, offset=offset)
     data["rows"] = view(data["rows"])
@@ -252,7 +251,7 @@ def objections_page(
 
 
 @router.get("/objections/{oid}", response_class=HTMLResponse)
-def objection_page(request: Request, oid: int) -> HTMLResponse:
+def objection_page(request: Request, oid: Id) -> HTMLResponse:
     o = objection_view(request, corrections.get_objection(_config(request), oid), "objection.read")
     return _page(
         request, "objection.html", {"o": o, "res": Catalog(_config(request)).get(o["resource_id"])}
@@ -260,7 +259,7 @@ def objection_page(request: Request, oid: int) -> HTMLResponse:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: int, offset: int = Query(0, ge=0)) -> HTMLResponse:
+def run(request: Request, run_id: Id, offset: Offset = 0) -> HTMLResponse:
     config = _config(request)
     info = ing.get_run(config, run_id)
     res = Catalog(config).get(info["resource_id"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -29,6 +30,7 @@ from shuhai.errors import Forbidden, InvalidInput, ShuhaiError
 from shuhai.lake import LakeTable
 from shuhai.share import serving
 from shuhai.web.access import note, require, signed_system, viewer
+from shuhai.web.params import OptionalVersion
 
 router = APIRouter(prefix="/api/v1/share")
 MAX_BODY = 64 * 1024
@@ -225,8 +227,25 @@ def _respond(frame: pl.DataFrame, fmt: str, body: dict[str, Any]) -> Response:
     return Response(sink.getvalue(), media_type=FORMATS[fmt], headers=headers)
 
 
+def _json_value(v: Any) -> Any:
+    """A cell as JSON: dates and times in ISO form, money (Decimal) as a number, bytes as hex."""
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).hex()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    return str(v)
+
+
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+    return {k: _json_value(v) for k, v in row.items()}
 
 
 def _format(request: Request) -> str:
@@ -244,7 +263,7 @@ def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise InvalidInput(
             "share.bad_parameter", f"参数 {name} 应为非负整数", f"{name} must be a whole number"
         )
@@ -376,7 +395,7 @@ def changes(request: Request, resource: str) -> dict[str, Any]:
 
 
 @router.post("/{resource}/index", status_code=201, summary="建立服务索引 / build the serving index")
-def index(request: Request, resource: str, version: int | None = None) -> dict[str, Any]:
+def index(request: Request, resource: str, version: OptionalVersion = None) -> dict[str, Any]:
     """The providing department's officer (or the platform admin) builds the keyed-lookup index
     of a version."""
     config = _config(request)

@@ -45,7 +45,7 @@ def open_xlsx(
         if sheet is None:
             ws = wb.get_sheet_by_index(0)
         elif isinstance(sheet, int) or (
-            isinstance(sheet, str) and sheet.isdigit() and sheet not in names
+            isinstance(sheet, str) and sheet.isascii() and sheet.isdigit() and sheet not in names
         ):
             ws = wb.get_sheet_by_index(int(sheet) - 1 if int(sheet) > 0 else 0)
         elif sheet in names:
