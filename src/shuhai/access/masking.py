@@ -10,6 +10,13 @@ Rules by kind of value:
 - ``address``: kept down to the district (福建省福州市鼓楼区****)
 - ``free_text``: ID numbers, mobile numbers and bank cards embedded anywhere are masked in place
 - ``email``: first character of the local part and the domain (z***@example.cn)
+- ``birth_year``: a birth date kept to its year (2009-**-**) — applied by ``linked`` beside a
+  masked ID number, whose hidden middle eight digits the full date would give back
+
+``linked`` makes masks hold across the columns a viewer receives together: every column of a
+masked kind is masked alike (a second phone or address column), and a masked ID number
+generalizes the birth date beside it, so no combination of visible columns rebuilds a value that
+is masked (跨列还原).
 
 ``mask_frame`` applies the rule of each column (from its sensitivity) to a whole frame; the same
 value always gives the same masked text, whoever the caller, so a record looks the same in a
@@ -92,6 +99,11 @@ def email(col: pl.Expr) -> pl.Expr:
     return col.str.replace(r"^(.)[^@]*(@.*)$", "$1***$2")
 
 
+def birth_year(col: pl.Expr) -> pl.Expr:
+    """The year kept, every later digit starred: 2009-07-31 → 2009-**-**."""
+    return col.str.slice(0, 4) + col.str.slice(4).str.replace_all(r"\d", "*")
+
+
 def free_text(col: pl.Expr) -> pl.Expr:
     """IDs, mobiles and bank cards inside any text, masked where they stand."""
     return (
@@ -134,6 +146,7 @@ _NOT_DIGIT = re.compile(r"[^\d]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _MIDDLE = re.compile(r"[^·]")
 _EMAIL = re.compile(r"^(.)[^@]*(@.*)\Z")
+_DIGIT = re.compile(r"\d")
 _TEXT = [
     (re.compile(ID_RE.replace("$|", "\\Z|")), r"\1\2********\3\4"),
     (re.compile(ID15_RE.replace("$|", "\\Z|")), r"\1\2*****\3\4"),
@@ -182,6 +195,7 @@ _PY: dict[str, Callable[[str], str]] = {
     "bank_card": lambda v: _py_keep_ends(_WHITE.sub("", v), 4, 4, 8),
     "email": lambda v: _EMAIL.sub(r"\1***\2", v),
     "free_text": _py_free_text,
+    "birth_year": lambda v: v[:4] + _DIGIT.sub("*", v[4:]),
 }
 
 
@@ -203,7 +217,16 @@ def _small(frame: pl.DataFrame, rules: dict[str, str]) -> pl.DataFrame | None:
     return out
 
 
-RULES = ("name", "id_number", "mobile", "bank_card", "address", "email", "free_text")
+RULES = (
+    "name",
+    "id_number",
+    "mobile",
+    "bank_card",
+    "address",
+    "email",
+    "free_text",
+    "birth_year",
+)
 _EXPR = {
     "name": name,
     "id_number": id_number,
@@ -211,7 +234,31 @@ _EXPR = {
     "bank_card": bank_card,
     "email": email,
     "free_text": free_text,
+    "birth_year": birth_year,
 }
+BIRTH_DATES = ("出生日期", "出生年月", "出生年月日", "出生时间", "生日")
+
+
+def is_birth_date(item_name: str) -> bool:
+    """Whether an item holds a birth date (the middle eight digits of an ID number)."""
+    return item_name.endswith(BIRTH_DATES)
+
+
+def linked(masking: dict[str, str], columns: list[str]) -> dict[str, str]:
+    """``masking`` widened so that it holds across ``columns`` shown together: a column of the
+    same kind as a masked one is masked alike, and beside a masked ID number every birth date is
+    kept to its year. Masked kinds are never unmasked."""
+    out = dict(masking)
+    kinds = {r for r in masking.values() if r not in ("free_text", "birth_year")}
+    for c in columns:
+        if c in out:
+            continue
+        rule = rule_for(c)
+        if rule is not None and rule in kinds:
+            out[c] = rule
+        elif "id_number" in kinds and is_birth_date(c):
+            out[c] = "birth_year"
+    return out
 
 
 def rule_for(item_name: str, data_type: str = "C") -> str | None:
@@ -269,4 +316,4 @@ def mask_frame(frame: pl.DataFrame, rules: dict[str, str]) -> pl.DataFrame:
     return out
 
 
-__all__ = ["RULES", "mask_frame", "mask_series", "rule_for"]
+__all__ = ["RULES", "is_birth_date", "linked", "mask_frame", "mask_series", "rule_for"]

@@ -29,7 +29,7 @@ import polars as pl
 from shuhai.access import audit
 from shuhai.access.grading import levels_of, propose
 from shuhai.access.identity import ADMIN, AUDITOR, OFFICER, PUBLIC, SECURITY, USER, Unauthorized
-from shuhai.access.masking import mask_frame, mask_series, rule_for
+from shuhai.access.masking import linked, mask_frame, mask_series, rule_for
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
@@ -117,6 +117,7 @@ def decide(
                     continue  # sensitive and no rule that keeps it useful: left out
                 masking[c] = rule
             shown.append(c)
+        masking = linked(masking, shown)  # no pair of shown columns rebuilds a masked value
         return Decision(
             True,
             code,
@@ -316,7 +317,9 @@ def mask_attribute_rows(rows: list[dict[str, Any]], decision: Decision) -> list[
     out = [dict(r) for r in rows]
     if not decision.mask_levels:
         return out
-    for attr in dict.fromkeys(a for r in rows for a in r):
+    names = list(dict.fromkeys(a for r in rows for a in r))
+    rules: dict[str, str] = {}
+    for attr in names:
         rule = rule_for(attr)
         if propose(attr)["level"] not in decision.mask_levels and rule != "free_text":
             continue
@@ -325,6 +328,8 @@ def mask_attribute_rows(rows: list[dict[str, Any]], decision: Decision) -> list[
                 if r.get(attr) is not None:
                     del r[attr]
             continue
+        rules[attr] = rule
+    for attr, rule in linked(rules, names).items():
         at = [i for i, r in enumerate(out) if r.get(attr) is not None]
         if at:
             values = pl.Series([str(out[i][attr]) for i in at], dtype=pl.String)
