@@ -317,6 +317,9 @@ def main() -> None:
         "SHUHAI_HOME": str(home),
         "SHUHAI_REDIS_URL": args.redis_url,
         "PYTHONPATH": str(ROOT / "src"),
+        # the caller (人社) sees 公安's ID numbers masked: its lookups by ID are rate limited
+        # (600 a minute by default); this measures throughput, so the limit is lifted
+        "SHUHAI_MASKED_LOOKUPS_PER_MINUTE": "1000000000",
     }
     if args.database_url:
         env["SHUHAI_DATABASE_URL"] = args.database_url

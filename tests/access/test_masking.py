@@ -92,7 +92,9 @@ _MIXED = (
 
 @given(
     st.lists(st.none() | st.text(alphabet=_MIXED, max_size=40), min_size=1, max_size=4),
-    st.sampled_from(["name", "id_number", "mobile", "bank_card", "email", "free_text", "birth_year"]),
+    st.sampled_from(
+        ["name", "id_number", "mobile", "bank_card", "email", "free_text", "birth_year"]
+    ),
 )
 def test_a_lookups_few_rows_mask_exactly_like_the_vectorized_rules(
     values: list[str | None], rule: str

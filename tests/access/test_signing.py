@@ -3,6 +3,10 @@ unknown, revoked and rotated keys are refused with 401 and a clear code."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -131,3 +135,31 @@ def test_secrets_are_sealed_at_rest(cred: tuple[Config, dict]) -> None:
     with session_scope(config.database_url) as s:
         stored = s.query(ApiCredential).filter_by(app_key=c["app_key"]).one().secret
     assert c["app_secret"] not in stored and len(bytes.fromhex(stored)) > 28
+
+
+@pytest.mark.parametrize("with_redis", [False, True])
+def test_a_key_revoked_by_another_process_is_refused_at_once(
+    cred: tuple[Config, dict], with_redis: bool, request: pytest.FixtureRequest
+) -> None:
+    """This process has the secret cached; another process (the CLI, another server worker)
+    revokes the key: the very next request here is refused, not five seconds later."""
+    config, c = cred
+    redis_url = request.getfixturevalue("redis_url") if with_redis else None
+    if redis_url:
+        config = dataclasses.replace(config, redis_url=redis_url)
+    assert _call(config, c, redis_url=redis_url)["app_key"] == c["app_key"]  # cached now
+    env = {
+        **os.environ,
+        "SHUHAI_HOME": str(config.home),
+        "SHUHAI_DATABASE_URL": config.database_url,
+    }
+    if redis_url:
+        env["SHUHAI_REDIS_URL"] = redis_url
+    script = (
+        "from shuhai.access import signing; from shuhai.config import Config; "
+        f"signing.revoke(Config.from_env(), {c['app_key']!r})"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    with pytest.raises(signing.BadSignature) as exc:
+        _call(config, c, redis_url=redis_url)
+    assert exc.value.code == "signature.revoked"

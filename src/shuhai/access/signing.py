@@ -132,7 +132,7 @@ def revoke(config: Config, app_key: str) -> None:
     with session_scope(config.database_url) as s:
         cred = _get(s, app_key)
         cred.revoked_at = datetime.now(UTC)
-    _secrets.pop(app_key, None)  # other processes drop it within their 5-second cache
+    _announce_revoked(config, app_key)  # every process refuses it from the next request on
 
 
 def rotate(config: Config, app_key: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def rotate(config: Config, app_key: str) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
         cred = _get(s, app_key)
         cred.revoked_at, cred.replaced_by = datetime.now(UTC), new["app_key"]
-    _secrets.pop(app_key, None)
+    _announce_revoked(config, app_key)
     return new
 
 
@@ -204,7 +204,11 @@ def verify_request(
         given = b""
     if not hmac.compare_digest(expected, given):
         raise BadSignature("signature.mismatch", "签名不符", "The signature does not match")
-    if not _fresh_nonce(config, app_key, nonce, redis_url):
+    fresh, revoked = _fresh_nonce(config, app_key, nonce, redis_url)
+    if revoked:  # asked on every request, with the nonce: a revocation holds at once everywhere
+        _secrets.pop(app_key, None)
+        raise BadSignature("signature.revoked", "appKey 已吊销", "The appKey was revoked")
+    if not fresh:
         raise BadSignature(
             "signature.replay", "重复的请求（随机数已使用）", "Replayed request (nonce reused)"
         )
@@ -249,16 +253,36 @@ def _redis(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
-def _fresh_nonce(config: Config, app_key: str, nonce: str, redis_url: str | None) -> bool:
+def _revoked_key(app_key: str) -> str:
+    return f"shuhai:revoked:{app_key}"
+
+
+def _fresh_nonce(
+    config: Config, app_key: str, nonce: str, redis_url: str | None
+) -> tuple[bool, bool]:
+    """(the nonce is new, the key is revoked): one round trip to where nonces are kept, which
+    also tells whether the key was revoked since this process cached its secret."""
     if redis_url:
-        client = _redis(redis_url)
-        return bool(client.set(f"shuhai:nonce:{app_key}:{nonce}", 1, nx=True, ex=2 * SKEW + 60))
+        pipe = _redis(redis_url).pipeline(transaction=False)
+        pipe.set(f"shuhai:nonce:{app_key}:{nonce}", 1, nx=True, ex=2 * SKEW + 60)
+        pipe.exists(_revoked_key(app_key))
+        fresh, revoked = pipe.execute()
+        return bool(fresh), bool(revoked)
     try:
         with session_scope(config.database_url) as s:
+            revoked = s.scalar(
+                select(ApiCredential.revoked_at).where(ApiCredential.app_key == app_key)
+            )
             s.add(UsedNonce(app_key=app_key, nonce=nonce))
     except IntegrityError:
-        return False
-    return True
+        return False, False
+    return True, revoked is not None
+
+
+def _announce_revoked(config: Config, app_key: str) -> None:
+    _secrets.pop(app_key, None)
+    if config.redis_url:
+        _redis(config.redis_url).set(_revoked_key(app_key), 1)
 
 
 def purge_nonces(config: Config) -> int:

@@ -180,7 +180,8 @@ def build_index(config: Config, resource: str | int, version: int | None = None)
     dataset = table.dataset(version)
     path = index_path(config, res["id"], int(version or 0))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".building-{os.getpid()}")
+    # one file per build: a build after a commit and one asked by hand may run at once
+    tmp = path.with_suffix(f".building-{os.getpid()}-{threading.get_ident()}")
     tmp.unlink(missing_ok=True)
     started = dt.datetime.now(dt.UTC)
     rows = 0

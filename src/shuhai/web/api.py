@@ -14,15 +14,15 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from shuhai import ingest as ing
-from shuhai import quality
-from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
-from shuhai.access.policy import Decision, authorize, decide, mask_records
+from shuhai import quality, serve
+from shuhai.access.identity import ADMIN, OFFICER
+from shuhai.access.policy import authorize
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import Forbidden
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
-from shuhai.share.applications import grants
+from shuhai.serve import objections
 from shuhai.web.access import require, signed_in, viewer
 from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
@@ -43,70 +43,6 @@ def officer_of(request: Request, rid: Id, action: str) -> None:
     """The providing department's data officer (or its system) changes a resource's rules,
     runs its checks and answers objections on it."""
     require(request, (OFFICER,), department_id=owner_of(_config(request), rid), action=action)
-
-
-def own_rows(request: Request, rid: Id, action: str, *, officer: bool = False) -> Decision:
-    """Raw rows kept for the providing department's own work (quarantine, failing rows)."""
-    v = viewer(request)
-    if v.kind == "anonymous":
-        raise Unauthorized("auth.required", "请先登录", "Sign in first")
-    d = authorize(_config(request), v, rid, action=action)
-    if not d.own_department or (officer and d.code != "access.own_officer"):
-        raise Forbidden(
-            "access.own_department_only",
-            "仅提供部门可查看" + ("（数据管理员）" if officer else ""),
-            "Only the providing department" + (" (its data officer)" if officer else ""),
-        )
-    return d
-
-
-def quality_view(request: Request, rid: Id, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Quality results keep their figures for everyone; the sample failing values (data) go
-    through the policy point, and are left out for callers who may not read the resource."""
-    config = _config(request)
-    d = decide(config, viewer(request), rid, grants=grants(config))
-    shown = [
-        (r["item"], one)
-        for q in runs
-        for r in q.get("results", [])
-        if d.allowed and r["item"] in d.columns
-        for one in r.get("samples") or []
-    ]
-    keys = mask_records([dict(one.get("key") or {}) for _item, one in shown], d)
-    values = masked_values(d, [(item, one.get("value")) for item, one in shown])
-    masked = iter(zip(keys, values, strict=True))
-    out = []
-    for q in runs:
-        results = []
-        for r in q.get("results", []):
-            samples = []
-            if d.allowed and r["item"] in d.columns:
-                for one in r.get("samples") or []:
-                    key, value = next(masked)
-                    samples.append({**one, "key": key if one.get("key") else {}, "value": value})
-            results.append({**r, "samples": samples})
-        out.append({**q, "results": results})
-    return out
-
-
-def masked_values(d: Decision, values: list[tuple[str, Any]]) -> list[Any]:
-    """Values each of a named item, masked in one pass (None where the item is not shown)."""
-    rows = mask_records([{item: value} for item, value in values], d)
-    return [row.get(item) for (item, _value), row in zip(values, rows, strict=True)]
-
-
-def preview_rows(
-    request: Request, rid: Id, data: dict[str, Any], keys: list[str], action: str
-) -> dict[str, Any]:
-    """A preview through the policy point: open objections flagged on the raw keys, then the
-    columns the viewer may not read dropped and the rest masked."""
-    config = _config(request)
-    d = authorize(config, viewer(request), rid, action=action, detail={"version": data["version"]})
-    rows = corrections.open_flags(config, rid, data["rows"], keys)
-    data["rows"] = mask_records(rows, d)
-    data["columns"] = [c for c in data["columns"] if c in d.columns]
-    data["masking"] = d.masking
-    return data
 
 
 class DepartmentIn(BaseModel):
@@ -227,10 +163,15 @@ def data(
     limit: int = Query(20, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
-    config = _config(request)
-    keys = Catalog(config).get(rid)["key_columns"]
-    data = lake.preview(config, rid, version=version, limit=limit, offset=offset)
-    return preview_rows(request, rid, data, keys, "api.data")
+    return serve.preview(
+        _config(request),
+        viewer(request),
+        rid,
+        version=version,
+        limit=limit,
+        offset=offset,
+        action="api.data",
+    )
 
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
@@ -262,9 +203,9 @@ def run_quarantine(
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    config = _config(request)
-    own_rows(request, ing.get_run(config, run_id)["resource_id"], "quarantine.read", officer=True)
-    return ing.quarantine_rows(config, run_id, limit=limit, offset=offset)
+    return serve.quarantine_rows(
+        _config(request), viewer(request), run_id, limit=limit, offset=offset
+    )
 
 
 __all__ = ["router"]
@@ -298,12 +239,14 @@ def put_rules(request: Request, rid: Id, body: list[RuleIn]) -> dict[str, Any]:
 def run_quality(request: Request, rid: Id, body: QualityRunIn | None = None) -> dict[str, Any]:
     officer_of(request, rid, "quality.run")
     ran = quality.run_quality(_config(request), rid, version=body.version if body else None)
-    return quality_view(request, rid, [ran])[0]
+    return serve.quality_runs(_config(request), viewer(request), rid, [ran])[0]
 
 
 @router.get("/resources/{rid}/quality", summary="质量趋势 / quality runs of a resource")
 def quality_history(request: Request, rid: Id) -> dict[str, Any]:
-    return {"items": quality_view(request, rid, quality.quality_history(_config(request), rid))}
+    config = _config(request)
+    runs = quality.quality_history(config, rid)
+    return {"items": serve.quality_runs(config, viewer(request), rid, runs)}
 
 
 @router.get("/quality/departments", summary="部门质量排名 / department scorecard and ranking")
@@ -314,7 +257,7 @@ def quality_departments(request: Request) -> dict[str, Any]:
 @router.get("/quality/{run_id}", summary="质量检查结果 / one quality run")
 def quality_run(request: Request, run_id: Id) -> dict[str, Any]:
     q = quality.get_quality_run(_config(request), run_id)
-    return quality_view(request, q["resource_id"], [q])[0]
+    return serve.quality_runs(_config(request), viewer(request), q["resource_id"], [q])[0]
 
 
 @router.get("/quality/{run_id}/failing", summary="不合格行 / failing rows of a quality run")
@@ -325,11 +268,9 @@ def quality_failing(
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    config = _config(request)
-    d = own_rows(request, quality.get_quality_run(config, run_id)["resource_id"], "quality.failing")
-    data = quality.failing_rows(config, run_id, rule_id=rule_id, limit=limit, offset=offset)
-    data["rows"] = mask_records(data["rows"], d)
-    return data
+    return serve.failing_rows(
+        _config(request), viewer(request), run_id, rule_id=rule_id, limit=limit, offset=offset
+    )
 
 
 class ComparisonSide(BaseModel):
@@ -366,21 +307,6 @@ def comparison_owner(request: Request, refs: list[str | int], action: str) -> No
         )
 
 
-def conflict_view(request: Request, cid: Id, action: str) -> Any:
-    """Conflict rows as this viewer may see them: both sides through the policy point."""
-    config, v = _config(request), viewer(request)
-    spec = compare.get_comparison(config, cid)
-    L, R = spec["left"], spec["right"]
-    left = authorize(config, v, L["resource_id"], action=action, detail={"comparison": cid})
-    right = authorize(config, v, R["resource_id"], action=action, detail={"comparison": cid})
-
-    def view(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rows = mask_records(rows, left, {"key": L["key"], "left_value": L["item"]})
-        return mask_records(rows, right, {"right_value": R["item"]})
-
-    return view
-
-
 @router.post("/comparisons", status_code=201, summary="声明比对 / declare a comparison")
 def add_comparison(request: Request, body: ComparisonIn) -> dict[str, Any]:
     comparison_owner(request, [body.left.resource, body.right.resource], "compare.declare")
@@ -406,10 +332,9 @@ def comparison_conflicts(
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    view = conflict_view(request, cid, "compare.conflicts")
-    data = compare.conflicts(_config(request), cid, run_id, limit=limit, offset=offset)
-    data["rows"] = view(data["rows"])
-    return data
+    return serve.conflicts(
+        _config(request), viewer(request), cid, run_id, limit=limit, offset=offset
+    )
 
 
 @router.get(
@@ -417,7 +342,7 @@ def comparison_conflicts(
 )
 def comparison_xlsx(request: Request, cid: Id, run_id: Id) -> FileResponse:
     config = _config(request)
-    view = conflict_view(request, cid, "compare.download")
+    view = serve.conflict_view(config, viewer(request), cid, "compare.download")
     # one file per download: what it holds depends on who asked
     folder = config.home / "tmp"
     folder.mkdir(parents=True, exist_ok=True)
@@ -455,51 +380,6 @@ def _actor(request: Request) -> str:
     return signed_in(request).name
 
 
-def objection_view(request: Request, o: dict[str, Any], action: str) -> dict[str, Any]:
-    """An objection as this viewer may see it: the record key and the values through the policy
-    point of the resource it is about (refused when the viewer may not read that resource)."""
-    d = authorize(
-        _config(request), viewer(request), o["resource_id"], action=action, detail=o["id"]
-    )
-    return objection_masked(o, d)
-
-
-def objection_masked(o: dict[str, Any], d: Decision) -> dict[str, Any]:
-    return objections_masked([o], d)[0]
-
-
-def objections_masked(items: list[dict[str, Any]], d: Decision) -> list[dict[str, Any]]:
-    """Objections on one resource as a viewer may see them: record keys and the current and
-    proposed values through that resource's decision, in one pass for all of them."""
-    keys = mask_records([dict(o["key"] or {}) for o in items], d)
-    current = masked_values(d, [(o["item"], o["current_value"]) for o in items])
-    proposed = masked_values(d, [(o["item"], o["proposed_value"]) for o in items])
-    return [
-        {
-            **o,
-            "key": key if o["key"] else o["key"],
-            "current_value": cur,
-            "proposed_value": prop,
-        }
-        for o, key, cur, prop in zip(items, keys, current, proposed, strict=True)
-    ]
-
-
-def visible_objections(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Objections on resources the viewer may read, masked; the others are left out."""
-    config, v = _config(request), viewer(request)
-    by_resource: dict[int, list[int]] = {}
-    for i, o in enumerate(items):
-        by_resource.setdefault(o["resource_id"], []).append(i)
-    shown: dict[int, dict[str, Any]] = {}
-    for rid, at in by_resource.items():
-        d = decide(config, v, rid, grants=grants(config))
-        if d.allowed:
-            masked = objections_masked([items[i] for i in at], d)
-            shown.update(zip(at, masked, strict=True))
-    return [shown[i] for i in sorted(shown)]
-
-
 @router.post(
     "/resources/{rid}/objections",
     status_code=201,
@@ -509,11 +389,11 @@ def raise_objection(request: Request, rid: Id, body: ObjectionIn) -> dict[str, A
     actor = _actor(request)
     authorize(_config(request), viewer(request), rid, action="objection.raise")
     o = corrections.raise_objection(_config(request), rid, body.model_dump(), actor=actor)
-    return objection_view(request, o, "objection.read")
+    return objections.one(_config(request), viewer(request), o, "objection.read")
 
 
 @router.get("/objections", summary="疑义列表 / objections (filter by status, overdue)")
-def objections(
+def list_objections(
     request: Request,
     status: str | None = Query(None, max_length=12),
     overdue: bool = False,
@@ -522,13 +402,14 @@ def objections(
     items = corrections.list_objections(
         _config(request), resource=resource, status=status, overdue=overdue
     )
-    return {"items": visible_objections(request, items)}
+    return {"items": objections.visible(_config(request), viewer(request), items)}
 
 
 @router.get("/objections/{oid}", summary="疑义详情与处理过程 / one objection with its history")
 def objection(request: Request, oid: Id) -> dict[str, Any]:
-    return objection_view(
-        request, corrections.get_objection(_config(request), oid), "objection.read"
+    config = _config(request)
+    return objections.one(
+        config, viewer(request), corrections.get_objection(config, oid), "objection.read"
     )
 
 
@@ -539,7 +420,7 @@ def move_objection(request: Request, oid: Id, body: TransitionIn) -> dict[str, A
     o = corrections.transition(
         config, oid, body.to, actor=_actor(request), note=body.note, value=body.value
     )
-    return objection_view(request, o, "objection.read")
+    return objections.one(_config(request), viewer(request), o, "objection.read")
 
 
 @router.post("/objections/{oid}/attachment", summary="上传附件 / attach a file (≤ 10 MB)")
@@ -551,4 +432,4 @@ async def objection_attachment(request: Request, oid: Id, file: UploadFile) -> d
         officer_of(request, o["resource_id"], "objection.attach")
     content = await file.read(corrections.MAX_ATTACHMENT + 1)
     o = corrections.attach(config, oid, file.filename or "attachment", content)
-    return objection_view(request, o, "objection.read")
+    return objections.one(_config(request), viewer(request), o, "objection.read")

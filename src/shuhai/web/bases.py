@@ -26,8 +26,9 @@ from shuhai.entities import service
 from shuhai.entities.build import build_base
 from shuhai.entities.licences import verify
 from shuhai.errors import Forbidden
+from shuhai.serve import objections as objection_views
 from shuhai.web.access import require, viewer
-from shuhai.web.api import _actor, objection_masked
+from shuhai.web.api import _actor
 from shuhai.web.auth import check_csrf
 from shuhai.web.params import Id, Offset
 
@@ -95,9 +96,9 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
             src["id"] = (masked or {}).get("身份证号", src["id"])
     disagreements = _disagreements(view, p["disagreements"])
     objections = [
-        objection_masked(o, view.decision(o["resource_id"]))
+        objection_views.masked([o], view.decision(o["resource_id"]))[0]
         for o in p["objections"]
-        if view.readable(o["resource_id"])
+        if objection_views.may_see(view.viewer, o, view.decision(o["resource_id"]))
     ]
     links = {
         k: _mixed(view, "person", [r for r in rows if view.readable(r.get("resource_id", 0))])

@@ -10,23 +10,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shuhai import ingest as ing
-from shuhai import quality
-from shuhai.access.policy import mask_records
+from shuhai import quality, serve
 from shuhai.catalog import FACETS, Catalog
 from shuhai.config import Config
 from shuhai.errors import InvalidInput, NotFound, ShuhaiError
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
-from shuhai.web.api import (
-    conflict_view,
-    objection_view,
-    officer_of,
-    own_rows,
-    preview_rows,
-    quality_view,
-    visible_objections,
-)
+from shuhai.serve import objections
+from shuhai.web.access import viewer
+from shuhai.web.api import officer_of
 from shuhai.web.auth import check_csrf
 from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
@@ -104,8 +97,7 @@ def resource(request: Request, rid: Id, version: OptionalVersion = None) -> HTML
     preview_error = None
     if versions:
         try:
-            data = lake.preview(config, rid, version=version, limit=20)
-            preview = preview_rows(request, rid, data, res["key_columns"], "preview")
+            preview = serve.preview(config, viewer(request), rid, version=version, limit=20)
         except NotFound as exc:
             if version is None:
                 raise
@@ -123,9 +115,11 @@ def resource(request: Request, rid: Id, version: OptionalVersion = None) -> HTML
             "preview": preview,
             "preview_error": preview_error,
             "version": version,
-            "quality": quality_view(request, rid, quality.quality_history(config, rid)),
-            "objections": visible_objections(
-                request, corrections.list_objections(config, resource=rid)
+            "quality": serve.quality_runs(
+                config, viewer(request), rid, quality.quality_history(config, rid)
+            ),
+            "objections": objections.visible(
+                config, viewer(request), corrections.list_objections(config, resource=rid)
             ),
         },
     )
@@ -206,11 +200,11 @@ def quality_run_page(
 ) -> HTMLResponse:
     config = _config(request)
     run = quality.get_quality_run(config, run_id)
-    run = quality_view(request, run["resource_id"], [run])[0]
+    run = serve.quality_runs(config, viewer(request), run["resource_id"], [run])[0]
     res = Catalog(config).get(run["resource_id"])
-    d = own_rows(request, run["resource_id"], "quality.failing")
-    rows = quality.failing_rows(config, run_id, rule_id=rule_id, limit=100, offset=offset)
-    rows["rows"] = mask_records(rows["rows"], d)
+    rows = serve.failing_rows(
+        config, viewer(request), run_id, rule_id=rule_id, limit=100, offset=offset
+    )
     return _page(
         request,
         "quality_run.html",
@@ -229,9 +223,7 @@ def comparisons_page(request: Request) -> HTMLResponse:
 
 @router.get("/comparisons/{cid}/runs/{run_id}", response_class=HTMLResponse)
 def comparison_run_page(request: Request, cid: Id, run_id: Id, offset: Offset = 0) -> HTMLResponse:
-    view = conflict_view(request, cid, "compare.conflicts")
-    data = compare.conflicts(_config(request), cid, run_id, limit=100, offset=offset)
-    data["rows"] = view(data["rows"])
+    data = serve.conflicts(_config(request), viewer(request), cid, run_id, limit=100, offset=offset)
     item = next((c for c in compare.list_comparisons(_config(request)) if c["id"] == cid), None)
     return _page(request, "comparison_run.html", {"data": data, "item": item, "offset": offset})
 
@@ -240,8 +232,9 @@ def comparison_run_page(request: Request, cid: Id, run_id: Id, offset: Offset = 
 def objections_page(
     request: Request, status: str | None = Query(None, max_length=12), overdue: bool = False
 ) -> HTMLResponse:
-    items = visible_objections(
-        request, corrections.list_objections(_config(request), status=status, overdue=overdue)
+    config = _config(request)
+    items = objections.visible(
+        config, viewer(request), corrections.list_objections(config, status=status, overdue=overdue)
     )
     return _page(
         request,
@@ -252,7 +245,10 @@ def objections_page(
 
 @router.get("/objections/{oid}", response_class=HTMLResponse)
 def objection_page(request: Request, oid: Id) -> HTMLResponse:
-    o = objection_view(request, corrections.get_objection(_config(request), oid), "objection.read")
+    config = _config(request)
+    o = objections.one(
+        config, viewer(request), corrections.get_objection(config, oid), "objection.read"
+    )
     return _page(
         request, "objection.html", {"o": o, "res": Catalog(_config(request)).get(o["resource_id"])}
     )
@@ -266,8 +262,7 @@ def run(request: Request, run_id: Id, offset: Offset = 0) -> HTMLResponse:
     rows, rows_error = None, None
     if info["rows_quarantined"]:
         try:
-            own_rows(request, info["resource_id"], "quarantine.read", officer=True)
-            rows = ing.quarantine_rows(config, run_id, limit=100, offset=offset)
+            rows = serve.quarantine_rows(config, viewer(request), run_id, limit=100, offset=offset)
         except ShuhaiError as exc:  # the run's figures are shown, its rejected rows are not
             rows_error = exc.message
     return _page(

@@ -28,6 +28,7 @@ from shuhai.db import session_scope
 from shuhai.entities import standardize as std
 from shuhai.errors import Forbidden, InvalidInput, ShuhaiError
 from shuhai.lake import LakeTable
+from shuhai.serve.filters import check_filters
 from shuhai.share import serving
 from shuhai.web.access import note, require, signed_system, viewer
 from shuhai.web.params import OptionalVersion
@@ -288,19 +289,14 @@ async def rows(request: Request, resource: str) -> Response:
     decision, a Redis nonce, one indexed SQLite read), cheaper than a hop to the thread pool."""
     config = _config(request)
     res, decision = _shared(request, resource, "share.rows")
+    v = viewer(request)
     refused = _refusing(request, "share.rows", res["code"])
     try:
         fmt = _format(request)
         columns = _columns(request, res, decision)
         types = {it["name"]: it["data_type"] for it in res["items"]}
         filters = serving.parse_filters(list(request.query_params.multi_items()), types)
-        not_granted = [f.column for f in filters if f.column not in decision.columns]
-        if not_granted:
-            raise Forbidden(
-                "share.column_not_granted",
-                f"无权按未获授权的信息项过滤：{'、'.join(not_granted)}",
-                f"Cannot filter on items outside the grant: {', '.join(not_granted)}",
-            )
+        masked_lookups = check_filters(config, v, decision, filters)
         version = _int_param(request, "version")
         ask = functools.partial(
             serving.query,
@@ -328,6 +324,7 @@ async def rows(request: Request, resource: str) -> Response:
             "version": page.version,
             "rows": frame.height,
             "filters": [f.column for f in filters],
+            **({"masked_lookup": masked_lookups} if masked_lookups else {}),
         },
     )
     return _respond(
