@@ -187,8 +187,9 @@ def routes(r: dict[str, int]) -> dict[str, tuple[str, str, bool]]:
     return {
         "data": (f"/api/v1/resources/{rid}/data", "policy", True),
         "share_rows": (f"/api/v1/share/{rid}/rows", "share", True),
-        "objection": (f"/api/v1/objections/{oid}", "policy", True),
-        "objections": (f"/api/v1/objections?resource={rid}", "listed", True),
+        # objections: the raiser and the providing department only (never the public)
+        "objection": (f"/api/v1/objections/{oid}", "own_department", True),
+        "objections": (f"/api/v1/objections?resource={rid}", "listed_own", True),
         "quarantine": (f"/api/v1/runs/{run}/quarantine", "own_officer", True),
         "failing": (f"/api/v1/quality/{q}/failing", "own_department", True),
         "conflicts": (f"/api/v1/comparisons/{cid}/runs/{crun}", "both_sides", True),
@@ -201,8 +202,8 @@ def routes(r: dict[str, int]) -> dict[str, tuple[str, str, bool]]:
         "run_page": (f"/runs/{run}", "own_officer", False),
         "quality_page": (f"/quality/{q}", "own_department", False),
         "comparison_page": (f"/comparisons/{cid}/runs/{crun}", "both_sides", False),
-        "objection_page": (f"/objections/{oid}", "policy", False),
-        "objections_page": ("/objections", "listed", False),
+        "objection_page": (f"/objections/{oid}", "own_department", False),
+        "objections_page": ("/objections", "listed_own", False),
     }
 
 
@@ -214,7 +215,7 @@ def expected(rule: str, share: str, who: str) -> bool | None:
         return None if who == "anonymous" else policy
     if rule == "own_officer":
         return False if who == "own_officer" else None
-    if rule == "own_department":
+    if rule in ("own_department", "listed_own"):
         return {"own_officer": False, "own_user": True}.get(who)
     if rule == "both_sides":
         return policy if GA_SIDE[who] and policy is not None else None
@@ -233,7 +234,7 @@ def test_no_read_without_entitlement(city: dict[str, Any], share: str) -> None:
             want = expected(rule, share, who)
             seen = (full in text, masked in text)
             ok = seen == {None: (False, False), True: (False, True), False: (True, False)}[want]
-            if is_api and rule != "listed":
+            if is_api and not rule.startswith("listed"):
                 ok = ok and (status == 200 if want is not None else status in (401, 403))
                 if want is None:
                     ok = ok and status == (401 if who == "anonymous" else 403)

@@ -250,8 +250,10 @@ def list_rules(
 def set_rules(
     config: Config, resource: str | int, raw: list[dict[str, Any]], *, replace: bool = True
 ) -> list[dict[str, Any]]:
-    """Validate and store rules (all or nothing); ``replace`` drops the resource's current rules."""
-    with session_scope(config.database_url) as s:
+    """Validate and store rules (all or nothing); ``replace`` drops the resource's current rules.
+    Under the lock ``list_rules`` stores defaults with: a check started by a load just before
+    must not add the defaults beside the rules set here."""
+    with _defaults_lock, session_scope(config.database_url) as s:
         res = find_resource(s, resource)
         spec = resource_dict(res)
         rules = validate_rules(raw, spec["items"])
