@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from sqlalchemy import select
 
 from shuhai.access import identity as idn
+from shuhai.access import throttle
+from shuhai.access.limits import TooManyRequests
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.db import User, session_scope
-from shuhai.errors import Conflict, Forbidden, InvalidInput
+from shuhai.errors import Conflict, InvalidInput
 
 
 @pytest.fixture
@@ -64,16 +67,34 @@ def test_separation_of_duties(people: Config) -> None:
         idn.add_user(people, "adm", "Correct1horse", roles=["admin"])
 
 
-def test_lockout_after_five_failures_and_reset(people: Config) -> None:
+def test_failures_slow_that_address_only_and_never_tell_who_exists(people: Config) -> None:
     idn.add_user(people, "ga_user", "Correct1horse", roles=["user"], department="GA")
-    for _ in range(idn.MAX_FAILURES):
-        with pytest.raises(idn.Unauthorized):
-            idn.login(people, "ga_user", "wrong-password-1")
-    with pytest.raises(Forbidden) as exc:
-        idn.login(people, "ga_user", "Correct1horse")  # right password, but locked
-    assert exc.value.code == "auth.locked"
-    idn.reset_password(people, "ga_user", "Another2horse")
-    assert idn.login(people, "ga_user", "Another2horse")["user"]["username"] == "ga_user"
+    answers = {}
+    for name in ("ga_user", "nobody"):
+        for _ in range(throttle.FREE):
+            with pytest.raises(idn.Unauthorized) as exc:
+                idn.login(people, name, "wrong-password-1", address="10.0.0.9")
+            assert exc.value.code == "auth.failed"
+        with pytest.raises(TooManyRequests) as exc:  # right password, but too soon
+            idn.login(people, name, "Correct1horse", address="10.0.0.9")
+        answers[name] = (exc.value.status, exc.value.code)
+    # a real account and an unknown one read the same
+    assert answers["ga_user"] == answers["nobody"] == (429, "auth.throttled")
+    # the same account from another address is not slowed (no lock-out from outside)
+    assert idn.login(people, "ga_user", "Correct1horse", address="10.0.0.10")["user"]
+    assert throttle.delay(throttle.FREE, throttle.FREE) == 1
+    assert throttle.delay(throttle.FREE + 3, throttle.FREE) == 8
+    assert throttle.delay(10_000, throttle.FREE) == throttle.MAX_DELAY
+
+
+def test_a_one_time_code_signs_in_once(people: Config) -> None:
+    idn.add_user(people, "sec", "Correct1horse", roles=["security"])
+    with session_scope(people.database_url) as s:
+        secret = s.scalars(select(User).where(User.username == "sec")).one().totp_secret
+    code = pyotp.TOTP(secret).now()
+    assert idn.login(people, "sec", "Correct1horse", code, address="10.0.0.1")["token"]
+    with pytest.raises(idn.Unauthorized):  # the same code again, within its 30 seconds
+        idn.login(people, "sec", "Correct1horse", code, address="10.0.0.1")
 
 
 def test_unknown_users_fail_like_wrong_passwords(people: Config) -> None:

@@ -16,7 +16,9 @@ sign in with a second factor.
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,11 +26,13 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from shuhai.access import throttle
 from shuhai.access.crypto import sm3_hex
 from shuhai.config import Config
-from shuhai.db import Department, User, UserSession, session_scope
-from shuhai.errors import Conflict, Forbidden, InvalidInput, NotFound, ShuhaiError
+from shuhai.db import Department, UsedNonce, User, UserSession, session_scope
+from shuhai.errors import Conflict, InvalidInput, NotFound, ShuhaiError
 
 ADMIN, SECURITY, AUDITOR = "admin", "security", "auditor"
 OFFICER, USER, PUBLIC = "officer", "user", "public"
@@ -42,8 +46,6 @@ ROLES = {
 }
 THREE = {ADMIN, SECURITY, AUDITOR}  # 三员: separate people, second factor required
 DEPARTMENT_ROLES = {OFFICER, USER}
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
 
 _hasher = PasswordHasher()  # Argon2id, the library's default parameters (RFC 9106)
@@ -187,44 +189,43 @@ def _get(s: Any, username: str) -> User:
     return u
 
 
-def login(config: Config, username: str, password: str, totp: str | None = None) -> dict[str, Any]:
+def login(
+    config: Config,
+    username: str,
+    password: str,
+    totp: str | None = None,
+    *,
+    address: str | None = None,
+) -> dict[str, Any]:
     """Check password (and TOTP where required); returns a session token and CSRF token.
 
-    Failures are counted; the fifth in a row locks the account for 15 minutes. The message does
-    not say whether the user exists.
+    Failures slow further attempts from the same address (``throttle``: progressive delays,
+    no lock another address could trigger). Every refusal says the same whether or not the user
+    exists. A one-time code signs in once: the time step it matched is used up.
     """
     refused = Unauthorized(
         "auth.failed", "用户名、密码或动态口令错误", "Wrong username, password or one-time code"
     )
+    throttle.check(config, username, address)
     now = datetime.now(UTC)
     with session_scope(config.database_url) as s:
         u = s.scalars(select(User).where(User.username == username)).first()
         if u is None or not u.active:
             _hasher.hash(password)  # the same work either way: no timing oracle for usernames
-            raise refused
-        locked = u.locked_until
-        if locked is not None and locked.tzinfo is None:
-            locked = locked.replace(tzinfo=UTC)
-        if locked and locked > now:
-            raise Forbidden(
-                "auth.locked",
-                f"连续失败次数过多，账户锁定至 {locked:%H:%M} UTC",
-                f"Too many failures; the account is locked until {locked:%H:%M} UTC",
-            )
-        try:
-            _hasher.verify(u.password_hash, password)
-            ok = True
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if ok and u.totp_secret is not None:
-            ok = bool(totp) and pyotp.TOTP(u.totp_secret).verify(str(totp), valid_window=1)
-        if not ok:
-            u.failed_logins += 1
-            if u.failed_logins >= MAX_FAILURES:
-                u.locked_until, u.failed_logins = now + LOCKOUT, 0
-            s.flush()
-            failed = refused
+            ok, u = False, None
         else:
+            try:
+                _hasher.verify(u.password_hash, password)
+                ok = True
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if ok and u is not None and u.totp_secret is not None:
+            ok = _fresh_totp(s, u, totp)
+        if not ok:
+            if u is not None:
+                u.failed_logins += 1
+        else:
+            assert u is not None
             u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
             s.add(
@@ -235,8 +236,32 @@ def login(config: Config, username: str, password: str, totp: str | None = None)
                     expires_at=now + SESSION_TTL,
                 )
             )
-            return {"token": token, "csrf": csrf, "user": user_dict(u)}
-    raise failed
+            result = {"token": token, "csrf": csrf, "user": user_dict(u)}
+    if not ok:
+        throttle.failed(config, username, address)
+        raise refused
+    throttle.succeeded(config, username, address)
+    return result
+
+
+def _fresh_totp(s: Any, u: User, code: str | None) -> bool:
+    """Whether ``code`` is the user's one-time code for now (±1 step) and not used before; the
+    step it matched is recorded, so the same code never signs in twice."""
+    if not code:
+        return False
+    otp = pyotp.TOTP(u.totp_secret or "")
+    now = time.time()
+    for drift in (0, -1, 1):
+        at = now + drift * otp.interval
+        if hmac.compare_digest(otp.at(at), str(code)):
+            step = int(at // otp.interval)
+            try:
+                with s.begin_nested():
+                    s.add(UsedNonce(app_key=f"totp:{u.id}", nonce=str(step)))
+            except IntegrityError:
+                return False  # already used
+            return True
+    return False
 
 
 def session_user(config: Config, token: str | None) -> dict[str, Any] | None:

@@ -7,8 +7,11 @@ guessed value exists, so their number per credential is bounded (``masked_lookup
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import threading
 import time
+from typing import Any
 
 from shuhai.config import Config
 from shuhai.errors import ShuhaiError
@@ -22,6 +25,14 @@ class TooManyRequests(ShuhaiError):
     status = 429
 
 
+@functools.lru_cache(maxsize=8)
+def redis_client(url: str) -> Any:
+    """One client (and its connection pool) per Redis URL and process."""
+    import redis  # (a dependency; loaded only by platforms that configure Redis)
+
+    return redis.Redis.from_url(url)
+
+
 _counts: dict[str, tuple[int, int]] = {}  # key -> (window, count)
 _lock = threading.Lock()
 
@@ -30,11 +41,10 @@ def hit(config: Config, key: str, limit: int, *, window: int = WINDOW) -> int:
     """Count one use of ``key``; raises ``TooManyRequests`` past ``limit`` in the window.
     Returns the uses so far in this window."""
     slot = int(time.time() // window)
+    key = f"{hashlib.sha256(config.database_url.encode()).hexdigest()[:12]}:{key}"
     if config.redis_url:
-        from shuhai.access.signing import _redis
-
         name = f"shuhai:limit:{key}:{slot}"
-        pipe = _redis(config.redis_url).pipeline(transaction=False)
+        pipe = redis_client(config.redis_url).pipeline(transaction=False)
         pipe.incr(name)
         pipe.expire(name, window * 2)
         used = int(pipe.execute()[0])
@@ -55,4 +65,4 @@ def hit(config: Config, key: str, limit: int, *, window: int = WINDOW) -> int:
     return used
 
 
-__all__ = ["TooManyRequests", "hit"]
+__all__ = ["TooManyRequests", "hit", "redis_client"]

@@ -11,7 +11,6 @@ metadata database otherwise) or the signature does not match (compared in consta
 
 from __future__ import annotations
 
-import functools
 import hmac
 import secrets
 import time
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shuhai.access import keys
 from shuhai.access.crypto import hmac_sm3, sm3_hex
+from shuhai.access.limits import redis_client
 from shuhai.config import Config
 from shuhai.db import ApiCredential, Department, UsedNonce, session_scope
 from shuhai.errors import NotFound, ShuhaiError
@@ -245,14 +245,6 @@ def _credential(config: Config, app_key: str) -> dict[str, Any]:
     return {"secret": hit[0], "department_id": hit[1], "scopes": hit[2]}
 
 
-@functools.lru_cache(maxsize=8)
-def _redis(url: str) -> Any:
-    """One client (and its connection pool) per Redis URL and process."""
-    import redis
-
-    return redis.Redis.from_url(url)
-
-
 def _revoked_key(app_key: str) -> str:
     return f"shuhai:revoked:{app_key}"
 
@@ -263,7 +255,7 @@ def _fresh_nonce(
     """(the nonce is new, the key is revoked): one round trip to where nonces are kept, which
     also tells whether the key was revoked since this process cached its secret."""
     if redis_url:
-        pipe = _redis(redis_url).pipeline(transaction=False)
+        pipe = redis_client(redis_url).pipeline(transaction=False)
         pipe.set(f"shuhai:nonce:{app_key}:{nonce}", 1, nx=True, ex=2 * SKEW + 60)
         pipe.exists(_revoked_key(app_key))
         fresh, revoked = pipe.execute()
@@ -282,7 +274,7 @@ def _fresh_nonce(
 def _announce_revoked(config: Config, app_key: str) -> None:
     _secrets.pop(app_key, None)
     if config.redis_url:
-        _redis(config.redis_url).set(_revoked_key(app_key), 1)
+        redis_client(config.redis_url).set(_revoked_key(app_key), 1)
 
 
 def purge_nonces(config: Config) -> int:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
 from sqlalchemy import select
 
@@ -127,6 +128,12 @@ def _query(path: Path, sql: str, params: list[Any] | None = None) -> list[dict[s
     con = sealing.connect(path)
     try:
         return sealing.rows(con, sql, params or [])
+    except duckdb.IOException as exc:  # a part this kind of base does not build
+        raise NotFound(
+            "entities.no_part",
+            "该基础库没有这部分内容（如电子证照库只有证照，没有档案与来源不一致）",
+            "This base database has no such part (a licence base holds licences, not files)",
+        ) from exc
     finally:
         con.close()
 

@@ -218,6 +218,13 @@ def attach(config: Config, objection_id: int, filename: str, content: bytes) -> 
             "Attachments are limited to 10 MB",
         )
     safe = re.sub(r"[^\w.\-]+", "_", Path(filename).name)[:120] or "attachment"
+    if safe.startswith(".") or safe != Path(safe).name:  # "..", ".htaccess": never a path part
+        raise InvalidInput(
+            "objection.bad_attachment_name",
+            "附件名无效：不能以“.”开头",
+            "Invalid attachment name: it may not start with a dot",
+            details=[{"field": "file", "error": "附件名无效 / invalid file name"}],
+        )
     with session_scope(config.database_url) as s:
         o = _get(s, objection_id)
         if o.status not in OPEN:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -23,6 +23,7 @@ from shuhai.web import (
     bases,
     errors,
     grading,
+    hygiene,
     pages,
     share,
 )
@@ -47,6 +48,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
+        dependencies=[Depends(hygiene.csrf_guard)],
     )
     app.state.config = config
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -60,6 +62,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
     app.add_middleware(access.AuditCalls, config=config)
+    app.add_middleware(hygiene.SecurityHeaders)
     # the sharing API first: routes are matched in order, and its keyed lookups are the
     # platform's busiest calls (each route tried before them costs every request a match)
     app.include_router(share.router)

@@ -55,6 +55,11 @@ def check_csrf(request: Request, token: str | None) -> None:
         )
 
 
+def _address(request: Request) -> str | None:
+    """The caller's address, for sign-in throttling (the proxy's when behind one)."""
+    return request.client.host if request.client else None
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
@@ -72,7 +77,7 @@ def login(
 ) -> Response:
     config = _config(request)
     try:
-        session = idn.login(config, username, password, totp or None)
+        session = idn.login(config, username, password, totp or None, address=_address(request))
     except ShuhaiError as exc:
         audit.record(config, "login", actor=username, outcome="refused", detail=exc.code)
         return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
@@ -118,7 +123,9 @@ class SessionIn(BaseModel):
 def create_session(request: Request, body: SessionIn) -> dict[str, Any]:
     config = _config(request)
     try:
-        session = idn.login(config, body.username, body.password, body.totp)
+        session = idn.login(
+            config, body.username, body.password, body.totp, address=_address(request)
+        )
     except ShuhaiError as exc:
         audit.record(config, "login", actor=body.username, outcome="refused", detail=exc.code)
         raise
