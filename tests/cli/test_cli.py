@@ -217,3 +217,50 @@ def test_rekey_from_the_command_line(env: Path) -> None:
     assert "资源 resource 1" in out
     assert "350102198001010014" in ok("read", "人口")
     assert "没有旧密钥下的数据" in ok("keys", "rekey")
+
+
+def test_command_line_reads_pass_the_policy_point_and_are_audited(env: Path) -> None:
+    """The command line is the operator (the OS user on the data directory): it reads in full,
+    and every read and change leaves an audit entry under its name."""
+    from shuhai.access import audit
+    from shuhai.config import Config
+
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 人口\ndepartment: GA\nclassification: '101001'\nkey_columns: [身份证号]\n"
+        "items:\n  - {name: 身份证号}\n  - {name: 姓名}\n",
+    )
+    ok("catalog", "register", str(spec))
+    ok(
+        "ingest",
+        "1",
+        str(write(env / "a.csv", "身份证号,姓名\n350102198001010014,张三\n,李四,x\n")),
+    )
+    assert "350102198001010014" in ok("read", "1")  # the operator reads unmasked
+    ok("query", "1", "SELECT count(*) AS n FROM t")
+    ok("quarantine", "1")
+    ok("share", "index", "1")
+    config = Config.from_env()
+    audit.flush(config)
+    actions = {
+        e["action"] for e in audit.search(config, limit=500) if e["actor"].startswith("cli:")
+    }
+    assert {"read", "query", "quarantine.read", "resource.register", "share.index"} <= actions
+    # files hold personal data: the setting decides, at the command line too
+    result = runner.invoke(app, ["base", "show", "人口基础库", "P00000001"])
+    assert result.exit_code == 1 and "entities.profiles_off" in result.output
+
+
+def test_quarantine_at_the_terminal_shortens_huge_cells(env: Path) -> None:
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 人口\ndepartment: GA\nclassification: '101001'\nitems:\n  - {name: 身份证号}\n",
+    )
+    ok("catalog", "register", str(spec))
+    ok("ingest", "1", str(write(env / "a.csv", "身份证号\n" + "9" * 5000 + ",extra\n1\n")))
+    out = ok("quarantine", "1")
+    assert "9" * 5000 not in out and "字符" in out

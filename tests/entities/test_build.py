@@ -8,15 +8,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from shuhai.access.policy import Viewer
 from shuhai.config import Config
 from shuhai.demo import build_demo
 from shuhai.demo.truth import record_truth
 from shuhai.entities import store
 from shuhai.entities.build import build_base
 from shuhai.entities.evaluate import pairwise
-from shuhai.entities.licences import verify
 from shuhai.entities.service import current, profile, search_files
 from shuhai.ingest import ingest
+from shuhai.serve.licences import check
 
 
 @pytest.fixture(scope="module")
@@ -125,16 +126,20 @@ def test_licence_verification(city: tuple[Config, Path]) -> None:
     _info, path = current(config, "电子证照库")
     lic = store.load_file(path, "licences")
     cert = lic.filter(pl.col("type") == "职业资格证书").row(0, named=True)
-    v = verify(config, cert["number"], holder=cert["holder_id"])
+
+    def verify(number: str, holder: str | None = None) -> dict:
+        return check(config, Viewer(), number, holder=holder)
+
+    v = verify(cert["number"], holder=cert["holder_id"])
     assert v["exists"] and v["valid"] and v["holder_matches"]
     assert v["holder"]["file_id"].startswith("P")
     assert v["holder"]["name"].endswith("*") or "*" in v["holder"]["name"]
     assert cert["holder_name"] not in str(v)  # the name is confirmed, not disclosed
-    assert verify(config, cert["number"], holder="110101190001010000")["holder_matches"] is False
+    assert verify(cert["number"], holder="110101190001010000")["holder_matches"] is False
     expired = lic.filter(pl.col("status") == "已过期")
     if expired.height:
-        assert verify(config, expired["number"][0])["valid"] is False
-    assert verify(config, "NO-SUCH-LICENCE") == {
+        assert verify(expired["number"][0])["valid"] is False
+    assert verify("NO-SUCH-LICENCE") == {
         "number": "NO-SUCH-LICENCE",
         "exists": False,
         "valid": False,

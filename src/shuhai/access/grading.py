@@ -23,6 +23,7 @@ from shuhai.catalog.service import find_resource
 from shuhai.config import Config
 from shuhai.db import InfoItem, session_scope
 from shuhai.errors import InvalidInput, NotFound
+from shuhai.events import ACCESS_CHANGED, emit
 
 CLASSES = ("核心", "重要", "一般")
 LEVELS = ("L1", "L2", "L3", "L4")
@@ -130,9 +131,7 @@ def confirm(
             it = by_name[name]
             raised |= g["level"] == "L4" or g["data_class"] == "核心"
             it.data_class, it.level, it.grading_confirmed_by = g["data_class"], g["level"], actor
-        from shuhai.access.policy import forget
-
-        forget()
+        emit(ACCESS_CHANGED)
         if raised:  # encrypt what the lake already holds of these items, once this commits
             from shuhai.access.keys import protect_lake
             from shuhai.plugins import in_background

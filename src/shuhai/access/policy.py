@@ -11,13 +11,17 @@ preview, a profile, the API and a download for the same viewer. Default deny:
   L4 columns masked;
 - another department reads 无条件共享 resources with L4 columns masked, 有条件共享 resources
   only under an approved grant (the columns and period approved), never 不予共享 ones;
-- a system credential acts for its department, within its scopes when it has any.
+- a system credential acts for its department, within its scopes when it has any;
+- the operator (``OPERATOR``: the operating-system user who owns the data directory, at the
+  command line) reads everything unmasked — they hold the files anyway — and every read is
+  audited under their name.
 
 L4 columns without a masking rule are left out rather than shown.
 """
 
 from __future__ import annotations
 
+import getpass
 import threading
 import time
 from collections.abc import Callable
@@ -34,18 +38,26 @@ from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
 from shuhai.errors import Forbidden
+from shuhai.events import ACCESS_CHANGED, subscribe
 
 UNCONDITIONAL = "无条件共享"  # 无条件共享
 CONDITIONAL = "有条件共享"  # 有条件共享
 NOT_SHARED = "不予共享"  # 不予共享
 OPEN = "无条件开放"  # 无条件开放
+OPERATOR = "operator"  # 数据目录操作员: the OS user running the command line on the data directory
+OPERATOR_CODE = "access.operator"
+
+
+def operator() -> Viewer:
+    """The command line's viewer: the operating-system user who runs it on the data directory."""
+    return Viewer(OPERATOR, f"cli:{getpass.getuser()}")
 
 
 @dataclass(frozen=True)
 class Viewer:
     """Who is asking: a signed-in user, a department system, or nobody."""
 
-    kind: str = "anonymous"  # user | system | anonymous
+    kind: str = "anonymous"  # user | system | operator | anonymous
     name: str = "anonymous"
     department_id: int | None = None
     roles: tuple[str, ...] = ()
@@ -81,7 +93,12 @@ class Decision:
 
     @property
     def own_department(self) -> bool:
-        return self.code in ("access.own", "access.own_officer")
+        return self.code in ("access.own", "access.own_officer", OPERATOR_CODE)
+
+    @property
+    def unmasked(self) -> bool:
+        """The viewer reads every column of the resource in full (its officer, the operator)."""
+        return self.allowed and not self.masking and set(self.columns) == set(self.items)
 
 
 Grants = Callable[[int, int], set[str] | None]  # (department id, resource id) -> approved columns
@@ -89,6 +106,21 @@ Grants = Callable[[int, int], set[str] | None]  # (department id, resource id) -
 
 def no_grants(department_id: int, resource_id: int) -> set[str] | None:
     return None
+
+
+_grants_source: list[Callable[[Config], Grants]] = []
+
+
+def register_grants(source: Callable[[Config], Grants]) -> None:
+    """Where approved grants come from (``shuhai.share.applications`` registers itself when
+    imported): passed in, so this package never imports the one above it. Without a source no
+    conditional grant is known, and conditionally shared resources are refused."""
+    _grants_source[:] = [source]
+
+
+def approved(config: Config) -> Grants:
+    """The registered grants lookup for this platform (none: ``no_grants``)."""
+    return _grants_source[0](config) if _grants_source else no_grants
 
 
 def decide(
@@ -130,6 +162,14 @@ def decide(
             tuple(columns),
         )
 
+    if viewer.kind == OPERATOR:
+        return allow(
+            columns,
+            set(),
+            OPERATOR_CODE,
+            "数据目录操作员（命令行）",
+            "The data directory's operator",
+        )
     platform = {ADMIN, SECURITY, AUDITOR} & set(viewer.roles)
     if platform and not viewer.department_member:
         return deny(
@@ -210,11 +250,14 @@ _cache: dict[tuple[str, Viewer, str], tuple[float, dict[str, Any], Decision]] = 
 _cache_lock = threading.Lock()
 
 
-def forget() -> None:
-    """Drop remembered decisions: called when a grant, a grading or a catalog entry changes in
-    this process; other processes see the change within ``CACHE_SECONDS``."""
+def forget(**_payload: Any) -> None:
+    """Drop remembered decisions: called (``events.ACCESS_CHANGED``) when a grant, a grading or
+    a catalog entry changes in this process; other processes see it within ``CACHE_SECONDS``."""
     with _cache_lock:
         _cache.clear()
+
+
+subscribe(ACCESS_CHANGED, forget)
 
 
 def remembered(
@@ -227,8 +270,6 @@ def remembered(
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1], hit[2]
-    from shuhai.share.applications import grants as approved
-
     with session_scope(config.database_url) as s:
         res = resource_dict(find_resource(s, resource))
     decision = decide(config, viewer, res["id"], grants=approved(config))
@@ -257,8 +298,6 @@ def authorize(
     themselves, so that one call leaves one entry."""
     if decision is None:
         if grants is None:
-            from shuhai.share.applications import grants as approved
-
             grants = approved(config)
         decision = decide(config, viewer, resource, grants=grants)
     if decision.allowed and not record_ok:
@@ -351,8 +390,6 @@ class SourceView:
 
     def __init__(self, config: Config, viewer: Viewer, grants: Grants | None = None) -> None:
         if grants is None:
-            from shuhai.share.applications import grants as approved
-
             grants = approved(config)
         self.config, self.viewer, self.grants = config, viewer, grants
         self._decisions: dict[int, Decision] = {}
@@ -360,7 +397,7 @@ class SourceView:
     def check(self, action: str, target: str) -> None:
         """Refuse (and audit) callers who may not read base-database files at all."""
         v = self.viewer
-        allowed = v.department_member
+        allowed = v.department_member or v.kind == OPERATOR
         record(
             self.config,
             v,
@@ -422,12 +459,15 @@ __all__ = [
     "SourceView",
     "Viewer",
     "apply",
+    "approved",
     "authorize",
     "decide",
     "forget",
+    "operator",
     "mask_attribute_rows",
     "mask_records",
     "no_grants",
     "record",
+    "register_grants",
     "remembered",
 ]

@@ -30,6 +30,7 @@ from shuhai.catalog.spec import (
 from shuhai.config import Config
 from shuhai.db import Department, InfoItem, IngestRun, Resource, session_scope
 from shuhai.errors import Conflict, InvalidInput, NotFound
+from shuhai.events import ACCESS_CHANGED, emit
 
 FACETS = ("department", "share_type", "update_cycle", "format")
 
@@ -175,9 +176,7 @@ class Catalog:
         spec = validate_resource(data)
         with self._session() as s:
             out = self.register_spec(s, spec, update=update)
-        from shuhai.access.policy import forget
-
-        forget()  # share types and items may have changed
+        emit(ACCESS_CHANGED)  # share types and items may have changed
         return out
 
     def register_spec(

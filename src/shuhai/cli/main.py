@@ -152,6 +152,7 @@ def catalog_register(
     Example: shuhai catalog register persons.yaml
     """
     res = cat.Catalog(_config()).register(_load_mapping(path), update=update)
+    _audited("resource.register", res["code"], {"update": update, "file": path.name})
     console.print(f"已登记 / Registered: {res['name']}  [bold]{res['code']}[/]")
 
 
@@ -352,15 +353,25 @@ def runs(resource: str = typer.Argument(None), limit: int = 30) -> None:
 @friendly
 def quarantine(run_id: int, limit: int = 20, offset: int = 0) -> None:
     """查看某次导入的隔离行 / Quarantined rows of a run.  Example: shuhai quarantine 3"""
-    from shuhai.ingest import quarantine_rows
+    from shuhai import serve
+    from shuhai.access.policy import operator
 
-    page = quarantine_rows(_config(), run_id, limit=limit, offset=offset)
+    page = serve.quarantine_rows(_config(), operator(), run_id, limit=limit, offset=offset)
     console.print(f"共 {page['total']} 行 / {page['total']} rows")
     for row in page["rows"]:
+        cells = {k: _cell(v) for k, v in row.items() if not k.startswith("_")}
         console.print(
-            f"[bold]第 {row.get('_line')} 行[/] {row.get('_reasons')}  [dim]{ {k: v for k, v in row.items() if not k.startswith('_')} or row.get('_raw') }[/]",
+            f"[bold]第 {row.get('_line')} 行[/] {row.get('_reasons')}  [dim]{cells or _cell(row.get('_raw'))}[/]",
             highlight=False,
         )
+
+
+CELL = 200  # characters of a cell shown at the terminal (a 5 MB cell is not printed whole)
+
+
+def _cell(value: Any) -> Any:
+    text = "" if value is None else str(value)
+    return text if len(text) <= CELL else f"{text[:CELL]}…（共 {len(text):,} 字符 / chars）"
 
 
 @app.command()
@@ -391,9 +402,13 @@ def read(
     limit: int = 20,
 ) -> None:
     """读取某个版本的数据 / Read a version (time travel).  Example: shuhai read 1 --version 0"""
-    from shuhai.lake.service import preview
+    from shuhai import serve
+    from shuhai.access.policy import operator
 
-    data = preview(_config(), resource, version=version, limit=limit)
+    data = serve.preview(
+        _config(), operator(), resource, version=version, limit=limit, action="read"
+    )
+    data["rows"] = [{k: _cell(v) for k, v in r.items()} for r in data["rows"]]
     console.print(
         _table(
             data["rows"],
@@ -410,9 +425,11 @@ def query(resource: str, sql: str, version: int = typer.Option(None), limit: int
 
     Example: shuhai query 1 "SELECT 性别, count(*) FROM t GROUP BY 1"
     """
-    from shuhai.lake.service import sql_query
+    from shuhai import serve
+    from shuhai.access.policy import operator
 
-    data = sql_query(_config(), resource, sql, version=version, limit=limit)
+    data = serve.query(_config(), operator(), resource, sql, version=version, limit=limit)
+    data["rows"] = [{k: _cell(v) for k, v in r.items()} for r in data["rows"]]
     console.print(_table(data["rows"], data["columns"]))
 
 
@@ -605,6 +622,8 @@ def compare_run(
     comparison: int, export: Path = typer.Option(None, help="导出差异 XLSX / export conflicts")
 ) -> None:
     """运行比对 / Compare the latest versions.  Example: shuhai compare run 1 --export 差异.xlsx"""
+    from shuhai import serve
+    from shuhai.access.policy import operator
     from shuhai.quality.compare import export_conflicts_xlsx, run_comparison
 
     cfg = _config()
@@ -613,7 +632,8 @@ def compare_run(
         f"比对 #{comparison}: v{run['left_version']} ↔ v{run['right_version']} · 关联 {run['joined']:,} 行 · 差异 {run['conflicts']:,} 行"
     )
     if export:
-        export_conflicts_xlsx(cfg, comparison, run["id"], export)
+        view = serve.conflict_view(cfg, operator(), comparison, "compare.download")
+        export_conflicts_xlsx(cfg, comparison, run["id"], export, view=view)
         console.print(f"已导出 / Exported: {export}")
 
 
@@ -720,6 +740,7 @@ def base_apply(path: Path) -> None:
     from shuhai.entities.service import save_base
 
     base = save_base(_config(), path.read_text(encoding="utf-8-sig"))
+    _audited("base.config", base["name"], {"config_version": base["config_version"]})
     console.print(
         f"已保存 / Saved: {base['name']} ({base['kind']}), 配置版本 / config v{base['config_version']}"
     )
@@ -772,11 +793,11 @@ def base_show(name: str, file_id: str) -> None:
 
     Example: shuhai base show 人口基础库 P00000001
     """
-    from shuhai.entities.service import profile
+    from shuhai.access.policy import operator
+    from shuhai.serve import files
 
-    console.print_json(
-        json.dumps(profile(_config(), name, file_id), ensure_ascii=False, default=str)
-    )
+    shown = files.profile(_config(), operator(), name, file_id)
+    console.print_json(json.dumps(shown, ensure_ascii=False, default=str))
 
 
 @base_app.command("review")
@@ -806,9 +827,11 @@ def base_decide(name: str, pair_id: int, decision: str, note: str = "", actor: s
 @friendly
 def base_verify(number: str, holder: str = typer.Option(None, help="持证人证件号或名称")) -> None:
     """核验电子证照 / Verify a licence by number.  Example: shuhai base verify FZ100000"""
-    from shuhai.entities.licences import verify
+    from shuhai.access.policy import operator
+    from shuhai.serve import licences
 
-    console.print_json(json.dumps(verify(_config(), number, holder=holder), ensure_ascii=False))
+    found = licences.check(_config(), operator(), number, holder=holder)
+    console.print_json(json.dumps(found, ensure_ascii=False, default=str))
 
 
 audit_app = typer.Typer(help="审计日志 / Audit trail", no_args_is_help=True)
@@ -1091,6 +1114,7 @@ def share_index(
     from shuhai.share.serving import build_index
 
     built = build_index(_config(), resource, version)
+    _audited("share.index", built["resource"], {"version": built["version"], "rows": built["rows"]})
     console.print(
         f"{built['resource']} v{built['version']}: {built['rows']:,} 行 · 索引 {', '.join(built['indexed'])}"
         f" · {built['seconds']:.1f}s"

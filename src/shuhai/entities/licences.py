@@ -104,15 +104,6 @@ def build_licences(
     return counts, versions
 
 
-def mask_name(name: str | None) -> str | None:
-    """张三 → 张*, 欧阳娜娜 → 欧**娜: enough to confirm, not to disclose."""
-    if not name:
-        return name
-    if len(name) <= 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 def verify(config: Config, number: str, *, holder: str | None = None) -> dict[str, Any]:
     """核验: is there a licence with this number, is it valid, whose is it. ``holder`` (ID number,
     credit code or name) is checked against the holder without disclosing it."""
@@ -146,6 +137,26 @@ def verify(config: Config, number: str, *, holder: str | None = None) -> dict[st
         con.close()
     if not rows:
         return {"number": number, "exists": False, "valid": False}
+    if holder is not None:
+        h = holder.strip().upper()
+        mine = [
+            r
+            for r in rows
+            if h in {(r["holder_id"] or "").upper(), (r["holder_name"] or "").upper()}
+        ]
+        rows = mine or rows
+        matched = bool(mine)
+    if len(rows) > 1:
+        # one number, several licences (of other types or holders): answering for one of them
+        # would tell someone else's status; the caller narrows it down with ``holder``
+        return {
+            "number": number,
+            "exists": True,
+            "valid": False,
+            "ambiguous": True,
+            "matches": len(rows),
+            **({"holder_matches": matched} if holder is not None else {}),
+        }
     r = rows[0]
     out: dict[str, Any] = {
         "number": number,
@@ -159,18 +170,12 @@ def verify(config: Config, number: str, *, holder: str | None = None) -> dict[st
         "holder": {
             "kind": r["holder_kind"],
             "file_id": r["holder_file_id"],
-            "name": mask_name(r["holder_name"])
-            if r["holder_kind"] == "person"
-            else r["holder_name"],
+            "name": r["holder_name"],  # raw: shuhai.serve.licences masks it for the caller
         },
     }
     if holder is not None:
-        h = holder.strip().upper()
-        out["holder_matches"] = h in {
-            (r["holder_id"] or "").upper(),
-            (r["holder_name"] or "").upper(),
-        }
+        out["holder_matches"] = matched
     return out
 
 
-__all__ = ["build_licences", "mask_name", "verify"]
+__all__ = ["build_licences", "verify"]

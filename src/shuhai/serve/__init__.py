@@ -18,6 +18,7 @@ from shuhai.serve.views import (
     preview,
     quality_runs,
     quarantine_rows,
+    query,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "preview",
     "quality_runs",
     "quarantine_rows",
+    "query",
 ]

@@ -8,7 +8,14 @@ from typing import Any
 
 from shuhai import ingest, quality
 from shuhai.access.identity import Unauthorized
-from shuhai.access.policy import Decision, Viewer, authorize, decide, mask_records
+from shuhai.access.policy import (
+    OPERATOR_CODE,
+    Decision,
+    Viewer,
+    authorize,
+    decide,
+    mask_records,
+)
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import Forbidden
@@ -26,7 +33,7 @@ def masked_values(d: Decision, values: list[tuple[str, Any]]) -> list[Any]:
 def preview(
     config: Config,
     viewer: Viewer,
-    rid: int,
+    rid: int | str,
     *,
     version: int | None = None,
     limit: int = 20,
@@ -37,13 +44,40 @@ def preview(
     objections flagged on the raw keys, the columns the viewer may not read dropped and the rest
     masked."""
     d = authorize(config, viewer, rid, action=action, detail={"version": version})
-    keys = Catalog(config).get(rid)["key_columns"]
-    data = lake.preview(config, rid, version=version, limit=limit, offset=offset)
-    rows = corrections.open_flags(config, rid, data["rows"], keys)
+    res = Catalog(config).get(rid)
+    data = lake.preview(config, res["id"], version=version, limit=limit, offset=offset)
+    rows = corrections.open_flags(config, res["id"], data["rows"], res["key_columns"])
     data["rows"] = mask_records(rows, d)
     data["columns"] = [c for c in data["columns"] if c in d.columns]
     data["masking"] = d.masking
     return data
+
+
+def query(
+    config: Config,
+    viewer: Viewer,
+    resource: int | str,
+    sql: str,
+    *,
+    version: int | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """A read-only DuckDB query over a version (table ``t``). Its answer can be any expression
+    of any column, so it cannot be masked column by column: only a viewer who reads the whole
+    resource unmasked (its officer, the operator) may ask one; the query is audited."""
+    d = decide(config, viewer, resource, grants=grants(config))
+    if d.allowed and not d.unmasked:
+        d = Decision(
+            False,
+            "query.masked",
+            "该资源对您有脱敏或隐藏的信息项，不能用 SQL 查询 / "
+            "Items of this resource are masked or hidden for you: no SQL over it",
+            owner=d.owner,
+            resource=d.resource,
+            items=d.items,
+        )
+    authorize(config, viewer, resource, action="query", detail={"sql": sql[:500]}, decision=d)
+    return lake.sql_query(config, resource, sql, version=version, limit=limit)
 
 
 def own_rows(
@@ -53,7 +87,7 @@ def own_rows(
     if viewer.kind == "anonymous":
         raise Unauthorized("auth.required", "请先登录", "Sign in first")
     d = authorize(config, viewer, rid, action=action)
-    if not d.own_department or (officer and d.code != "access.own_officer"):
+    if not d.own_department or (officer and d.code not in ("access.own_officer", OPERATOR_CODE)):
         raise Forbidden(
             "access.own_department_only",
             "仅提供部门可查看" + ("（数据管理员）" if officer else ""),
@@ -157,5 +191,6 @@ __all__ = [
     "own_rows",
     "preview",
     "quality_runs",
+    "query",
     "quarantine_rows",
 ]

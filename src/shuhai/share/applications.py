@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shuhai.access.policy import register_grants
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import ShareApplication, session_scope
 from shuhai.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuhai.events import ACCESS_CHANGED, emit
 from shuhai.quality.workdays import add_working_days
 
 ANSWER_WITHIN = 10  # working days
@@ -193,9 +195,7 @@ def decide(
         app.approved_items = granted if approve else []
         app.decided_by, app.decided_at, app.reason = actor, dt.datetime.now(dt.UTC), reason.strip()
         out = application_dict(app)
-    from shuhai.access.policy import forget
-
-    forget()  # remembered decisions of this process see the new grant now
+    emit(ACCESS_CHANGED)  # remembered decisions of this process see the new grant now
     return out
 
 
@@ -251,6 +251,8 @@ def list_applications(
             )
         return [application_dict(a) for a in s.scalars(q)]
 
+
+register_grants(grants)  # the policy point asks this module for approved grants
 
 __all__ = [
     "ANSWER_WITHIN",

@@ -20,13 +20,10 @@ from pydantic import BaseModel, Field
 
 from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER
-from shuhai.access.policy import SourceView
 from shuhai.config import Config
 from shuhai.entities import service
 from shuhai.entities.build import build_base
-from shuhai.entities.licences import verify
-from shuhai.errors import Forbidden
-from shuhai.serve import objections as objection_views
+from shuhai.serve import files, licences
 from shuhai.web.access import require, viewer
 from shuhai.web.api import _actor
 from shuhai.web.auth import check_csrf
@@ -39,128 +36,6 @@ pages = APIRouter()
 def _config(request: Request) -> Config:
     config: Config = request.app.state.config
     return config
-
-
-def _personal(request: Request, action: str, target: str) -> tuple[Config, SourceView]:
-    """Base-database files: the instance setting first, then the caller (department staff)."""
-    config = _config(request)
-    if not config.profiles:
-        raise Forbidden(
-            "entities.profiles_off",
-            "档案含个人信息，本实例未开启档案查看（设置 SHUHAI_PROFILES=true）",
-            "Profiles hold personal data and are off on this instance (set SHUHAI_PROFILES=true)",
-        )
-    view = SourceView(config, viewer(request))
-    view.check(action, target)
-    return config, view
-
-
-# Fields of entity rows and review evidence, by the attribute whose masking rule they follow.
-PERSON_FIELDS = {"id": "身份证号", "person_id": "身份证号"}
-
-
-def _mixed(view: SourceView, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows drawn from several sources (search hits, entity, links): L4 fields masked, in one
-    pass over all the rows."""
-    if kind != "person" or not rows:
-        return rows
-    named = [{attr: r.get(f) for f, attr in PERSON_FIELDS.items() if f in r} for r in rows]
-    masked = view.mixed_rows(named)
-    return [
-        {**r, **{f: m.get(attr) for f, attr in PERSON_FIELDS.items() if f in r}}
-        for r, m in zip(rows, masked, strict=True)
-    ]
-
-
-def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
-    """A file as this viewer may see it: every value through the decision of its source."""
-    kind = p["base"]["kind"]
-    shown_golden = view.values_many(
-        [(g["resource_id"], {g["attribute"]: g["value"]}) for g in p["golden"]]
-    )
-    golden = [
-        {**g, "value": None, "withheld": True}
-        if shown is None
-        else {**g, "value": shown.get(g["attribute"]), "withheld": False}
-        for g, shown in zip(p["golden"], shown_golden, strict=True)
-    ]
-    shown_sources = view.values_many([(src["resource_id"], src["values"]) for src in p["sources"]])
-    sources = [
-        {**src, "values": shown}
-        for src, shown in zip(p["sources"], shown_sources, strict=True)
-        if shown is not None
-    ]
-    if kind == "person" and sources:  # a source's ID is masked like an ID number
-        ids = view.values_many([(s["resource_id"], {"身份证号": s["id"]}) for s in sources])
-        for src, masked in zip(sources, ids, strict=True):
-            src["id"] = (masked or {}).get("身份证号", src["id"])
-    disagreements = _disagreements(view, p["disagreements"])
-    objections = [
-        objection_views.masked([o], view.decision(o["resource_id"]))[0]
-        for o in p["objections"]
-        if objection_views.may_see(view.viewer, o, view.decision(o["resource_id"]))
-    ]
-    links = {
-        k: _mixed(view, "person", [r for r in rows if view.readable(r.get("resource_id", 0))])
-        if k != "licences"
-        else rows
-        for k, rows in p["links"].items()
-    }
-    return {
-        **p,
-        "entity": _mixed(view, kind, [p["entity"]])[0],
-        "golden": golden,
-        "sources": sources,
-        "withheld_sources": len(p["sources"]) - len(sources),
-        "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
-        "disagreements": disagreements,
-        "objections": objections,
-        "links": links,
-    }
-
-
-def _disagreements(view: SourceView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each attribute's competing values, each shown only from a source the viewer may read
-    (one masking pass for all of them)."""
-    pairs = [
-        (one["resource_id"], {d["attribute"]: one.get("value")})
-        for d in items
-        for one in d["sources"]
-    ]
-    shown = iter(view.values_many(pairs))
-    out = []
-    for d in items:
-        kept = []
-        for one in d["sources"]:
-            masked = next(shown)
-            if masked is not None:
-                kept.append({**one, "value": masked.get(d["attribute"])})
-        if kept:
-            out.append({**d, "sources": kept})
-    return out
-
-
-def disagreements_view(view: SourceView, data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "items": _disagreements(view, data["items"])}
-
-
-def review_view(view: SourceView, kind: str, pair: dict[str, Any]) -> dict[str, Any]:
-    """Review evidence: both sides' fields and the golden values, L4 masked (mixed sources)."""
-    evidence = {
-        "record": {**pair["record"], "fields": _mixed(view, kind, [pair["record"]["fields"]])[0]},
-        "file": {
-            "fields": _mixed(view, kind, [pair["file"]["fields"]])[0],
-            "golden": [
-                {**g, "value": m.get(g["attribute"])}
-                for g, m in zip(
-                    pair["file"]["golden"],
-                    view.mixed_rows([{g["attribute"]: g["value"]} for g in pair["file"]["golden"]]),
-                    strict=True,
-                )
-            ],
-        },
-    }
-    return {**pair, **evidence}
 
 
 def _builder(request: Request, base: str) -> None:
@@ -226,16 +101,12 @@ def search(
     limit: int = Query(20, ge=1, le=200),
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    config, view = _personal(request, "base.search", base)
-    found = service.search_files(config, base, q, limit=limit, offset=offset)
-    kind = found["base"]["kind"]
-    return {**found, "items": _mixed(view, kind, found["items"])}
+    return files.search(_config(request), viewer(request), base, q, limit=limit, offset=offset)
 
 
 @api.get("/bases/{base}/files/{file_id}", summary="一人一档 / 一企一档: one file")
 def file(request: Request, base: str, file_id: str) -> dict[str, Any]:
-    config, view = _personal(request, "base.profile", f"{base}/{file_id}")
-    return profile_view(view, service.profile(config, base, file_id))
+    return files.profile(_config(request), viewer(request), base, file_id)
 
 
 @api.get("/bases/{base}/disagreements", summary="来源不一致 / values the sources disagree on")
@@ -245,9 +116,8 @@ def disagreements(
     attribute: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
-    config, view = _personal(request, "base.disagreements", base)
-    return disagreements_view(
-        view, service.disagreements(config, base, attribute=attribute, limit=limit)
+    return files.disagreements(
+        _config(request), viewer(request), base, attribute=attribute, limit=limit
     )
 
 
@@ -265,9 +135,7 @@ def reviews(
 @api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
 def review(request: Request, base: str, pair_id: Id) -> dict[str, Any]:
     _reviewer(request, base)
-    config, view = _personal(request, "base.review", f"{base}/{pair_id}")
-    kind = service.get_base(config, base)["kind"]
-    return review_view(view, kind, service.review_pair(config, base, pair_id))
+    return files.review(_config(request), viewer(request), base, pair_id)
 
 
 @api.post("/bases/{base}/reviews/{pair_id}", summary="复核决定 / accept or reject a pair")
@@ -282,7 +150,7 @@ def decide(request: Request, base: str, pair_id: Id, body: DecisionIn) -> dict[s
 def licence(
     request: Request, number: str, holder: str | None = Query(None, max_length=100)
 ) -> dict[str, Any]:
-    return verify(_config(request), number, holder=holder)
+    return licences.check(_config(request), viewer(request), number, holder=holder)
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -387,7 +255,11 @@ def licence_page(
     number: str = Query("", max_length=100),
     holder: str = Query("", max_length=100),
 ) -> HTMLResponse:
-    result = verify(_config(request), number, holder=holder or None) if number else None
+    result = (
+        licences.check(_config(request), viewer(request), number, holder=holder or None)
+        if number
+        else None
+    )
     return _page(request, "licence.html", {"number": number, "holder": holder, "result": result})
 
 

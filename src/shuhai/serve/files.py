@@ -1,0 +1,170 @@
+"""Base-database files (一人一档、一企一档), their search, the values the sources disagree on and
+review evidence, as a viewer may see them.
+
+They hold personal data: served only when the ``profiles`` setting is on, only to department
+staff (and the operator at the command line), and each value through the policy point of the
+resource it came from (``SourceView``): sources the viewer may not read are withheld, the rest
+masked as a preview of that resource would be. Every read is audited (``SourceView.check``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shuhai.access.policy import SourceView, Viewer
+from shuhai.config import Config
+from shuhai.entities import service
+from shuhai.errors import Forbidden
+from shuhai.serve import objections
+
+
+def personal(config: Config, viewer: Viewer, action: str, target: str) -> SourceView:
+    """Base-database files: the instance setting first, then the caller (department staff)."""
+    if not config.profiles:
+        raise Forbidden(
+            "entities.profiles_off",
+            "档案含个人信息，本实例未开启档案查看（设置 SHUHAI_PROFILES=true）",
+            "Profiles hold personal data and are off on this instance (set SHUHAI_PROFILES=true)",
+        )
+    view = SourceView(config, viewer)
+    view.check(action, target)
+    return view
+
+
+# Fields of entity rows and review evidence, by the attribute whose masking rule they follow.
+PERSON_FIELDS = {"id": "身份证号", "person_id": "身份证号"}
+
+
+def mixed(view: SourceView, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows drawn from several sources (search hits, entity, links): L4 fields masked, in one
+    pass over all the rows."""
+    if kind != "person" or not rows:
+        return rows
+    named = [{attr: r.get(f) for f, attr in PERSON_FIELDS.items() if f in r} for r in rows]
+    masked = view.mixed_rows(named)
+    return [
+        {**r, **{f: m.get(attr) for f, attr in PERSON_FIELDS.items() if f in r}}
+        for r, m in zip(rows, masked, strict=True)
+    ]
+
+
+def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
+    """A file as this viewer may see it: every value through the decision of its source."""
+    kind = p["base"]["kind"]
+    shown_golden = view.values_many(
+        [(g["resource_id"], {g["attribute"]: g["value"]}) for g in p["golden"]]
+    )
+    golden = [
+        {**g, "value": None, "withheld": True}
+        if shown is None
+        else {**g, "value": shown.get(g["attribute"]), "withheld": False}
+        for g, shown in zip(p["golden"], shown_golden, strict=True)
+    ]
+    shown_sources = view.values_many([(src["resource_id"], src["values"]) for src in p["sources"]])
+    sources = [
+        {**src, "values": shown}
+        for src, shown in zip(p["sources"], shown_sources, strict=True)
+        if shown is not None
+    ]
+    if kind == "person" and sources:  # a source's ID is masked like an ID number
+        ids = view.values_many([(s["resource_id"], {"身份证号": s["id"]}) for s in sources])
+        for src, masked in zip(sources, ids, strict=True):
+            src["id"] = (masked or {}).get("身份证号", src["id"])
+    disagreements = _disagreements(view, p["disagreements"])
+    objections = [
+        objections.masked([o], view.decision(o["resource_id"]))[0]
+        for o in p["objections"]
+        if objections.may_see(view.viewer, o, view.decision(o["resource_id"]))
+    ]
+    links = {
+        k: mixed(view, "person", [r for r in rows if view.readable(r.get("resource_id", 0))])
+        if k != "licences"
+        else rows
+        for k, rows in p["links"].items()
+    }
+    return {
+        **p,
+        "entity": mixed(view, kind, [p["entity"]])[0],
+        "golden": golden,
+        "sources": sources,
+        "withheld_sources": len(p["sources"]) - len(sources),
+        "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
+        "disagreements": disagreements,
+        "objections": objections,
+        "links": links,
+    }
+
+
+def _disagreements(view: SourceView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each attribute's competing values, each shown only from a source the viewer may read
+    (one masking pass for all of them)."""
+    pairs = [
+        (one["resource_id"], {d["attribute"]: one.get("value")})
+        for d in items
+        for one in d["sources"]
+    ]
+    shown = iter(view.values_many(pairs))
+    out = []
+    for d in items:
+        kept = []
+        for one in d["sources"]:
+            masked = next(shown)
+            if masked is not None:
+                kept.append({**one, "value": masked.get(d["attribute"])})
+        if kept:
+            out.append({**d, "sources": kept})
+    return out
+
+
+def disagreements_view(view: SourceView, data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "items": _disagreements(view, data["items"])}
+
+
+def review_view(view: SourceView, kind: str, pair: dict[str, Any]) -> dict[str, Any]:
+    """Review evidence: both sides' fields and the golden values, L4 masked (mixed sources)."""
+    evidence = {
+        "record": {**pair["record"], "fields": mixed(view, kind, [pair["record"]["fields"]])[0]},
+        "file": {
+            "fields": mixed(view, kind, [pair["file"]["fields"]])[0],
+            "golden": [
+                {**g, "value": m.get(g["attribute"])}
+                for g, m in zip(
+                    pair["file"]["golden"],
+                    view.mixed_rows([{g["attribute"]: g["value"]} for g in pair["file"]["golden"]]),
+                    strict=True,
+                )
+            ],
+        },
+    }
+    return {**pair, **evidence}
+
+
+def search(
+    config: Config, viewer: Viewer, base: str, q: str = "", *, limit: int = 20, offset: int = 0
+) -> dict[str, Any]:
+    view = personal(config, viewer, "base.search", base)
+    found = service.search_files(config, base, q, limit=limit, offset=offset)
+    return {**found, "items": mixed(view, found["base"]["kind"], found["items"])}
+
+
+def profile(config: Config, viewer: Viewer, base: str, file_id: str) -> dict[str, Any]:
+    view = personal(config, viewer, "base.profile", f"{base}/{file_id}")
+    return profile_view(view, service.profile(config, base, file_id))
+
+
+def disagreements(
+    config: Config, viewer: Viewer, base: str, *, attribute: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    view = personal(config, viewer, "base.disagreements", base)
+    return disagreements_view(
+        view, service.disagreements(config, base, attribute=attribute, limit=limit)
+    )
+
+
+def review(config: Config, viewer: Viewer, base: str, pair_id: int) -> dict[str, Any]:
+    view = personal(config, viewer, "base.review", f"{base}/{pair_id}")
+    kind = service.get_base(config, base)["kind"]
+    return review_view(view, kind, service.review_pair(config, base, pair_id))
+
+
+__all__ = ["disagreements", "mixed", "personal", "profile", "profile_view", "review", "search"]
