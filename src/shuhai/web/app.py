@@ -24,6 +24,7 @@ from shuhai.web import (
     errors,
     grading,
     hygiene,
+    openapi,
     pages,
     share,
 )
@@ -61,6 +62,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(access.AuditCalls, config=config)
     app.add_middleware(hygiene.SecurityHeaders)
     # the sharing API first: routes are matched in order, and its keyed lookups are the

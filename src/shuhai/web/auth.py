@@ -60,14 +60,14 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request, "login.html", {"next": next if next.startswith("/") else "/", "error": None}
     )
 
 
-@router.post("/login")
+@router.post("/login", include_in_schema=False)
 def login(
     request: Request,
     username: str = Form(..., max_length=64),
@@ -100,7 +100,7 @@ def login(
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", include_in_schema=False)
 def logout(request: Request, csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
     user = current_user(request)

@@ -30,7 +30,7 @@ from shuhai.web.auth import check_csrf
 from shuhai.web.params import Id, Offset
 
 api = APIRouter(prefix="/api/v1")
-pages = APIRouter()
+pages = APIRouter(include_in_schema=False)
 
 
 def _config(request: Request) -> Config:

@@ -1,0 +1,68 @@
+"""The OpenAPI document as clients meet it: every operation declares the errors it can return
+(400, 401, 403, 404, 409, 413, 422, 429) in the platform's one error shape, so a generated client
+or a fuzzer knows every answer it may get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "description": "统一错误 / the platform's error shape",
+    "type": "object",
+    "required": ["ok", "code", "error", "errors", "status"],
+    "properties": {
+        "ok": {"type": "boolean", "const": False},
+        "code": {"type": "string", "description": "稳定的错误码 / stable machine code"},
+        "error": {"type": "string", "description": "中文 / English"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+        "status": {"type": "integer"},
+    },
+}
+ERRORS = {
+    "400": "请求错误 / Bad request",
+    "401": "未登录或签名无效 / Not signed in, or a bad signature",
+    "403": "无权访问 / Not entitled",
+    "404": "不存在 / Not found",
+    "409": "与已有数据冲突 / Conflicts with what is stored",
+    "413": "请求体过大 / Request body too large",
+    "422": "参数无效 / Invalid parameters",
+    "429": "过于频繁 / Too many requests",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Replace ``app.openapi`` with one that adds the error responses to every operation."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                for code, text in ERRORS.items():
+                    responses[code] = {
+                        "description": text,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        schemas.pop("HTTPValidationError", None)  # 422 answers in the error shape above
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["ERRORS", "install"]
