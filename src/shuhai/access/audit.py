@@ -148,6 +148,7 @@ class _Writer:
         self.idle.set()
         self.unanchored = False  # entries written since this process's last checkpoint
         self.anchored_at = time.monotonic()
+        self.failing = False
         self.thread = threading.Thread(target=self._run, name="shuhai-audit", daemon=True)
         self.thread.start()
 
@@ -164,9 +165,12 @@ class _Writer:
         try:
             checkpoint(self.config)
         except Exception as exc:  # noqa: BLE001 - the next period tries again
-            (log.debug if exiting else log.error)("audit checkpoint failed: %s", exc)
+            if not (exiting or self.failing):  # said once until a checkpoint succeeds again
+                log.error("audit checkpoint failed: %s", exc)
+            self.failing = True
+            self.anchored_at = time.monotonic()  # the next try waits a whole period
             return
-        self.unanchored, self.anchored_at = False, time.monotonic()
+        self.unanchored, self.anchored_at, self.failing = False, time.monotonic(), False
 
     def _run(self) -> None:
         while True:

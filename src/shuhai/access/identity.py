@@ -269,17 +269,19 @@ def session_user(config: Config, token: str | None) -> dict[str, Any] | None:
     if not token:
         return None
     with session_scope(config.database_url) as s:
-        sess = s.scalars(
-            select(UserSession).where(UserSession.token_hash == sm3_hex(token.encode()))
+        found = s.execute(  # one query per request: the session and its user together
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == sm3_hex(token.encode()))
         ).first()
-        if sess is None:
+        if found is None:
             return None
+        sess, u = found
         expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=UTC)
         if expires < datetime.now(UTC):
             s.delete(sess)
             return None
-        u = s.get(User, sess.user_id)
-        if u is None or not u.active:
+        if not u.active:
             return None
         return {**user_dict(u), "csrf": sess.csrf}
 

@@ -474,11 +474,18 @@ def demo(
 
 @app.command()
 @friendly
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = typer.Option(0, help="进程数，0 为每核一个 / processes; 0: one per core"),
+) -> None:
     """启动门户与 API / Serve the portal and API.  Example: shuhai serve --port 8000"""
+    import os
+
     import uvicorn
 
     _config()
+    workers = workers or max(1, min(os.cpu_count() or 1, 8))
     console.print(f"门户 / Portal: http://{host}:{port}/   API: http://{host}:{port}/api/v1/docs")
     uvicorn.run(
         "shuhai.web.app:create_app",

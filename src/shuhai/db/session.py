@@ -21,6 +21,9 @@ def get_engine(url: str) -> Engine:
     kwargs: dict[str, object] = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # a server answers from up to 40 threads at once: connections kept for all of them
+        # (opening one costs three pragmas; a pool of 5 made requests queue for a handle)
+        kwargs["pool_size"], kwargs["max_overflow"] = 48, 16
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -51,11 +54,15 @@ def upgrade(url: str) -> None:
         command.upgrade(cfg, "head")
 
 
+@lru_cache(maxsize=16)
+def _factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    session = _factory(url)()
     try:
         yield session
         session.commit()

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
@@ -385,22 +385,38 @@ def _correct(config: Config, objection: dict[str, Any], new_value: str | None, a
     return version
 
 
+_open_keys: dict[tuple[str, int], tuple[Any, dict[tuple[str, ...], list[int]]]] = {}
+
+
 def open_flags(
     config: Config, resource_id: int, rows: list[dict[str, Any]], key_columns: list[str]
 ) -> list[dict[str, Any]]:
-    """Mark rows that have open objections: ``_疑义`` lists their ids (for previews and the API)."""
+    """Mark rows that have open objections: ``_疑义`` lists their ids (for previews and the API).
+
+    The open objections' keys (decrypted) are kept per resource and reused while the set of
+    open objections is the same (one aggregate query tells): a preview costs no decryption."""
+    if not key_columns:
+        return rows
+    where = (Objection.resource_id == resource_id, Objection.status.in_(OPEN))
     with session_scope(config.database_url) as s:
-        open_ = s.scalars(
-            select(Objection).where(
-                Objection.resource_id == resource_id, Objection.status.in_(OPEN)
-            )
-        ).all()
-        index: dict[tuple[str, ...], list[int]] = {}
-        keyring = keyring_for(config.lake_dir)
-        for o in open_:
-            key = _opened(o, keyring)[0]
-            index.setdefault(tuple(str(key.get(k)) for k in key_columns), []).append(o.id)
-    if not index or not key_columns:
+        seen = tuple(
+            s.execute(
+                select(func.count(), func.coalesce(func.sum(Objection.id), 0)).where(*where)
+            ).one()
+        )
+        cached = _open_keys.get((config.database_url, resource_id))
+        if cached is not None and cached[0] == (seen, tuple(key_columns)):
+            index = cached[1]
+        else:
+            index = {}
+            keyring = keyring_for(config.lake_dir)
+            for o in s.scalars(select(Objection).where(*where)).all():
+                key = _opened(o, keyring)[0]
+                index.setdefault(tuple(str(key.get(k)) for k in key_columns), []).append(o.id)
+            if len(_open_keys) > 1000:
+                _open_keys.clear()
+            _open_keys[(config.database_url, resource_id)] = ((seen, tuple(key_columns)), index)
+    if not index:
         return rows
     return [{**r, "_疑义": index.get(tuple(str(r.get(k)) for k in key_columns), [])} for r in rows]
 

@@ -15,12 +15,13 @@ from shuhai.access.policy import (
     authorize,
     decide,
     mask_records,
+    remembered,
 )
-from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import Forbidden
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
+from shuhai.share import serving
 from shuhai.share.applications import grants
 
 
@@ -43,9 +44,11 @@ def preview(
     """Rows of a version through the policy point: decided (and audited) first, then read, open
     objections flagged on the raw keys, the columns the viewer may not read dropped and the rest
     masked."""
-    d = authorize(config, viewer, rid, action=action, detail={"version": version})
-    res = Catalog(config).get(rid)
-    data = lake.preview(config, res["id"], version=version, limit=limit, offset=offset)
+    res, d = remembered(config, viewer, rid)  # the catalog entry and decision, reused briefly
+    d = authorize(config, viewer, res["id"], action=action, detail={"version": version}, decision=d)
+    data = serving.page_from_index(
+        config, res["id"], version, limit=limit, offset=offset
+    ) or lake.preview(config, res["id"], version=version, limit=limit, offset=offset)
     rows = corrections.open_flags(config, res["id"], data["rows"], res["key_columns"])
     data["rows"] = mask_records(rows, d)
     data["columns"] = [c for c in data["columns"] if c in d.columns]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 import re
 import sqlite3
@@ -206,6 +207,10 @@ def build_index(config: Config, resource: str | int, version: int | None = None)
         plain.execute(f"CREATE INDEX ix_order ON t ({_q(RUN_COLUMN)}, {_q(LINE_COLUMN)})")
         for i, col in enumerate(indexed_columns(res)):
             plain.execute(f"CREATE INDEX ix_{i} ON t ({_q(col)})")
+        # what a preview page needs without opening the version: its count, decimal scales
+        scales = {f.name: f.type.scale for f in dataset.schema if pa.types.is_decimal(f.type)}
+        plain.execute("CREATE TABLE meta (rows INTEGER NOT NULL, scales TEXT NOT NULL)")
+        plain.execute("INSERT INTO meta VALUES (?, ?)", (rows, json.dumps(scales)))
         plain.execute("ANALYZE")
         plain.commit()
     finally:
@@ -386,6 +391,64 @@ def query(
     return Page(frame, version, next_cursor, engine)
 
 
+def page_from_index(
+    config: Config, resource_id: int, version: int | None, *, limit: int, offset: int
+) -> dict[str, Any] | None:
+    """A preview page (``lake.service.preview``'s answer) read from the version's serving index
+    — rows in their stable order (ingest run, source line), the total from the index's own
+    count — or None when the version has no index. A B-tree read instead of opening the
+    version's Parquet files: what makes a paged API read cost a fraction of a millisecond."""
+    table = LakeTable(config.lake_dir, resource_id)
+    latest = table.latest_version()
+    use = latest if version is None else version
+    if use is None:
+        return None
+    path = index_path(config, resource_id, use)
+    if not path.exists():
+        return None
+    con = _sqlite(path)
+    try:
+        total, kept = con.execute("SELECT rows, scales FROM meta").fetchone()
+        scales = json.loads(kept)
+    except sqlite3.OperationalError:  # an index built before it kept these
+        total = con.execute("SELECT count(*) FROM t").fetchone()[0]
+        schema = table.dataset(use).schema
+        scales = {f.name: f.type.scale for f in schema if pa.types.is_decimal(f.type)}
+    names = [r[1] for r in con.execute("PRAGMA table_info(t)")]
+    columns = [c for c in names if not c.startswith("_")]
+    cur = con.execute(
+        f"SELECT {', '.join(_q(c) for c in columns)} FROM t "
+        f"ORDER BY {_q(RUN_COLUMN)}, {_q(LINE_COLUMN)} LIMIT ? OFFSET ?",
+        (int(limit), int(offset)),
+    )
+    rows = cur.fetchall()
+    ciphers = table.ciphers(use)
+    if ciphers:
+        rows = _opened(rows, columns, ciphers)
+    out = _as_lake(columns, rows, scales)
+    return {
+        "version": use,
+        "latest_version": latest,
+        "total": int(total),
+        "columns": columns,
+        "rows": out,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def _as_lake(columns: list[str], rows: list[tuple], scales: dict[str, int]) -> list[dict[str, Any]]:
+    """Rows as ``lake.service.preview`` gives them: the index keeps a decimal as a float, the
+    preview as its text at the item's scale (dates are ISO text in both)."""
+    out = [dict(zip(columns, r, strict=True)) for r in rows]
+    for r in out:
+        for name, scale in scales.items():
+            v = r.get(name)
+            if isinstance(v, float):
+                r[name] = f"{v:.{scale}f}"
+    return out
+
+
 def _opened(rows: list[tuple], names: list[str], ciphers: dict[str, Any]) -> list[tuple]:
     """Rows from the serving index with their encrypted values decrypted."""
     if not rows:
@@ -443,6 +506,7 @@ __all__ = [
     "encode_cursor",
     "has_index",
     "index_path",
+    "page_from_index",
     "parse_filters",
     "query",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import asdict
 from datetime import date
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from shuhai import ingest as ing
 from shuhai import quality, serve
@@ -23,6 +25,7 @@ from shuhai.errors import Forbidden
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.serve import objections
+from shuhai.share import serving
 from shuhai.web.access import require, signed_in, viewer
 from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
@@ -156,22 +159,29 @@ def versions(request: Request, rid: Id) -> dict[str, Any]:
 
 
 @router.get("/resources/{rid}/data", summary="读取某个版本 / rows of a version (time travel)")
-def data(
+async def data(
     request: Request,
     rid: Id,
     version: OptionalVersion = None,
     limit: int = Query(20, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> dict[str, Any]:
-    return serve.preview(
-        _config(request),
-        viewer(request),
+    """A page read from the version's serving index is a millisecond of work and answers on the
+    event loop; a page that must open the lake goes to the thread pool."""
+    config, v = _config(request), viewer(request)
+    ask = functools.partial(
+        serve.preview,
+        config,
+        v,
         rid,
         version=version,
         limit=limit,
         offset=offset,
         action="api.data",
     )
+    if offset <= 10_000 and serving.has_index(config, rid, version):
+        return ask()
+    return await run_in_threadpool(ask)
 
 
 @router.get("/resources/{rid}/runs", summary="导入记录 / ingest runs of a resource")
