@@ -56,6 +56,8 @@ bench: install-test
 	$(BIN)/python bench/security.py
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/share.py --rows 10000000
+	$(BIN)/pip install -q datasette  # the reference the portal is measured against
+	$(BIN)/python bench/web.py
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
