@@ -17,6 +17,7 @@ from fastapi import Request
 from shuhai.access import audit, signing
 from shuhai.access.identity import ADMIN, OFFICER, Unauthorized
 from shuhai.access.policy import Viewer, record
+from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.errors import Forbidden, ShuhaiError
 from shuhai.web.auth import current_user
@@ -155,6 +156,22 @@ def note(
     record(_config(request), viewer(request), action, resource, outcome=outcome, detail=detail)
 
 
+def owner_of(config: Config, rid: int) -> int:
+    """The providing department of a resource (404 for an unknown one)."""
+    return int(Catalog(config).get(rid)["department"]["id"])
+
+
+def officer_of(request: Request, rid: int, action: str) -> None:
+    """The providing department's data officer (or its system) changes a resource's rules,
+    runs its checks and answers objections on it."""
+    require(request, (OFFICER,), department_id=owner_of(_config(request), rid), action=action)
+
+
+def actor(request: Request) -> str:
+    """The signed-in user's or system's name, recorded in histories."""
+    return signed_in(request).name
+
+
 def signed_in(request: Request) -> Viewer:
     v = viewer(request)
     if v.kind == "anonymous":
@@ -204,4 +221,14 @@ class AuditCalls:
             )
 
 
-__all__ = ["AuditCalls", "note", "require", "signed_in", "signed_system", "viewer"]
+__all__ = [
+    "AuditCalls",
+    "actor",
+    "note",
+    "officer_of",
+    "owner_of",
+    "require",
+    "signed_in",
+    "signed_system",
+    "viewer",
+]

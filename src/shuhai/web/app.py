@@ -17,16 +17,19 @@ from shuhai.demo.accounts import DEMO_PASSWORD
 from shuhai.platform import open_home
 from shuhai.web import (
     access,
-    api,
     applications,
     audit,
     auth,
     bases,
+    catalog,
+    data,
     errors,
     grading,
     hygiene,
+    objections,
     openapi,
     pages,
+    quality,
     share,
 )
 
@@ -74,7 +77,10 @@ def create_app(config: Config | None = None) -> FastAPI:
     # the sharing API first: routes are matched in order, and its keyed lookups are the
     # platform's busiest calls (each route tried before them costs every request a match)
     app.include_router(share.router)
-    app.include_router(api.router)
+    app.include_router(catalog.router)
+    app.include_router(data.router)
+    app.include_router(quality.router)
+    app.include_router(objections.router)
     app.include_router(auth.router)
     app.include_router(applications.api)
     app.include_router(applications.pages)

@@ -24,8 +24,7 @@ from shuhai.config import Config
 from shuhai.entities import service
 from shuhai.entities.build import build_base
 from shuhai.serve import files, licences
-from shuhai.web.access import require, viewer
-from shuhai.web.api import _actor
+from shuhai.web.access import actor, require, viewer
 from shuhai.web.auth import check_csrf
 from shuhai.web.params import Id, Offset
 
@@ -142,7 +141,7 @@ def review(request: Request, base: str, pair_id: Id) -> dict[str, Any]:
 def decide(request: Request, base: str, pair_id: Id, body: DecisionIn) -> dict[str, Any]:
     _reviewer(request, base)
     return service.decide(
-        _config(request), base, pair_id, body.decision, actor=_actor(request), note=body.note
+        _config(request), base, pair_id, body.decision, actor=actor(request), note=body.note
     )
 
 
@@ -245,7 +244,7 @@ def review_form(
 ) -> RedirectResponse:
     check_csrf(request, csrf)
     _reviewer(request, base)
-    service.decide(_config(request), base, pair_id, decision, actor=_actor(request), note=note)
+    service.decide(_config(request), base, pair_id, decision, actor=actor(request), note=note)
     return RedirectResponse(f"/bases/{quote(base)}/reviews", status_code=303)
 
 

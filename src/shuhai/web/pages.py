@@ -19,8 +19,7 @@ from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
 from shuhai.serve import objections
-from shuhai.web.access import viewer
-from shuhai.web.api import officer_of
+from shuhai.web.access import officer_of, viewer
 from shuhai.web.auth import check_csrf
 from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
