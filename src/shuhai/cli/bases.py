@@ -87,9 +87,10 @@ def base_show(name: str, file_id: str) -> None:
 @friendly
 def base_review(name: str, status: str = "pending", limit: int = 20) -> None:
     """待人工复核的记录对 / Pairs waiting for clerical review.  Example: shuhai base review 人口基础库"""
-    from shuhai.entities.service import review_queue
+    from shuhai.access.policy import operator
+    from shuhai.serve import files
 
-    rows = review_queue(_config(), name, status=status, limit=limit)
+    rows = files.queue(_config(), operator(), name, status=status, limit=limit)
     console.print(_table(rows, ["id", "record_key", "file_id", "probability", "status"]))
 
 

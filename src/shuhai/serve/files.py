@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shuhai.access.policy import SourceView, Viewer
+import polars as pl
+
+from shuhai.access.masking import mask_series
+from shuhai.access.policy import SourceView, Viewer, record
 from shuhai.config import Config
 from shuhai.entities import service
 from shuhai.errors import Forbidden
@@ -164,7 +167,33 @@ def disagreements(
 def review(config: Config, viewer: Viewer, base: str, pair_id: int) -> dict[str, Any]:
     view = personal(config, viewer, "base.review", f"{base}/{pair_id}")
     kind = service.get_base(config, base)["kind"]
-    return review_view(view, kind, service.review_pair(config, base, pair_id))
+    return _notes(review_view(view, kind, service.review_pair(config, base, pair_id)))
 
 
-__all__ = ["disagreements", "mixed", "personal", "profile", "profile_view", "review", "search"]
+def queue(
+    config: Config, viewer: Viewer, base: str, *, status: str = "pending", limit: int = 50
+) -> list[dict[str, Any]]:
+    """The clerical review queue: pairs with their scores and evidence levels (no record
+    values); reviewers' notes masked like free text."""
+    record(config, viewer, "base.reviews", base, detail={"status": status})
+    return [_notes(p) for p in service.review_queue(config, base, status=status, limit=limit)]
+
+
+def _notes(pair: dict[str, Any]) -> dict[str, Any]:
+    """A review note is free text: ID, mobile and card numbers in it are masked."""
+    if pair.get("note"):
+        masked = mask_series(pl.Series([pair["note"]], dtype=pl.String), "free_text")[0]
+        return {**pair, "note": masked}
+    return pair
+
+
+__all__ = [
+    "disagreements",
+    "mixed",
+    "personal",
+    "profile",
+    "profile_view",
+    "queue",
+    "review",
+    "search",
+]

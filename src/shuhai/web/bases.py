@@ -128,7 +128,7 @@ def reviews(
     limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     _reviewer(request, base)
-    return service.review_queue(_config(request), base, status=status, limit=limit)
+    return files.queue(_config(request), viewer(request), base, status=status, limit=limit)
 
 
 @api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
@@ -216,7 +216,7 @@ def reviews_page(
         {
             "base": service.get_base(config, base),
             "status": status,
-            "pairs": service.review_queue(config, base, status=status, limit=200),
+            "pairs": files.queue(config, viewer(request), base, status=status, limit=200),
         },
     )
 
