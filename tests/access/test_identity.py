@@ -101,3 +101,27 @@ def test_unknown_users_fail_like_wrong_passwords(people: Config) -> None:
     with pytest.raises(idn.Unauthorized) as exc:
         idn.login(people, "nobody", "Correct1horse")
     assert exc.value.status == 401 and exc.value.code == "auth.failed"
+
+
+def test_failures_in_another_server_process_count_too(people: Config) -> None:
+    """Without Redis the counts live in the metadata database: a second worker process does
+    not give an attacker a second set of attempts."""
+    import os
+    import subprocess
+    import sys
+
+    idn.add_user(people, "ga_clerk", "Correct1horse", roles=["user"], department="GA")
+    script = (
+        "from shuhai.access import identity as idn; from shuhai.config import Config\n"
+        f"for _ in range({throttle.FREE}):\n"
+        "    try: idn.login(Config.from_env(), 'ga_clerk', 'wrong-1', address='10.9.9.9')\n"
+        "    except idn.Unauthorized: pass\n"
+    )
+    env = {
+        **os.environ,
+        "SHUHAI_HOME": str(people.home),
+        "SHUHAI_DATABASE_URL": people.database_url,
+    }
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    with pytest.raises(TooManyRequests):
+        idn.login(people, "ga_clerk", "Correct1horse", address="10.9.9.9")

@@ -25,6 +25,7 @@ from shuhai.db.models import (
     Resource,
     ReviewPair,
     ShareApplication,
+    SignInFailure,
     UsedNonce,
     User,
     UserSession,
@@ -33,6 +34,7 @@ from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
     "ShareApplication",
+    "SignInFailure",
     "ApiCredential",
     "DataKey",
     "UsedNonce",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -509,6 +510,16 @@ class UsedNonce(Base):
     app_key: Mapped[str] = mapped_column(String(40))
     nonce: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SignInFailure(Base):
+    """登录失败计数: failures per account and address (or per address), for throttling."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(240), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
 
 
 class ShareApplication(Base):

@@ -1,0 +1,19 @@
+"""The Alembic migrations build exactly the schema the models declare (SQLite and PostgreSQL):
+a model changed without its migration is found here, not on a user's upgrade."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from shuhai.config import Config
+from shuhai.db import get_engine
+from shuhai.db.models import Base
+from shuhai.platform import open_home
+
+
+def test_migrations_match_the_models(any_config: Config) -> None:
+    open_home(any_config)
+    with get_engine(any_config.database_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
