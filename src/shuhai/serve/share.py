@@ -122,7 +122,7 @@ def ask_rows(
         types = {it["name"]: it["data_type"] for it in res["items"]}
         filters = serving.parse_filters(params, types)
         masked = check_filters(config, viewer, decision, filters)
-        version = whole_number(one, "version")
+        version, since, most = whole_number(one, "version"), whole_number(one, "since"), limit(one)
 
         def read() -> serving.Page:
             return serving.query(
@@ -131,13 +131,11 @@ def ask_rows(
                 columns=cols,
                 filters=filters,
                 version=version,
-                limit=limit(one),
+                limit=most,
                 after=one.get("after"),
-                since=whole_number(one, "since"),
+                since=since,
             )
 
-        limit(one)
-        whole_number(one, "since")
     except ShuhaiError as exc:
         refused(config, viewer, "share.rows", res["code"], exc)
         raise
