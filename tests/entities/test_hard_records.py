@@ -292,3 +292,20 @@ def _add_look_alike(config: Config, tmp_path: Path) -> None:
     """The twins' look-alike name (林淋) with their shared facts and no ID: an uncertain record."""
     row = ("", "林淋", "2", "2010-01-01", "福建省福州市晋安区鼓山镇5号", "13800000004")
     ingest(config, "参保人员", str(_rows(tmp_path, [row])), mode="append")
+
+
+def test_the_review_queue_pages_with_a_total_and_never_cuts_silently(hard: Config) -> None:
+    from shuhai.entities.service import review_page
+    from shuhai.errors import InvalidInput
+
+    whole = review_page(hard, "人口库", status="all", limit=1000)  # more than 500: honoured
+    total = whole["total"]
+    assert total > 0 and len(whole["items"]) == min(total, 1000)
+    first, rest = (
+        review_page(hard, "人口库", status="all", limit=1),
+        review_page(hard, "人口库", status="all", limit=1000, offset=1),
+    )
+    assert [p["id"] for p in first["items"] + rest["items"]] == [p["id"] for p in whole["items"]]
+    assert review_page(hard, "人口库", status="all", offset=total)["items"] == []
+    with pytest.raises(InvalidInput):
+        review_page(hard, "人口库", limit=0)

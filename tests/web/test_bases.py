@@ -153,8 +153,12 @@ def test_review_decision_errors(client: TestClient) -> None:
     strict = {**PERSONS, "name": "复核演示库", "thresholds": {"link": 0.99999999, "review": 0.3}}
     assert client.put("/api/v1/bases", json={"config": strict}).status_code == 200
     assert client.post("/api/v1/bases/复核演示库/builds").status_code == 201
-    pending = client.get("/api/v1/bases/复核演示库/reviews").json()
-    assert pending
+    queue = client.get("/api/v1/bases/复核演示库/reviews").json()
+    pending = queue["items"]
+    assert pending and queue["total"] >= len(pending) and queue["offset"] == 0
+    past = client.get(f"/api/v1/bases/复核演示库/reviews?offset={queue['total']}").json()
+    assert past["items"] == [] and past["total"] == queue["total"]  # past the end: empty
+    assert client.get("/api/v1/bases/复核演示库/reviews?offset=-1").status_code == 422
     pid = pending[0]["id"]
     r = client.post(f"/api/v1/bases/复核演示库/reviews/{pid}", json={"decision": "perhaps"})
     assert r.status_code == 422

@@ -85,13 +85,15 @@ def base_show(name: str, file_id: str) -> None:
 
 @base_app.command("review")
 @friendly
-def base_review(name: str, status: str = "pending", limit: int = 20) -> None:
+def base_review(name: str, status: str = "pending", limit: int = 20, offset: int = 0) -> None:
     """待人工复核的记录对 / Pairs waiting for clerical review.  Example: shuhai base review 人口基础库"""
     from shuhai.access.policy import operator
     from shuhai.serve import files
 
-    rows = files.queue(_config(), operator(), name, status=status, limit=limit)
-    console.print(_table(rows, ["id", "record_key", "file_id", "probability", "status"]))
+    page = files.queue(_config(), operator(), name, status=status, limit=limit, offset=offset)
+    console.print(_table(page["items"], ["id", "record_key", "file_id", "probability", "status"]))
+    shown = f"{offset + 1}–{offset + len(page['items'])}" if page["items"] else "0"
+    console.print(f"第 {shown} 对，共 {page['total']:,} 对 / pairs {shown} of {page['total']:,}")
 
 
 @base_app.command("decide")

@@ -152,7 +152,7 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
         birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
         out["birth"] = birth.fill_null(std.birth_from_id(ids))
         sex = std.sex_codes(_text(col(roles.get("sex")))) if "sex" in roles else missing
-        out["sex"] = sex.fill_null(std.sex_from_id(ids))
+        out["sex"] = std.known_sex(sex).fill_null(std.sex_from_id(ids))
         out["legal"] = missing
         out["legal_py"] = missing
     else:

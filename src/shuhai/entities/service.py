@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
@@ -332,16 +332,42 @@ def review_dict(p: ReviewPair) -> dict[str, Any]:
     }
 
 
+MAX_REVIEW_PAGE = 10_000
+
+
 def review_queue(
-    config: Config, base: str | int, *, status: str = "pending", limit: int = 50
+    config: Config, base: str | int, *, status: str = "pending", limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
+    """One page of the review queue, the likeliest pairs first (``review_page`` adds the total)."""
+    return review_page(config, base, status=status, limit=limit, offset=offset)["items"]
+
+
+def review_page(
+    config: Config, base: str | int, *, status: str = "pending", limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """``limit`` pairs from ``offset`` on, and how many there are in all; a page past the end
+    is empty, a limit out of 1–10,000 is refused (never silently cut)."""
+    if not 1 <= limit <= MAX_REVIEW_PAGE or offset < 0:
+        raise InvalidInput(
+            "entities.bad_paging",
+            f"limit 应在 1–{MAX_REVIEW_PAGE:,}，offset ≥ 0",
+            f"limit must be 1–{MAX_REVIEW_PAGE:,}, offset >= 0",
+        )
     with session_scope(config.database_url) as s:
         row = find_base(s, base)
-        q = select(ReviewPair).where(ReviewPair.base_id == row.id)
+        where = [ReviewPair.base_id == row.id]
         if status != "all":
-            q = q.where(ReviewPair.status == status)
-        q = q.order_by(ReviewPair.probability.desc(), ReviewPair.id).limit(max(1, min(limit, 500)))
-        return [review_dict(p) for p in s.scalars(q)]
+            where.append(ReviewPair.status == status)
+        total = s.scalar(select(func.count()).select_from(ReviewPair).where(*where)) or 0
+        q = (
+            select(ReviewPair)
+            .where(*where)
+            .order_by(ReviewPair.probability.desc(), ReviewPair.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        items = [review_dict(p) for p in s.scalars(q)]
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
 
 
 def _pair(s: Any, base: str | int, pair_id: int) -> ReviewPair:
@@ -428,6 +454,7 @@ __all__ = [
     "parse_config",
     "profile",
     "review_pair",
+    "review_page",
     "review_queue",
     "save_base",
     "search_files",

@@ -62,9 +62,24 @@ def names(series: pl.Series) -> pl.Series:
     return pl.Series(series.name, s).replace("", None)
 
 
+# What departments wrap around an ID number: Excel's text apostrophe ('350102…), quotes, the
+# multiplication sign typed for X, spaces and dashes inside, and the student register's G prefix
+# (学籍号 = G + 公民身份号码) — each removed only where an 18- or 15-character number remains.
+ID_QUOTES = r"^['‘’`\"“”]+|['‘’`\"“”]+$"
+ID_INNER = r"[\s\u3000\-－—_]+"
+
+
 def id_numbers(series: pl.Series) -> pl.Series:
-    """Upper case, half-width; 15-digit numbers get 19 and their check character (18 digits)."""
-    s = series.str.replace_many(FULL, HALF).str.replace_all(r"[\s\u3000]+", "").str.to_uppercase()
+    """Upper case, half-width, unwrapped (``ID_QUOTES``, ``ID_INNER``, ``×`` for X, the
+    学籍号 ``G`` prefix); 15-digit numbers get 19 and their check character (18 digits)."""
+    s = (
+        series.str.replace_many(FULL, HALF)
+        .str.replace_all(ID_INNER, "")
+        .str.replace_all(ID_QUOTES, "")
+        .str.replace_all("[×✕╳]", "X")
+        .str.to_uppercase()
+        .str.replace(r"^G(\d{17}[\dX]|\d{15})$", "$1")
+    )
     old = s.str.contains(r"^\d{15}$").fill_null(False)
     if not old.any():
         return s.alias(series.name)
@@ -194,6 +209,12 @@ def birth_from_id(ids: pl.Series) -> pl.Series:
     return ids.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).dt.strftime("%Y-%m-%d")
 
 
+def known_sex(codes: pl.Series) -> pl.Series:
+    """Sex codes for comparing records: 0 未知 and 9 未说明 (GB/T 2261.1) say nothing, so they
+    are missing rather than a value two records could share or differ on."""
+    return codes.replace({"0": None, "9": None}).alias(codes.name)
+
+
 def sex_from_id(ids: pl.Series) -> pl.Series:
     """GB 11643: the 17th digit is odd for men (1), even for women (2)."""
     digit = ids.str.slice(16, 1).cast(pl.Int32, strict=False)
@@ -243,6 +264,7 @@ __all__ = [
     "phones",
     "pinyin",
     "sex_codes",
+    "known_sex",
     "sex_from_id",
     "simplified",
 ]

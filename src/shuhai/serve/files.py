@@ -171,12 +171,19 @@ def review(config: Config, viewer: Viewer, base: str, pair_id: int) -> dict[str,
 
 
 def queue(
-    config: Config, viewer: Viewer, base: str, *, status: str = "pending", limit: int = 50
-) -> list[dict[str, Any]]:
-    """The clerical review queue: pairs with their scores and evidence levels (no record
-    values); reviewers' notes masked like free text."""
-    record(config, viewer, "base.reviews", base, detail={"status": status})
-    return [_notes(p) for p in service.review_queue(config, base, status=status, limit=limit)]
+    config: Config,
+    viewer: Viewer,
+    base: str,
+    *,
+    status: str = "pending",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of the clerical review queue with its total: pairs with their scores and evidence
+    levels (no record values); reviewers' notes masked like free text."""
+    page = service.review_page(config, base, status=status, limit=limit, offset=offset)
+    record(config, viewer, "base.reviews", base, detail={"status": status, "offset": offset})
+    return {**page, "items": [_notes(p) for p in page["items"]]}
 
 
 def _notes(pair: dict[str, Any]) -> dict[str, Any]:

@@ -126,9 +126,13 @@ def reviews(
     base: str,
     status: str = Query("pending", pattern="^(pending|accepted|rejected|stale|all)$"),
     limit: int = Query(50, ge=1, le=500),
-) -> list[dict[str, Any]]:
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """``{"items", "total", "limit", "offset"}``: page with ``offset`` until ``total``."""
     _reviewer(request, base)
-    return files.queue(_config(request), viewer(request), base, status=status, limit=limit)
+    return files.queue(
+        _config(request), viewer(request), base, status=status, limit=limit, offset=offset
+    )
 
 
 @api.get("/bases/{base}/reviews/{pair_id}", summary="复核对证据 / a pair with its evidence")
@@ -216,7 +220,7 @@ def reviews_page(
         {
             "base": service.get_base(config, base),
             "status": status,
-            "pairs": files.queue(config, viewer(request), base, status=status, limit=200),
+            "pairs": files.queue(config, viewer(request), base, status=status, limit=200)["items"],
         },
     )
 
