@@ -309,3 +309,27 @@ def test_the_review_queue_pages_with_a_total_and_never_cuts_silently(hard: Confi
     assert review_page(hard, "人口库", status="all", offset=total)["items"] == []
     with pytest.raises(InvalidInput):
         review_page(hard, "人口库", limit=0)
+
+
+def test_an_id_that_contradicts_its_record_is_evidence_not_identity(
+    hard: Config, tmp_path: Path
+) -> None:
+    """A child's health record carrying a parent's ID (卫健 data for under-14s): the number is
+    valid, but the record's own birth date and sex contradict what it encodes, so it does not
+    anchor the child into the parent's file. Department formats of the same ID do link."""
+    child = (ZHANG, "张小宝", "2", "2018-06-01", "福建省福州市鼓楼区东街街道12号", "")
+    student = ("G" + OUYANG, "欧阳娜娜", "2", "1992-03-04", "", "")  # 学籍号 = G + ID
+    excel = ("'" + SIMA, "司马光明", "1", "1970-07-07", "", "")  # Excel's text apostrophe
+    ingest(hard, "参保人员", str(_rows(tmp_path, [child, student, excel])), mode="append")
+    build_base(hard, "人口库")
+    records = _records(hard).filter(pl.col("resource_id") == 2).tail(3)
+    by_name = {r["name"]: r for r in records.iter_rows(named=True)}
+    assert by_name["张小宝"]["file_id"] != _file_of(hard, ZHANG)
+    assert by_name["张小宝"]["method"] != "id"
+    assert by_name["欧阳娜娜"]["file_id"] == _file_of(hard, OUYANG)
+    assert by_name["司马光明"]["file_id"] == _file_of(hard, SIMA)
+    # the parent's golden record keeps the parent's own facts
+    golden = {
+        g["attribute"]: g["value"] for g in profile(hard, "人口库", _file_of(hard, ZHANG))["golden"]
+    }
+    assert golden["出生日期"] == "1980-01-01"

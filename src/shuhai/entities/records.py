@@ -146,13 +146,23 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
     if cfg.kind == "person":
         ids = std.id_numbers(raw_id)
         out["id"] = ids
-        out["id_valid"] = std.id_checksum_ok(ids)
         out["name"] = std.names(_text(col(roles.get("name"))))
         out["name_py"] = std.pinyin(out["name"])
         birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
-        out["birth"] = birth.fill_null(std.birth_from_id(ids))
         sex = std.sex_codes(_text(col(roles.get("sex")))) if "sex" in roles else missing
-        out["sex"] = std.known_sex(sex).fill_null(std.sex_from_id(ids))
+        sex = std.known_sex(sex)
+        id_birth, id_sex = std.birth_from_id(ids), std.sex_from_id(ids)
+        # An ID is evidence, not identity: a valid number on a record whose own birth date or
+        # sex contradicts what the number encodes (a guardian's or a mother's ID on a child's
+        # record, 重号) does not anchor the record; the number stays one comparison among the
+        # others in the probabilistic linkage.
+        agrees = pl.select(
+            (birth.is_null() | id_birth.is_null() | (birth == id_birth))
+            & (sex.is_null() | id_sex.is_null() | (sex == id_sex))
+        ).to_series()
+        out["id_valid"] = std.id_checksum_ok(ids) & agrees
+        out["birth"] = birth.fill_null(id_birth)
+        out["sex"] = sex.fill_null(id_sex)
         out["legal"] = missing
         out["legal_py"] = missing
     else:
