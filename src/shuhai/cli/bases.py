@@ -83,6 +83,24 @@ def base_show(name: str, file_id: str) -> None:
     console.print_json(json.dumps(shown, ensure_ascii=False, default=str))
 
 
+@base_app.command("export")
+@friendly
+def base_export(
+    name: str,
+    output: Path = typer.Option(..., "--output", "-o", help="输出文件 / file to write"),
+    format: str = typer.Option("csv", "--format", help="csv | parquet"),
+) -> None:
+    """导出每条来源记录归入的档案 / Export which file each source record went to.
+
+    Example: shuhai base export 人口基础库 -o 记录归档.csv --format csv
+    """
+    from shuhai.access.policy import operator
+    from shuhai.serve import files
+
+    rows = files.export_records(_config(), operator(), name, output, format)
+    console.print(f"已导出 / Exported {rows:,} 条记录 / records: {output}")
+
+
 @base_app.command("review")
 @friendly
 def base_review(name: str, status: str = "pending", limit: int = 20, offset: int = 0) -> None:

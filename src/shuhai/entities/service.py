@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import yaml
 from sqlalchemy import func, select
 
@@ -312,6 +313,37 @@ def disagreements(
     return {"base": info, "by_attribute": by_attr, "items": rows}
 
 
+# --- which file each source record went to -------------------------------------------------
+
+RECORD_COLUMNS = ["resource_id", "version", "run", "line", "key", "file_id", "method", "score"]
+
+
+def record_files(config: Config, base: str | int) -> tuple[dict[str, Any], pl.LazyFrame]:
+    """Every source record of the last good build with the file it went to and how it was
+    linked (``id`` exact on a valid ID, ``splink`` with its probability, ``review``): the base's
+    own account of itself, for auditors and downstream systems. Lazy: exports stream it."""
+    info, path = current(config, base)
+    frame = store.scan(path, "records", RECORD_COLUMNS).sort("resource_id", "run", "line", "key")
+    return info, frame
+
+
+def record_files_page(
+    config: Config, base: str | int, *, limit: int = 100, offset: int = 0, resources: set[int]
+) -> dict[str, Any]:
+    """A page of ``record_files`` restricted to ``resources`` (those the caller may read)."""
+    if not 1 <= limit <= MAX_REVIEW_PAGE or offset < 0:
+        raise InvalidInput(
+            "entities.bad_paging",
+            f"limit 应在 1–{MAX_REVIEW_PAGE:,}，offset ≥ 0",
+            f"limit must be 1–{MAX_REVIEW_PAGE:,}, offset >= 0",
+        )
+    info, frame = record_files(config, base)
+    frame = frame.filter(pl.col("resource_id").is_in(sorted(resources)))
+    total = int(frame.select(pl.len()).collect().item())
+    rows = frame.slice(offset, limit).collect().to_dicts()
+    return {"base": info, "items": rows, "total": total, "limit": limit, "offset": offset}
+
+
 # --- clerical review ---------------------------------------------------------------------
 
 
@@ -454,6 +486,8 @@ __all__ = [
     "parse_config",
     "profile",
     "review_pair",
+    "record_files",
+    "record_files_page",
     "review_page",
     "review_queue",
     "save_base",

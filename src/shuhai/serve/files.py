@@ -9,6 +9,7 @@ masked as a preview of that resource would be. Every read is audited (``SourceVi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,7 +18,7 @@ from shuhai.access.masking import mask_series
 from shuhai.access.policy import SourceView, Viewer, record
 from shuhai.config import Config
 from shuhai.entities import service
-from shuhai.errors import Forbidden
+from shuhai.errors import Forbidden, InvalidInput
 from shuhai.serve import objections
 
 
@@ -170,6 +171,38 @@ def review(config: Config, viewer: Viewer, base: str, pair_id: int) -> dict[str,
     return _notes(review_view(view, kind, service.review_pair(config, base, pair_id)))
 
 
+def records(
+    config: Config, viewer: Viewer, base: str, *, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
+    """Which file each source record went to, for the records of resources the viewer may read
+    (department staff and the operator); record keys and file ids, no personal values."""
+    view = SourceView(config, viewer)
+    view.check("base.records", base)
+    _info, frame = service.record_files(config, base)
+    ids = frame.select("resource_id").unique().collect()["resource_id"].to_list()
+    readable = {rid for rid in ids if view.readable(int(rid))}
+    return service.record_files_page(config, base, limit=limit, offset=offset, resources=readable)
+
+
+def export_records(config: Config, viewer: Viewer, base: str, out: Path, fmt: str) -> int:
+    """All of ``records`` written to ``out`` (CSV with BOM, or Parquet), streamed; the rows."""
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput(
+            "entities.bad_format", "格式应为 csv 或 parquet", "The format must be csv or parquet"
+        )
+    view = SourceView(config, viewer)
+    view.check("base.export", base)
+    _info, frame = service.record_files(config, base)
+    ids = frame.select("resource_id").unique().collect()["resource_id"].to_list()
+    frame = frame.filter(pl.col("resource_id").is_in([r for r in ids if view.readable(int(r))]))
+    rows = int(frame.select(pl.len()).collect().item())
+    if fmt == "parquet":
+        frame.sink_parquet(out)
+    else:  # with a BOM: Excel opens UTF-8 as UTF-8
+        frame.sink_csv(out, include_bom=True)
+    return rows
+
+
 def queue(
     config: Config,
     viewer: Viewer,
@@ -196,11 +229,13 @@ def _notes(pair: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "disagreements",
+    "export_records",
     "mixed",
     "personal",
     "profile",
     "profile_view",
     "queue",
+    "records",
     "review",
     "search",
 ]

@@ -108,6 +108,19 @@ def file(request: Request, base: str, file_id: str) -> dict[str, Any]:
     return files.profile(_config(request), viewer(request), base, file_id)
 
 
+@api.get("/bases/{base}/records", summary="记录归档 / which file each source record went to")
+def records(
+    request: Request,
+    base: str,
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Every source record (resource, version, run, line, key) with its file id and how it was
+    linked (``id`` / ``splink`` with probability / ``review``); paged, records of resources the
+    caller may read only."""
+    return files.records(_config(request), viewer(request), base, limit=limit, offset=offset)
+
+
 @api.get("/bases/{base}/disagreements", summary="来源不一致 / values the sources disagree on")
 def disagreements(
     request: Request,
