@@ -176,12 +176,18 @@ def records(
 ) -> dict[str, Any]:
     """Which file each source record went to, for the records of resources the viewer may read
     (department staff and the operator); record keys and file ids, no personal values."""
+    readable = _readable_members(config, viewer, base, "base.records")
+    return service.record_files_page(config, base, limit=limit, offset=offset, resources=readable)
+
+
+def _readable_members(config: Config, viewer: Viewer, base: str, action: str) -> set[int]:
+    """The member resources of ``base`` whose records the viewer may see (refused, audited,
+    for callers who may not read base databases at all)."""
     view = SourceView(config, viewer)
-    view.check("base.records", base)
+    view.check(action, base)
     _info, frame = service.record_files(config, base)
     ids = frame.select("resource_id").unique().collect()["resource_id"].to_list()
-    readable = {rid for rid in ids if view.readable(int(rid))}
-    return service.record_files_page(config, base, limit=limit, offset=offset, resources=readable)
+    return {int(rid) for rid in ids if view.readable(int(rid))}
 
 
 def export_records(config: Config, viewer: Viewer, base: str, out: Path, fmt: str) -> int:
@@ -190,11 +196,9 @@ def export_records(config: Config, viewer: Viewer, base: str, out: Path, fmt: st
         raise InvalidInput(
             "entities.bad_format", "格式应为 csv 或 parquet", "The format must be csv or parquet"
         )
-    view = SourceView(config, viewer)
-    view.check("base.export", base)
+    readable = _readable_members(config, viewer, base, "base.export")
     _info, frame = service.record_files(config, base)
-    ids = frame.select("resource_id").unique().collect()["resource_id"].to_list()
-    frame = frame.filter(pl.col("resource_id").is_in([r for r in ids if view.readable(int(r))]))
+    frame = frame.filter(pl.col("resource_id").is_in(sorted(readable)))
     rows = int(frame.select(pl.len()).collect().item())
     if fmt == "parquet":
         frame.sink_parquet(out)
