@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -30,13 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from share import free_port, stop  # noqa: E402 - the same server helpers as bench/share.py
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -51,14 +47,6 @@ def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{cmd[0]} did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def wrk(url: str, args: argparse.Namespace, headers: dict[str, str] | None = None) -> dict:
