@@ -159,6 +159,8 @@ def test_review_decision_errors(client: TestClient) -> None:
     past = client.get(f"/api/v1/bases/复核演示库/reviews?offset={queue['total']}").json()
     assert past["items"] == [] and past["total"] == queue["total"]  # past the end: empty
     assert client.get("/api/v1/bases/复核演示库/reviews?offset=-1").status_code == 422
+    page = client.get("/bases/复核演示库").text  # the base page says how long the queue is
+    assert f"{queue['total']:,} 对待复核" in page
     pid = pending[0]["id"]
     r = client.post(f"/api/v1/bases/复核演示库/reviews/{pid}", json={"decision": "perhaps"})
     assert r.status_code == 422

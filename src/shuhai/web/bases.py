@@ -193,9 +193,10 @@ def base_page(request: Request, base: str, q: str = Query("", max_length=100)) -
         "q": q,
         "profiles": config.profiles,
         "readable": readable,
-        "pending": service.review_queue(config, base, limit=500)
+        # the whole queue's size (one count), not the length of a first page
+        "pending": service.review_page(config, base, limit=1)["total"]
         if OFFICER in v.roles or v.kind == "system"
-        else [],
+        else 0,
     }
     if readable and info["last_build"] and info["kind"] != "licence":
         found = search(request, base, q=q, limit=30, offset=0)
