@@ -113,4 +113,23 @@ class RejectedFile(InvalidInput):
     status = 422
 
 
-__all__ = ["Conflict", "Forbidden", "InvalidInput", "NotFound", "RejectedFile", "ShuhaiError"]
+def check_paging(code: str, limit: int, offset: int, most: int) -> None:
+    """Refuse a page of ``limit`` rows from ``offset`` outside 1..``most`` and offset >= 0 (422,
+    under ``code``): one check for every limit/offset reader."""
+    if not 1 <= limit <= most or offset < 0:
+        raise InvalidInput(
+            code,
+            f"limit 应在 1–{most:,}，offset ≥ 0",
+            f"limit must be 1–{most:,}, offset >= 0",
+        )
+
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "RejectedFile",
+    "ShuhaiError",
+    "check_paging",
+]

@@ -19,7 +19,7 @@ from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_
 from shuhai.entities import sealing, store
 from shuhai.entities.build import build_dict, build_path, find_base, last_build, load_config
 from shuhai.entities.config import validate_config
-from shuhai.errors import Conflict, InvalidInput, NotFound
+from shuhai.errors import Conflict, InvalidInput, NotFound, check_paging
 
 
 def parse_config(text_or_data: str | dict[str, Any]) -> dict[str, Any]:
@@ -331,12 +331,7 @@ def record_files_page(
     config: Config, base: str | int, *, limit: int = 100, offset: int = 0, resources: set[int]
 ) -> dict[str, Any]:
     """A page of ``record_files`` restricted to ``resources`` (those the caller may read)."""
-    if not 1 <= limit <= MAX_REVIEW_PAGE or offset < 0:
-        raise InvalidInput(
-            "entities.bad_paging",
-            f"limit 应在 1–{MAX_REVIEW_PAGE:,}，offset ≥ 0",
-            f"limit must be 1–{MAX_REVIEW_PAGE:,}, offset >= 0",
-        )
+    check_paging("entities.bad_paging", limit, offset, MAX_REVIEW_PAGE)
     info, frame = record_files(config, base)
     frame = frame.filter(pl.col("resource_id").is_in(sorted(resources)))
     total = int(frame.select(pl.len()).collect().item())
@@ -379,12 +374,7 @@ def review_page(
 ) -> dict[str, Any]:
     """``limit`` pairs from ``offset`` on, and how many there are in all; a page past the end
     is empty, a limit out of 1–10,000 is refused (never silently cut)."""
-    if not 1 <= limit <= MAX_REVIEW_PAGE or offset < 0:
-        raise InvalidInput(
-            "entities.bad_paging",
-            f"limit 应在 1–{MAX_REVIEW_PAGE:,}，offset ≥ 0",
-            f"limit must be 1–{MAX_REVIEW_PAGE:,}, offset >= 0",
-        )
+    check_paging("entities.bad_paging", limit, offset, MAX_REVIEW_PAGE)
     with session_scope(config.database_url) as s:
         row = find_base(s, base)
         where = [ReviewPair.base_id == row.id]

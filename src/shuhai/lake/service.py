@@ -15,7 +15,7 @@ from sqlalchemy import select
 from shuhai.catalog.service import find_resource
 from shuhai.config import Config
 from shuhai.db import IngestRun, session_scope
-from shuhai.errors import InvalidInput
+from shuhai.errors import InvalidInput, check_paging
 from shuhai.lake.schema import SYSTEM_COLUMNS
 from shuhai.lake.tables import LakeTable
 
@@ -78,12 +78,7 @@ def preview(
     system_columns: bool = False,
 ) -> dict[str, Any]:
     """A page of rows of one version (latest by default), with the total row count."""
-    if not 1 <= limit <= MAX_ROWS or offset < 0:
-        raise InvalidInput(
-            "lake.bad_paging",
-            f"limit 应在 1–{MAX_ROWS}，offset ≥ 0",
-            f"limit must be 1–{MAX_ROWS}, offset >= 0",
-        )
+    check_paging("lake.bad_paging", limit, offset, MAX_ROWS)
     table = table_for(config, resource)
     latest = table.latest_version()
     use = latest if version is None else version

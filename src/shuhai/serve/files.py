@@ -168,7 +168,7 @@ def disagreements(
 def review(config: Config, viewer: Viewer, base: str, pair_id: int) -> dict[str, Any]:
     view = personal(config, viewer, "base.review", f"{base}/{pair_id}")
     kind = service.get_base(config, base)["kind"]
-    return _notes(review_view(view, kind, service.review_pair(config, base, pair_id)))
+    return _notes([review_view(view, kind, service.review_pair(config, base, pair_id))])[0]
 
 
 def records(
@@ -220,15 +220,14 @@ def queue(
     levels (no record values); reviewers' notes masked like free text."""
     page = service.review_page(config, base, status=status, limit=limit, offset=offset)
     record(config, viewer, "base.reviews", base, detail={"status": status, "offset": offset})
-    return {**page, "items": [_notes(p) for p in page["items"]]}
+    return {**page, "items": _notes(page["items"])}
 
 
-def _notes(pair: dict[str, Any]) -> dict[str, Any]:
-    """A review note is free text: ID, mobile and card numbers in it are masked."""
-    if pair.get("note"):
-        masked = mask_series(pl.Series([pair["note"]], dtype=pl.String), "free_text")[0]
-        return {**pair, "note": masked}
-    return pair
+def _notes(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Review notes are free text: ID, mobile and card numbers in them are masked (one pass
+    for the whole page)."""
+    notes = mask_series(pl.Series([p.get("note") for p in pairs], dtype=pl.String), "free_text")
+    return [{**p, "note": n} for p, n in zip(pairs, notes.to_list(), strict=True)]
 
 
 __all__ = [

@@ -164,19 +164,6 @@ def answer_rows(ask: RowsAsk, page: serving.Page) -> tuple[pl.DataFrame, dict[st
     }
 
 
-def rows(
-    config: Config, viewer: Viewer, resource: str, params: list[tuple[str, str]]
-) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """``ask_rows``, read and ``answer_rows`` in one call (the command line, tests)."""
-    ask = ask_rows(config, viewer, resource, params)
-    try:
-        page = ask.read()
-    except ShuhaiError as exc:
-        refused(config, viewer, "share.rows", ask.res["code"], exc)
-        raise
-    return answer_rows(ask, page)
-
-
 def changes(
     config: Config, viewer: Viewer, resource: str, params: list[tuple[str, str]]
 ) -> dict[str, Any]:
@@ -266,4 +253,4 @@ def verify(config: Config, viewer: Viewer, resource: str, id_number: str, name: 
     return {"resource": res["code"], "match": match}
 
 
-__all__ = ["RowsAsk", "answer_rows", "ask_rows", "changes", "columns", "rows", "shared", "verify"]
+__all__ = ["RowsAsk", "answer_rows", "ask_rows", "changes", "columns", "shared", "verify"]

@@ -18,7 +18,7 @@ from shuhai.access.policy import (
     remembered,
 )
 from shuhai.config import Config
-from shuhai.errors import Forbidden, InvalidInput
+from shuhai.errors import Forbidden, check_paging
 from shuhai.lake import service as lake
 from shuhai.quality import compare, corrections
 from shuhai.share import serving
@@ -44,12 +44,7 @@ def preview(
     """Rows of a version through the policy point: decided (and audited) first, then read, open
     objections flagged on the raw keys, the columns the viewer may not read dropped and the rest
     masked."""
-    if not 1 <= limit <= lake.MAX_ROWS or offset < 0:  # the same bounds whichever answers
-        raise InvalidInput(
-            "lake.bad_paging",
-            f"limit 应在 1–{lake.MAX_ROWS}，offset ≥ 0",
-            f"limit must be 1–{lake.MAX_ROWS}, offset >= 0",
-        )
+    check_paging("lake.bad_paging", limit, offset, lake.MAX_ROWS)  # whichever engine answers
     res, d = remembered(config, viewer, rid)  # the catalog entry and decision, reused briefly
     d = authorize(config, viewer, res["id"], action=action, detail={"version": version}, decision=d)
     data = serving.page_from_index(

@@ -24,6 +24,7 @@ from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import session_scope
 from shuhai.errors import InvalidInput, ShuhaiError
+from shuhai.lake.service import jsonable
 from shuhai.serve import share as share_edge
 from shuhai.share import serving
 from shuhai.web.access import require, signed_system, viewer
@@ -120,20 +121,9 @@ def _respond(frame: pl.DataFrame, fmt: str, body: dict[str, Any]) -> Response:
 
 
 def _json_value(v: Any) -> Any:
-    """A cell as JSON: dates and times in ISO form, money (Decimal) as a number, bytes as hex."""
-    if v is None or isinstance(v, str | int | float | bool):
-        return v
-    if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, bytes | bytearray | memoryview):
-        return bytes(v).hex()
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if isinstance(v, list | tuple):
-        return [_json_value(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    return str(v)
+    """A cell as JSON (``lake.service.jsonable``), money as a number: the serving index keeps
+    decimals as floats, so both engines answer alike."""
+    return float(v) if isinstance(v, Decimal) else jsonable(v)
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
