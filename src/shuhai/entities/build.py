@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
-from shuhai.entities import linking, sealing, store
+from shuhai.entities import claims, linking, sealing, store
 from shuhai.entities.config import BaseConfig, validate_config
 from shuhai.entities.records import (
     FIELDS,
@@ -36,6 +36,7 @@ from shuhai.entities.records import (
     empty,
     read_member,
     read_members,
+    settle_claims,
 )
 from shuhai.errors import NotFound
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
@@ -316,6 +317,9 @@ def _diff(
     )
 
 
+LAYOUT = 2  # 2: records carry ``id_flag`` (claims judged); builds list ID conflicts
+
+
 def _build_entities(
     config: Config,
     cfg: BaseConfig,
@@ -335,6 +339,8 @@ def _build_entities(
     if prev_path is not None and not (prev_path / "base").is_dir():
         prev_path = None  # a build from before the base/delta layout: rebuild in full
         incremental = False
+    if prev_path is not None and _read_json(prev_path / "build.json").get("layout", 1) < LAYOUT:
+        incremental = False  # records of an older shape (no ID claims judged): rebuild in full
     # An update reads the previous records lazily (only the rows it needs are materialized); a
     # full build reads them whole, for stable file ids.
     previous = store.load(prev_path, "records") if prev_path and not incremental else None
@@ -392,12 +398,20 @@ def _build_entities(
         new = pl.concat([empty(cfg), *frames], how="diagonal_relaxed") if frames else empty(cfg)
         # the previous records are read through this filter, never copied whole
         where = live & ~pl.col("key").is_in(gone["key"].implode())
+        # the placed records claiming the same numbers are the evidence the new claims meet
+        claimed = new.filter(pl.col("id_valid"))["id"].unique()
+        if "id" in sealed.sealed("records"):
+            probe = pl.col("id__stored").is_in(sealed.seal_series(claimed).implode())
+        else:
+            probe = pl.col("id").is_in(claimed.implode())
+        context = scan.filter(where & probe).drop("_live").collect() if claimed.len() else None
+        new = settle_claims(cfg, new, context=context)
         state = scan
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
         state, redo = None, None
-        new = read_members(config, cfg, versions)
+        new = settle_claims(cfg, read_members(config, cfg, versions))
         old = previous
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
@@ -442,6 +456,7 @@ def _build_entities(
         pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor")
     )
     unresolved = new.filter(~pl.col("id_valid"))
+    conflicts = new.filter(pl.col("conflict").is_not_null()) if "conflict" in new.columns else None
     fresh_anchors = (
         resolved_new.select("anchor")
         .unique(maintain_order=True)
@@ -510,6 +525,12 @@ def _build_entities(
     all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
+    conflict_rows = _conflicts(conflicts, changed)
+    if state is not None and prev_path is not None and (prev_path / "conflicts.parquet").exists():
+        stale = pl.concat([removed.select("key"), redo.select("key"), changed.select("key")])
+        kept = store.load_file(prev_path, "conflicts").join(stale, on="key", how="anti")
+        conflict_rows = pl.concat([kept, conflict_rows], how="vertical_relaxed")
+    store.write_file(out, "conflicts", conflict_rows, sealed)
     # 3. Events, golden records, disagreements, entity rows: for the files that changed.
     if state is not None and scan is not None and prev_path is not None:
         assert removed is not None
@@ -604,6 +625,7 @@ def _build_entities(
         "new_records": new.height,
         "removed_records": 0 if removed is None else removed.height,
         "review_pairs": len(reviews),
+        "id_conflicts": int(conflict_rows["id"].n_unique()),
         "disagreements": int(n_disagree),
         "merges": sum(1 for e in events if e["kind"] == "merge"),
         "splits": sum(1 for e in events if e["kind"] == "split"),
@@ -616,6 +638,7 @@ def _build_entities(
                 "decisions": applied_ids,
                 "counts": counts,
                 "next_file_number": ids.next,
+                "layout": LAYOUT,
             }
         ),
         encoding="utf-8",
@@ -708,12 +731,18 @@ def _link_unresolved(
         placed.collect_schema().names() if isinstance(placed, pl.LazyFrame) else placed.columns
     )
     cols = [c for c in linking.COMPARE[cfg.kind] if c in present]
-    near = linking.candidates(placed, unresolved, cfg.kind, where=where, seal=seal).select(
-        "file_id", *cols
+    # A number that is damaged or somebody else's says nothing about the record: it is left out
+    # of blocking and comparison on both sides (the record keeps it).
+    unresolved = unresolved.with_columns(
+        pl.when(pl.col("id_flag").is_in(BLIND)).then(None).otherwise(pl.col("id")).alias("_cmp_id")
+    )
+    probe = unresolved.drop("id").rename({"_cmp_id": "id"})
+    near = _blind(
+        linking.candidates(placed, probe, cfg.kind, where=where, seal=seal), ["file_id", *cols]
     )
     if extra is not None:  # records placed by this build (valid IDs) are candidates too
         near = pl.concat(
-            [near, linking.candidates(extra, unresolved, cfg.kind).select("file_id", *cols)]
+            [near, _blind(linking.candidates(extra, probe, cfg.kind), ["file_id", *cols])]
         )
     # One Splink call scores each record against placed records and against the other
     # unresolved ones (those pairs group records that belong to no file yet).
@@ -722,11 +751,11 @@ def _link_unresolved(
             near.select(["file_id", *cols])
             .unique(maintain_order=True)
             .with_columns(pl.lit(None, dtype=pl.String).alias("key")),
-            unresolved.select([pl.lit(None, dtype=pl.String).alias("file_id"), *cols, "key"]),
+            probe.select([pl.lit(None, dtype=pl.String).alias("file_id"), *cols, "key"]),
         ],
         how="vertical_relaxed",
     ).with_row_index("uid")
-    left = unresolved.with_row_index("uid")
+    left = probe.with_row_index("uid")
     pairs = linking.score(model, cfg.kind, left, right, threshold=min(review_at, 0.3), tf=tf)
     scored = (
         pairs.join(
@@ -795,9 +824,57 @@ def _link_unresolved(
         },
         schema={"key": pl.String, "file_id": pl.String, "method": pl.String, "score": pl.Float64},
     )
+    unresolved = unresolved.drop("_cmp_id")
     linked = unresolved.join(mapping, on="key", how="inner")
     leftovers = unresolved.join(mapping, on="key", how="anti")
     return linked, reviews, leftovers, within
+
+
+BLIND = [claims.DAMAGED, *claims.CONTESTED]
+
+
+def _blind(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """Candidate rows for scoring, their number left out where it is damaged or contested."""
+    if "id_flag" in frame.columns and "id" in cols:
+        frame = frame.with_columns(
+            pl.when(pl.col("id_flag").is_in(BLIND)).then(None).otherwise(pl.col("id")).alias("id")
+        )
+    return frame.select(cols)
+
+
+CONFLICT_SCHEMA = {
+    "id": pl.String,
+    "kind": pl.String,
+    "key": pl.String,
+    "member": pl.String,
+    "resource_id": pl.Int32,
+    "run": pl.Int64,
+    "line": pl.Int64,
+    "name": pl.String,
+    "file_id": pl.String,
+}
+
+
+def _conflicts(conflicts: pl.DataFrame | None, placed: pl.DataFrame) -> pl.DataFrame:
+    """The records of numbers several people claim (重号, another person's number), each with
+    the file it went to: what the authority is asked to resolve."""
+    if conflicts is None or conflicts.height == 0:
+        return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    return (
+        conflicts.select(
+            "id",
+            pl.col("conflict").alias("kind"),
+            "key",
+            "member",
+            "resource_id",
+            "run",
+            "line",
+            "name",
+        )
+        .join(placed.select("key", "file_id"), on="key", how="left")
+        .select(list(CONFLICT_SCHEMA))
+        .cast(CONFLICT_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 def _evidence(row: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:

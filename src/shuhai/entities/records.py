@@ -14,6 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from shuhai.config import Config
+from shuhai.entities import claims
 from shuhai.entities import standardize as std
 from shuhai.entities.config import BaseConfig, Member
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
@@ -22,6 +23,7 @@ from shuhai.quality.vectorized import uscc_valid
 FIELDS = [
     "id",
     "id_valid",
+    "id_flag",
     "name",
     "name_py",
     "birth",
@@ -146,23 +148,23 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
     if cfg.kind == "person":
         ids = std.id_numbers(raw_id)
         out["id"] = ids
-        out["name"] = std.names(_text(col(roles.get("name"))))
+        # Whether the number anchors the record is decided across records (``claims.judge``,
+        # at build time): here it is only whether the number itself is sound.
+        out["id_valid"] = std.id_checksum_ok(ids)
+        out["id_flag"] = missing
+        names = std.names(_text(col(roles.get("name"))))
+        # A newborn's placeholder (王芳之女) names the mother, not the child: no name to compare.
+        names = pl.select(
+            pl.when(claims.placeholders(names)).then(None).otherwise(names)
+        ).to_series()
+        out["name"] = names
         out["name_py"] = std.pinyin(out["name"])
         birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
         sex = std.sex_codes(_text(col(roles.get("sex")))) if "sex" in roles else missing
-        sex = std.known_sex(sex)
-        id_birth, id_sex = std.birth_from_id(ids), std.sex_from_id(ids)
-        # An ID is evidence, not identity: a valid number on a record whose own birth date or
-        # sex contradicts what the number encodes (a guardian's or a mother's ID on a child's
-        # record, 重号) does not anchor the record; the number stays one comparison among the
-        # others in the probabilistic linkage.
-        agrees = pl.select(
-            (birth.is_null() | id_birth.is_null() | (birth == id_birth))
-            & (sex.is_null() | id_sex.is_null() | (sex == id_sex))
-        ).to_series()
-        out["id_valid"] = std.id_checksum_ok(ids) & agrees
-        out["birth"] = birth.fill_null(id_birth)
-        out["sex"] = sex.fill_null(id_sex)
+        # The record's own birth date and sex: filled in from the number only once the claim
+        # is judged (a guardian's number must not lend its birth date to a child's record).
+        out["birth"] = birth
+        out["sex"] = std.known_sex(sex)
         out["legal"] = missing
         out["legal_py"] = missing
     else:
@@ -175,6 +177,7 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
         out["id_valid"] = pl.Series(
             uscc_valid(pa.array(ids.to_list(), pa.string())).to_pylist(), dtype=pl.Boolean
         ).fill_null(False)
+        out["id_flag"] = missing
         out["name"] = std.enterprise_names(_text(col(roles.get("name"))))
         out["name_py"] = missing
         out["birth"] = missing
@@ -258,6 +261,43 @@ __all__ = [
     "empty",
     "read_member",
     "read_members",
+    "settle_claims",
     "shape",
     "standardized_value",
 ]
+
+
+def settle_claims(
+    cfg: BaseConfig, records: pl.DataFrame, *, context: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Judge the ID claims of ``records`` (``claims.judge``), with ``context`` — records already
+    placed that claim the same numbers — as evidence; fill birth date and sex in from the
+    numbers that anchor. Enterprise bases keep their code check as it is."""
+    if cfg.kind != "person" or records.height == 0:
+        return records
+    cols = ["key", "member", "id", "name", "name_py", "birth", "sex"]
+    both = records.select(cols)
+    if context is not None and context.height:
+        both = pl.concat([both, context.select(cols)], how="vertical_relaxed").unique(
+            "key", keep="first", maintain_order=True
+        )
+    authority = cfg.members[0].key if cfg.members else None
+    for m in cfg.members:
+        if m.resource_id == cfg.authority.get("姓名"):
+            authority = m.key
+    verdict = claims.judge(both, authority=authority)
+    out = records.drop("id_valid", "id_flag").join(verdict, on="key", how="left")
+    trusted = pl.col("id_valid") | (pl.col("id_flag") == claims.CHECKSUM)
+    id_birth = std.birth_from_id(out["id"])
+    id_sex = std.sex_from_id(out["id"])
+    return out.with_columns(
+        pl.when(pl.col("birth").is_null() & trusted)
+        .then(pl.Series(id_birth))
+        .otherwise(pl.col("birth"))
+        .alias("birth"),
+        pl.when(pl.col("sex").is_null() & trusted)
+        .then(pl.Series(id_sex))
+        .otherwise(pl.col("sex"))
+        .alias("sex"),
+        pl.col("id_valid").fill_null(False),
+    ).select([*records.columns, "conflict"])

@@ -260,6 +260,7 @@ def plan(config: Config, cfg: BaseConfig, base_id: int) -> Sealing:
         add("records", "id")
         add("entities", "id")
         add("ids", "anchor")
+        add("conflicts", "id")
     for role, derived in ROLE_COLUMNS.items():
         if any(hidden(m.resource_id, m.roles.get(role)) for m in cfg.members):
             add("records", *derived)
@@ -267,6 +268,7 @@ def plan(config: Config, cfg: BaseConfig, base_id: int) -> Sealing:
                 add(f"tf_{role}", role)  # the name frequencies the model keeps
             if role == "name":
                 add("entities", "name")
+                add("conflicts", "name")
     attributes = tuple(
         a
         for a in cfg.attributes

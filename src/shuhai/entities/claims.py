@@ -1,0 +1,239 @@
+"""Whose number is it (证件号归属判定): an ID number is evidence, not identity.
+
+Each record claims an ID. A claim anchors the record to the number's file only when the record
+agrees with the number — the birth date and sex the number encodes against the record's own, and
+the name against the other records claiming the same number:
+
+- The records of one valid number are split into name clusters (same name, same pinyin, one
+  character different in a name of three or more). Newborn placeholders (``<母亲姓名>之子/之女``)
+  and missing names belong to no cluster.
+- A cluster *agrees* when one of its records has the birth date the number encodes (and no
+  other sex). Within it, a record giving another birth date (a lunar birthday, a typo) still
+  anchors; without such a confirmation, a record that contradicts its number does not
+  (``CONTRADICTS``).
+- One agreeing cluster holds the number; the other clusters carry somebody else's number
+  (``BORROWED``: a guardian's ID on a child's health record, a mother's on her newborn's).
+- Two or more agreeing clusters are two people issued the same number (``DUPLICATE``, 重号): none
+  of them is anchored, each links by its other attributes, and the conflict is listed for the
+  authority.
+- A number no cluster agrees with is held by the one cluster that cannot be told from it, or by
+  the authority's cluster; otherwise it is ``AMBIGUOUS``.
+
+A contested claim keeps its number on the record (search, export, review), but the number takes no
+part in the probabilistic comparison, and birth date and sex are never filled in from it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from shuhai.entities import standardize as std
+
+CHECKSUM = "checksum"  # 校验位错误
+DAMAGED = "damaged"  # 号码不可用（科学计数法、位数不对）
+CONTRADICTS = "contradicts"  # 与本记录的出生日期、性别不符
+BORROWED = "borrowed"  # 他人号码（监护人、母亲的身份证号）
+DUPLICATE = "duplicate"  # 重号：两人持有同一号码
+AMBIGUOUS = "ambiguous"  # 多人使用、无法判定持有人
+CONTESTED = (CONTRADICTS, BORROWED, DUPLICATE, AMBIGUOUS)
+
+LABELS = {
+    CHECKSUM: ("校验位错误", "bad check character"),
+    DAMAGED: ("号码已损坏（如科学计数法）", "number damaged (e.g. scientific notation)"),
+    CONTRADICTS: ("与记录的出生日期或性别不符", "contradicts the record's birth date or sex"),
+    BORROWED: ("他人号码（监护人或母亲）", "another person's number (a guardian's or mother's)"),
+    DUPLICATE: ("重号：不同的人持有同一号码", "duplicate number: different people hold it"),
+    AMBIGUOUS: ("多人使用，无法判定持有人", "used by several people; the holder is unclear"),
+}
+
+# Names hospitals and clinics give a newborn before it is named: 王芳之子, 王芳之女, 王芳之婴, 王芳婴儿.
+PLACEHOLDER = r"(之子|之女|之男|之婴|之儿|之孩|婴儿?|新生儿|之大?[子女]|无名氏?)$"
+ID_SHAPE = r"^\d{17}[\dX]$"
+
+
+def placeholders(names: pl.Series) -> pl.Series:
+    """True for a newborn's placeholder name (王芳之女): a name that is not the person's own."""
+    return names.str.contains(PLACEHOLDER).fill_null(False)
+
+
+def _agreement(frame: pl.DataFrame) -> pl.Series:
+    """Per record: 1 agrees with what its number encodes, -1 contradicts it, 0 cannot tell."""
+    id_birth, id_sex = std.birth_from_id(frame["id"]), std.sex_from_id(frame["id"])
+    birth, sex = frame["birth"], frame["sex"]
+    return pl.select(
+        pl.when(
+            (birth.is_not_null() & id_birth.is_not_null() & (birth != id_birth))
+            | (sex.is_not_null() & id_sex.is_not_null() & (sex != id_sex))
+        )
+        .then(-1)
+        .when(birth.is_not_null() & (birth == id_birth))
+        .then(1)
+        .otherwise(0)
+        .cast(pl.Int8)
+    ).to_series()
+
+
+def compatible(a: tuple[str, str | None], b: tuple[str, str | None]) -> bool:
+    """Could two spellings be one person's name? Same name, same pinyin (张/章, 李/里), or (three
+    characters or more) one character different. Two-character names differing in a character
+    of another sound are different people (张伟 / 张强)."""
+    (na, pa), (nb, pb) = a, b
+    if na == nb or (pa is not None and pa == pb):
+        return True
+    if min(len(na), len(nb)) < 3 or abs(len(na) - len(nb)) > 1:
+        return False
+    if len(na) == len(nb):
+        return sum(x != y for x, y in zip(na, nb, strict=True)) == 1
+    short, long = (na, nb) if len(na) < len(nb) else (nb, na)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _clusters(names: list[tuple[str, str | None]]) -> list[int]:
+    """Union-find over compatible spellings: a cluster number per distinct spelling."""
+    parent = list(range(len(names)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if compatible(names[i], names[j]):
+                ri, rj = find(i), find(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    return [find(i) for i in range(len(names))]
+
+
+def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFrame:
+    """Decide each record's claim: ``key``, ``id_valid`` (the claim anchors the record),
+    ``id_flag`` (why not, or a damaged number's state) and ``conflict`` (the number's conflict
+    kind, for every record of a number two clusters claim).
+
+    ``records`` holds ``key``, ``member``, ``id`` (standardized), ``name``, ``name_py``,
+    ``birth`` and ``sex`` (the record's own, not filled in from the number). ``authority``: the
+    member whose records hold a number when no cluster agrees with it."""
+    ids = records["id"]
+    shaped = ids.str.contains(ID_SHAPE).fill_null(False)
+    ok = std.id_checksum_ok(ids).fill_null(False) & shaped
+    flag = (
+        pl.when(ids.is_null())
+        .then(None)
+        .when(~shaped)
+        .then(pl.lit(DAMAGED))
+        .when(~ok)
+        .then(pl.lit(CHECKSUM))
+        .otherwise(None)
+    )
+    placeholder = placeholders(records["name"])
+    frame = records.select("key", "member", "id", "name", "name_py").with_columns(
+        pl.Series("ok", ok),
+        pl.Series("agree", _agreement(records)),
+        pl.when(placeholder).then(None).otherwise(pl.col("name")).alias("name"),
+        pl.select(flag.alias("flag")).to_series(),
+    )
+    claims = frame.filter(pl.col("ok"))
+    # Numbers claimed under one spelling (or none): one cluster, decided without Python.
+    spread = claims.group_by("id").agg(pl.col("name").drop_nulls().n_unique().alias("names"))
+    single = claims.join(spread.filter(pl.col("names") <= 1), on="id", how="semi")
+    single_state = single.group_by("id").agg((pl.col("agree") == 1).any().alias("yes"))
+    decided = single.join(single_state, on="id").select(
+        "key",
+        pl.when((pl.col("agree") == -1) & ~pl.col("yes"))
+        .then(pl.lit(CONTRADICTS))
+        .otherwise(None)
+        .alias("contest"),
+        pl.lit(None, dtype=pl.String).alias("conflict"),
+    )
+    many = claims.join(spread.filter(pl.col("names") > 1), on="id", how="semi")
+    rows: list[tuple[str, str | None, str | None]] = []
+    for (_id,), group in many.group_by("id"):
+        rows.extend(_judge_group(group, authority))
+    contested = pl.concat(
+        [
+            decided,
+            pl.DataFrame(
+                rows,
+                schema={"key": pl.String, "contest": pl.String, "conflict": pl.String},
+                orient="row",
+            ),
+        ]
+    )
+    out = frame.select("key", "ok", "flag").join(contested, on="key", how="left")
+    return out.select(
+        "key",
+        (pl.col("ok") & pl.col("contest").is_null()).alias("id_valid"),
+        pl.coalesce("contest", "flag").alias("id_flag"),
+        "conflict",
+    )
+
+
+def _judge_group(
+    group: pl.DataFrame, authority: str | None
+) -> list[tuple[str, str | None, str | None]]:
+    """One number claimed under several spellings: which cluster holds it (see the module)."""
+    spellings = (
+        group.filter(pl.col("name").is_not_null())
+        .select("name", "name_py")
+        .unique(maintain_order=True)
+    )
+    pairs = list(spellings.iter_rows())
+    cluster_of = dict(zip(spellings["name"].to_list(), _clusters(pairs), strict=True))
+    keys, names = group["key"].to_list(), group["name"].to_list()
+    agree, members = group["agree"].to_list(), group["member"].to_list()
+    state: dict[int, list[int]] = {}
+    has_authority: set[int] = set()
+    for name, a, m in zip(names, agree, members, strict=True):
+        if name is None:
+            continue
+        c = cluster_of[name]
+        state.setdefault(c, []).append(a)
+        if authority is not None and m == authority:
+            has_authority.add(c)
+    if len(state) == 1:  # spellings of one name: one cluster after all
+        yes = 1 in agree
+        return [
+            (k, CONTRADICTS if a == -1 and not yes else None, None)
+            for k, a in zip(keys, agree, strict=True)
+        ]
+    agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
+    unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]
+    holder: int | None = None
+    kind = BORROWED
+    if len(agreeing) == 1:
+        holder = agreeing[0]
+    elif len(agreeing) > 1:
+        kind = DUPLICATE
+    elif len(unknown) == 1:
+        holder = unknown[0]
+    else:
+        by_authority = [c for c in unknown if c in has_authority]
+        holder = by_authority[0] if len(by_authority) == 1 else None
+        kind = BORROWED if holder is not None else AMBIGUOUS
+    out: list[tuple[str, str | None, str | None]] = []
+    confirmed = holder in agreeing
+    for k, name, a in zip(keys, names, agree, strict=True):
+        if name is None:  # no name to tell: with the holder unless the record contradicts
+            out.append((k, None if holder is not None and a != -1 else kind, kind))
+        elif cluster_of[name] != holder:
+            out.append((k, kind, kind))
+        else:  # the holder's own spelling: a contradicting record counts when nobody confirms
+            out.append((k, CONTRADICTS if a == -1 and not confirmed else None, kind))
+    return out
+
+
+__all__ = [
+    "AMBIGUOUS",
+    "BORROWED",
+    "CHECKSUM",
+    "CONTESTED",
+    "CONTRADICTS",
+    "DAMAGED",
+    "DUPLICATE",
+    "LABELS",
+    "compatible",
+    "judge",
+    "placeholders",
+]
