@@ -142,6 +142,7 @@ def hard(config: Config, tmp_path: Path) -> Config:
                 "name": name,
                 "department": dept,
                 "classification": "101001" if dept == "GA" else "303001",
+                "key_columns": ["身份证号"] if dept == "GA" else [],
                 "items": [{"name": i, "data_type": "D" if i == "出生日期" else "C"} for i in items],
             }
         )
@@ -361,3 +362,74 @@ def test_every_source_record_can_be_traced_to_its_file(hard: Config, tmp_path: P
         files.export_records(hard, operator(), "人口库", out, "xlsx")
     with pytest.raises(ShuhaiError):
         files.records(hard, operator(), "没有这个库")
+
+
+def _files_claiming(config: Config, number: str, name: str) -> set[str]:
+    """The files of the records that give ``name`` and claim ``number``."""
+    records = _records(config).filter((pl.col("id") == number) & (pl.col("a:姓名") == name))
+    return set(records["file_id"].to_list())
+
+
+def test_a_guardians_or_mothers_number_does_not_join_the_child_to_them(
+    hard: Config, tmp_path: Path
+) -> None:
+    """卫健 records of children often carry a guardian's number, newborn records the mother's
+    with a placeholder name (<母亲姓名>之女) — with no birth date to give them away. The name
+    does: the number stays with its holder, the child's record links by its own facts."""
+    guardian = (ZHANG, "张小宝", "", "", "福建省福州市鼓楼区东街街道12号", "")
+    newborn = (OUYANG, "欧阳娜娜之女", "2", "2024-05-01", "", "")
+    ingest(hard, "参保人员", str(_rows(tmp_path, [guardian, newborn])), mode="append")
+    build_base(hard, "人口库")
+    records = _records(hard)
+    zhang = _files_claiming(hard, ZHANG, "张伟")
+    child = records.filter(pl.col("a:姓名") == "张小宝").row(0, named=True)
+    assert child["file_id"] not in zhang and child["method"] != "id"
+    assert child["id"] == ZHANG and child["id_flag"] == "borrowed"  # kept, flagged
+    baby = records.filter(pl.col("a:姓名") == "欧阳娜娜之女").row(0, named=True)
+    assert baby["file_id"] != _file_of(hard, OUYANG) and baby["id_flag"] == "contradicts"
+    # the mother's file keeps her own birth date (not the newborn's)
+    golden = {
+        g["attribute"]: g["value"]
+        for g in profile(hard, "人口库", _file_of(hard, OUYANG))["golden"]
+    }
+    assert golden["出生日期"] == "1992-03-04"
+    from shuhai.entities.service import id_conflicts
+
+    listed = id_conflicts(hard, "人口库")
+    assert [i["kind"] for i in listed["items"] if i["id"] == ZHANG] == ["borrowed"]
+
+
+def test_two_people_issued_one_number_stay_apart_and_the_authority_is_asked(
+    hard: Config, tmp_path: Path
+) -> None:
+    """重号: 人社 holds 李强 under 张伟's number (same birth date and sex, as a clash of issued
+    numbers would be). Neither is anchored by the number; each keeps one file of their own; the
+    conflict is listed and raised once as an objection with 公安, which holds the number."""
+    from shuhai.entities.service import id_conflicts
+    from shuhai.quality.corrections import list_objections
+
+    other = [
+        (ZHANG, "李强", "1", "1980-01-01", "福建省福州市仓山区城门镇77号", "13900000077"),
+        (ZHANG, "李强", "1", "1980-01-01", "福建省福州市仓山区城门镇77号", "13900000077"),
+    ]
+    ingest(hard, "参保人员", str(_rows(tmp_path, other)), mode="append")
+    first = build_base(hard, "人口库")
+    li, zhang = _files_claiming(hard, ZHANG, "李强"), _files_claiming(hard, ZHANG, "张伟")
+    assert len(li) == 1 and len(zhang) == 1 and li != zhang
+    page = id_conflicts(hard, "人口库", kind="duplicate")
+    assert page["total"] == 1 and page["counts"]["duplicate"] == 1
+    item = page["items"][0]
+    assert item["id"] == ZHANG and item["files"] == 2
+    assert {r["name"] for r in item["records"]} >= {"张伟", "李强"}
+    assert item["objection_id"] and first["counts"]["objections_raised"] == 1
+    raised = [o for o in list_objections(hard) if o["id"] == item["objection_id"]]
+    assert raised and "重号" in raised[0]["reason"] and raised[0]["resource_id"] == 1
+    again = build_base(hard, "人口库", full=True)  # asked once, not on every build
+    assert "objections_raised" not in again["counts"]
+    # a full build judges every claim afresh: 张伟's own records are no longer anchored either,
+    # and still keep to one file, apart from 李强's
+    li, zhang = _files_claiming(hard, ZHANG, "李强"), _files_claiming(hard, ZHANG, "张伟")
+    assert len(li) == 1 and len(zhang) == 1 and li != zhang
+    assert id_conflicts(hard, "人口库")["items"][0]["objection_id"] == item["objection_id"]
+    with pytest.raises(InvalidInput):
+        id_conflicts(hard, "人口库", kind="twins")

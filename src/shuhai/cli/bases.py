@@ -101,6 +101,39 @@ def base_export(
     console.print(f"已导出 / Exported {rows:,} 条记录 / records: {output}")
 
 
+@base_app.command("conflicts")
+@friendly
+def base_conflicts(
+    name: str,
+    kind: str = typer.Option(None, help="duplicate 重号 | borrowed 他人号码 | ambiguous"),
+    limit: int = 20,
+    offset: int = 0,
+) -> None:
+    """证件号冲突：重号、他人号码 / ID numbers several people claim.
+
+    Example: shuhai base conflicts 人口基础库 --kind duplicate
+    """
+    from shuhai.access.policy import operator
+    from shuhai.serve import files
+
+    page = files.conflicts(_config(), operator(), name, kind=kind, limit=limit, offset=offset)
+    rows = [
+        {
+            "id": item["id"],
+            "kind": item["label"],
+            "files": item["files"],
+            "records": "；".join(
+                f"{r['resource']}#{r['line']} {r['name'] or '—'} → {r['file_id']}"
+                for r in item["records"]
+            ),
+        }
+        for item in page["items"]
+    ]
+    console.print(_table(rows, ["id", "kind", "files", "records"]))
+    counts = "，".join(f"{k} {v:,}" for k, v in page["counts"].items()) or "0"
+    console.print(f"共 {page['total']:,} 个号码 / numbers ({counts})")
+
+
 @base_app.command("review")
 @friendly
 def base_review(name: str, status: str = "pending", limit: int = 20, offset: int = 0) -> None:

@@ -173,6 +173,11 @@ def build_base(
             b.finished_at = datetime.now(UTC)
             b.seconds = time.perf_counter() - started
         raise
+    if cfg.kind == "person":
+        raised = raise_duplicate_numbers(config, cfg, out_dir, sealed)
+        if raised:
+            counts = {**counts, "objections_raised": raised}
+            say(f"重号已向权威部门提出疑义 / duplicate numbers raised with the authority: {raised}")
     seconds = time.perf_counter() - started
     with session_scope(config.database_url) as s:
         b = s.get(BaseBuild, build_id)
@@ -189,6 +194,68 @@ def build_base(
         threading.Thread(target=_prune, args=(config, base_id), daemon=True).start()
     say(f"完成 / done in {seconds:.1f}s")
     return result
+
+
+def raise_duplicate_numbers(
+    config: Config, cfg: BaseConfig, out: Path, sealed: sealing.Sealing
+) -> int:
+    """Each 重号 (two people, one number) the authority holds a record of is raised with it as
+    an objection (疑义) on that record's ID item, once: the objection's id travels with the
+    conflict from build to build. Returns how many were raised now."""
+    from shuhai.errors import ShuhaiError
+    from shuhai.quality.corrections import raise_objection
+
+    path = out / "conflicts.parquet"
+    if not path.exists():
+        return 0
+    table = store.load_file(out, "conflicts")
+    authority = next(
+        (m for m in cfg.members if m.resource_id == cfg.authority.get("姓名")),
+        cfg.members[0] if cfg.members else None,
+    )
+    if authority is None or not authority.id_column:
+        return 0
+    todo = (
+        table.filter((pl.col("kind") == claims.DUPLICATE) & pl.col("objection_id").is_null())
+        .group_by("id")
+        .agg(
+            (pl.col("member") == authority.key).any().alias("held"),
+            pl.col("file_id").unique().sort().alias("files"),
+        )
+        .filter(pl.col("held"))
+        .sort("id")
+    )
+    raised: dict[str, int] = {}
+    for number, _held, file_ids in todo.iter_rows():
+        shown = "、".join(f for f in file_ids if f)
+        try:
+            o = raise_objection(
+                config,
+                authority.resource_id,
+                {
+                    "key": {authority.id_column: number},
+                    "item": authority.id_column,
+                    "reason": (
+                        f"重号：基础库“{cfg.name}”发现该号码由 {len(file_ids)} 个不同的人使用"
+                        f"（档案 {shown}），请核实持有人并更正。"
+                        f" / Duplicate number: {len(file_ids)} different people use it in "
+                        f"base {cfg.name} (files {shown}); please establish the holder."
+                    ),
+                },
+                actor=f"基础库:{cfg.name}",
+            )
+        except ShuhaiError:
+            continue  # the authority keys its records otherwise: the conflict stays listed
+        raised[number] = int(o["id"])
+    if raised:
+        table = table.with_columns(
+            pl.col("id")
+            .replace_strict(raised, default=None, return_dtype=pl.Int64)
+            .fill_null(pl.col("objection_id"))
+            .alias("objection_id")
+        )
+        store.write_file(out, "conflicts", table, sealed)
+    return len(raised)
 
 
 def recover_builds(config: Config) -> int:
@@ -405,13 +472,15 @@ def _build_entities(
         else:
             probe = pl.col("id").is_in(claimed.implode())
         context = scan.filter(where & probe).drop("_live").collect() if claimed.len() else None
-        new = settle_claims(cfg, new, context=context)
+        disputed: list[pl.DataFrame] = []
+        new = settle_claims(cfg, new, context=context, context_conflicts=disputed)
         state = scan
         model = _read_json(prev_path / "model.json")
         prev_files = redo.select("key", "file_id")
     else:
         state, redo = None, None
         new = settle_claims(cfg, read_members(config, cfg, versions))
+        disputed = []
         old = previous
         removed = old.join(new.select("key"), on="key", how="anti") if old is not None else None
         model = None
@@ -457,6 +526,8 @@ def _build_entities(
     )
     unresolved = new.filter(~pl.col("id_valid"))
     conflicts = new.filter(pl.col("conflict").is_not_null()) if "conflict" in new.columns else None
+    if disputed and conflicts is not None:
+        conflicts = pl.concat([conflicts, *disputed], how="diagonal_relaxed")
     fresh_anchors = (
         resolved_new.select("anchor")
         .unique(maintain_order=True)
@@ -525,11 +596,21 @@ def _build_entities(
     all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
-    conflict_rows = _conflicts(conflicts, changed)
-    if state is not None and prev_path is not None and (prev_path / "conflicts.parquet").exists():
+    earlier = (
+        store.load_file(prev_path, "conflicts")
+        if prev_path is not None and (prev_path / "conflicts.parquet").exists()
+        else None
+    )
+    conflict_rows = _conflicts(conflicts, changed, earlier)
+    if state is not None and earlier is not None:
+        assert removed is not None and redo is not None
         stale = pl.concat([removed.select("key"), redo.select("key"), changed.select("key")])
-        kept = store.load_file(prev_path, "conflicts").join(stale, on="key", how="anti")
-        conflict_rows = pl.concat([kept, conflict_rows], how="vertical_relaxed")
+        kept = earlier.join(stale, on="key", how="anti")
+        conflict_rows = (
+            pl.concat([kept, conflict_rows], how="diagonal_relaxed")
+            .select(list(CONFLICT_SCHEMA))
+            .unique("key", keep="last", maintain_order=True)
+        )
     store.write_file(out, "conflicts", conflict_rows, sealed)
     # 3. Events, golden records, disagreements, entity rows: for the files that changed.
     if state is not None and scan is not None and prev_path is not None:
@@ -852,14 +933,27 @@ CONFLICT_SCHEMA = {
     "line": pl.Int64,
     "name": pl.String,
     "file_id": pl.String,
+    "objection_id": pl.Int64,
 }
 
 
-def _conflicts(conflicts: pl.DataFrame | None, placed: pl.DataFrame) -> pl.DataFrame:
+def _conflicts(
+    conflicts: pl.DataFrame | None, placed: pl.DataFrame, earlier: pl.DataFrame | None
+) -> pl.DataFrame:
     """The records of numbers several people claim (重号, another person's number), each with
-    the file it went to: what the authority is asked to resolve."""
+    the file it went to and the objection already raised about the number (``earlier``: the
+    previous build's conflicts): what the authority is asked to resolve."""
     if conflicts is None or conflicts.height == 0:
         return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    raised = (
+        earlier.filter(pl.col("objection_id").is_not_null())
+        .group_by("id")
+        .agg(pl.col("objection_id").first())
+        if earlier is not None and "objection_id" in earlier.columns
+        else pl.DataFrame(schema={"id": pl.String, "objection_id": pl.Int64})
+    )
+    if "file_id" not in conflicts.columns:
+        conflicts = conflicts.with_columns(pl.lit(None, dtype=pl.String).alias("file_id"))
     return (
         conflicts.select(
             "id",
@@ -870,8 +964,12 @@ def _conflicts(conflicts: pl.DataFrame | None, placed: pl.DataFrame) -> pl.DataF
             "run",
             "line",
             "name",
+            "file_id",
         )
-        .join(placed.select("key", "file_id"), on="key", how="left")
+        # records placed by this build take their new file; placed ones keep theirs
+        .join(placed.select("key", pl.col("file_id").alias("_placed")), on="key", how="left")
+        .with_columns(pl.coalesce("_placed", "file_id").alias("file_id"))
+        .join(raised, on="id", how="left")
         .select(list(CONFLICT_SCHEMA))
         .cast(CONFLICT_SCHEMA)  # type: ignore[arg-type]
     )

@@ -141,7 +141,9 @@ def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFram
     single_state = single.group_by("id").agg((pl.col("agree") == 1).any().alias("yes"))
     decided = single.join(single_state, on="id").select(
         "key",
-        pl.when((pl.col("agree") == -1) & ~pl.col("yes"))
+        # a named record confirmed by its cluster keeps the number (a lunar birthday, a typo);
+        # a nameless one that contradicts it (a newborn's placeholder) has nothing to confirm it
+        pl.when((pl.col("agree") == -1) & (~pl.col("yes") | pl.col("name").is_null()))
         .then(pl.lit(CONTRADICTS))
         .otherwise(None)
         .alias("contest"),
@@ -195,8 +197,8 @@ def _judge_group(
     if len(state) == 1:  # spellings of one name: one cluster after all
         yes = 1 in agree
         return [
-            (k, CONTRADICTS if a == -1 and not yes else None, None)
-            for k, a in zip(keys, agree, strict=True)
+            (k, CONTRADICTS if a == -1 and (not yes or n is None) else None, None)
+            for k, n, a in zip(keys, names, agree, strict=True)
         ]
     agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
     unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]

@@ -268,7 +268,11 @@ __all__ = [
 
 
 def settle_claims(
-    cfg: BaseConfig, records: pl.DataFrame, *, context: pl.DataFrame | None = None
+    cfg: BaseConfig,
+    records: pl.DataFrame,
+    *,
+    context: pl.DataFrame | None = None,
+    context_conflicts: list[pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Judge the ID claims of ``records`` (``claims.judge``), with ``context`` — records already
     placed that claim the same numbers — as evidence; fill birth date and sex in from the
@@ -286,6 +290,13 @@ def settle_claims(
         if m.resource_id == cfg.authority.get("姓名"):
             authority = m.key
     verdict = claims.judge(both, authority=authority)
+    if context is not None and context.height and context_conflicts is not None:
+        # placed records whose number is now in conflict are listed with it (they stay put
+        # until a full build judges them again)
+        disputed = context.join(
+            verdict.filter(pl.col("conflict").is_not_null()).select("key", "conflict"), on="key"
+        ).join(records.select("key"), on="key", how="anti")
+        context_conflicts.append(disputed)
     out = records.drop("id_valid", "id_flag").join(verdict, on="key", how="left")
     trusted = pl.col("id_valid") | (pl.col("id_flag") == claims.CHECKSUM)
     id_birth = std.birth_from_id(out["id"])

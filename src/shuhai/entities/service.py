@@ -16,8 +16,15 @@ from sqlalchemy import func, select
 
 from shuhai.config import Config
 from shuhai.db import BaseBuild, BaseDatabase, EntityEvent, ReviewPair, session_scope
-from shuhai.entities import sealing, store
-from shuhai.entities.build import build_dict, build_path, find_base, last_build, load_config
+from shuhai.entities import claims, sealing, store
+from shuhai.entities.build import (
+    CONFLICT_SCHEMA,
+    build_dict,
+    build_path,
+    find_base,
+    last_build,
+    load_config,
+)
 from shuhai.entities.config import validate_config
 from shuhai.errors import Conflict, InvalidInput, NotFound, check_paging
 
@@ -315,7 +322,17 @@ def disagreements(
 
 # --- which file each source record went to -------------------------------------------------
 
-RECORD_COLUMNS = ["resource_id", "version", "run", "line", "key", "file_id", "method", "score"]
+RECORD_COLUMNS = [
+    "resource_id",
+    "version",
+    "run",
+    "line",
+    "key",
+    "file_id",
+    "method",
+    "score",
+    "id_flag",
+]
 
 
 def record_files(config: Config, base: str | int) -> tuple[dict[str, Any], pl.LazyFrame]:
@@ -323,7 +340,9 @@ def record_files(config: Config, base: str | int) -> tuple[dict[str, Any], pl.La
     linked (``id`` exact on a valid ID, ``splink`` with its probability, ``review``): the base's
     own account of itself, for auditors and downstream systems. Lazy: exports stream it."""
     info, path = current(config, base)
-    frame = store.scan(path, "records", RECORD_COLUMNS).sort("resource_id", "run", "line", "key")
+    present = store.scan(path, "records", raw=True).collect_schema().names()
+    columns = [c for c in RECORD_COLUMNS if c in present]  # builds before ID flags lack one
+    frame = store.scan(path, "records", columns).sort("resource_id", "run", "line", "key")
     return info, frame
 
 
@@ -337,6 +356,85 @@ def record_files_page(
     total = int(frame.select(pl.len()).collect().item())
     rows = frame.slice(offset, limit).collect().to_dicts()
     return {"base": info, "items": rows, "total": total, "limit": limit, "offset": offset}
+
+
+# --- numbers several people claim (重号, another person's number) -----------------------
+
+
+def id_conflicts(
+    config: Config,
+    base: str | int,
+    *,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The last good build's ID conflicts, one item per number: its kind (``duplicate`` 重号
+    first, then another person's number, then unclear) and the records claiming it, each with
+    its source, line, name and file. Paged with a total; ``counts`` per kind."""
+    check_paging("entities.bad_paging", limit, offset, MAX_REVIEW_PAGE)
+    if kind is not None and kind not in claims.LABELS:
+        raise InvalidInput(
+            "entities.bad_conflict_kind",
+            f"冲突类型应为 {', '.join(claims.CONTESTED[1:])}",
+            f"The kind must be one of {', '.join(claims.CONTESTED[1:])}",
+        )
+    info, path = current(config, base)
+    if (path / "conflicts.parquet").exists():
+        frame = store.load_file(path, "conflicts")
+    else:  # a build from before conflicts were listed
+        frame = pl.DataFrame(schema=CONFLICT_SCHEMA)
+    if "objection_id" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("objection_id"))
+    order = {claims.DUPLICATE: 0, claims.BORROWED: 1, claims.AMBIGUOUS: 2}
+    numbers = (
+        frame.group_by("id")
+        .agg(
+            pl.col("kind").first(),
+            pl.len().alias("n"),
+            pl.col("file_id").n_unique().alias("files"),
+            pl.col("objection_id").drop_nulls().first(),
+        )
+        .with_columns(pl.col("kind").replace_strict(order, default=9).alias("_order"))
+    )
+    counts = {k: int(v) for k, v in numbers.group_by("kind").len().iter_rows()}
+    if kind is not None:
+        numbers = numbers.filter(pl.col("kind") == kind)
+    total = numbers.height
+    page = numbers.sort("_order", "id").slice(offset, limit)
+    rows = frame.join(page.select("id"), on="id", how="semi").sort("resource_id", "run", "line")
+    names = _resource_names(config, set(rows["resource_id"].to_list()))
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for r in rows.iter_rows(named=True):
+        by_id.setdefault(r["id"], []).append(
+            {
+                "resource_id": r["resource_id"],
+                "resource": names.get(r["resource_id"], str(r["resource_id"])),
+                "line": r["line"],
+                "key": r["key"],
+                "name": r["name"],
+                "file_id": r["file_id"],
+            }
+        )
+    items = [
+        {
+            "id": n["id"],
+            "kind": n["kind"],
+            "label": claims.LABELS[n["kind"]][0],
+            "files": n["files"],
+            "objection_id": n["objection_id"],
+            "records": by_id.get(n["id"], []),
+        }
+        for n in page.iter_rows(named=True)
+    ]
+    return {
+        "base": info,
+        "items": items,
+        "total": total,
+        "counts": counts,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 # --- clerical review ---------------------------------------------------------------------
@@ -475,10 +573,11 @@ __all__ = [
     "load_config",
     "parse_config",
     "profile",
-    "review_pair",
+    "id_conflicts",
     "record_files",
     "record_files_page",
     "review_page",
+    "review_pair",
     "review_queue",
     "save_base",
     "search_files",

@@ -180,6 +180,43 @@ def records(
     return service.record_files_page(config, base, limit=limit, offset=offset, resources=readable)
 
 
+def conflicts(
+    config: Config,
+    viewer: Viewer,
+    base: str,
+    *,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """ID numbers several people claim (重号, a guardian's or mother's number) with the records
+    claiming them: each number and name through the policy point of the record's source,
+    records of sources the viewer may not read withheld (their count stays)."""
+    view = personal(config, viewer, "base.conflicts", base)
+    page = service.id_conflicts(config, base, kind=kind, limit=limit, offset=offset)
+    flat = [
+        (r["resource_id"], {"身份证号": item["id"], "姓名": r["name"]})
+        for item in page["items"]
+        for r in item["records"]
+    ]
+    shown = iter(view.values_many(flat))
+    items = []
+    for item in page["items"]:
+        rows, numbers = [], []
+        for r in item["records"]:
+            values = next(shown)
+            if values is None:
+                continue
+            rows.append({**r, "name": values.get("姓名")})
+            numbers.append(values.get("身份证号"))
+        # the number as the least-masked readable source shows it
+        number = next((n for n in numbers if n == item["id"]), numbers[0] if numbers else None)
+        items.append(
+            {**item, "id": number, "records": rows, "withheld": len(item["records"]) - len(rows)}
+        )
+    return {**page, "items": items}
+
+
 def _readable_members(config: Config, viewer: Viewer, base: str, action: str) -> set[int]:
     """The member resources of ``base`` whose records the viewer may see (refused, audited,
     for callers who may not read base databases at all)."""
@@ -231,6 +268,7 @@ def _notes(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "conflicts",
     "disagreements",
     "export_records",
     "mixed",

@@ -121,6 +121,22 @@ def records(
     return files.records(_config(request), viewer(request), base, limit=limit, offset=offset)
 
 
+@api.get("/bases/{base}/conflicts", summary="证件号冲突 / ID numbers several people claim")
+def conflicts(
+    request: Request,
+    base: str,
+    kind: str | None = Query(None, pattern="^(duplicate|borrowed|ambiguous)$"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """重号 (two people issued one number), another person's number (a guardian's on a child's
+    record, a mother's on her newborn's) and unclear holders: ``{"items", "total", "counts"}``,
+    each number with the records claiming it and the files they went to."""
+    return files.conflicts(
+        _config(request), viewer(request), base, kind=kind, limit=limit, offset=offset
+    )
+
+
 @api.get("/bases/{base}/disagreements", summary="来源不一致 / values the sources disagree on")
 def disagreements(
     request: Request,
