@@ -47,7 +47,7 @@ LABELS = {
 }
 
 # Names hospitals and clinics give a newborn before it is named: 王芳之子, 王芳之女, 王芳之婴, 王芳婴儿.
-PLACEHOLDER = r"(之子|之女|之男|之婴|之儿|之孩|婴儿?|新生儿|之大?[子女]|无名氏?)$"
+PLACEHOLDER = r"(之大?[子女男儿孩婴]|婴儿|新生儿|无名氏)$"
 ID_SHAPE = r"^\d{17}[\dX]$"
 
 
