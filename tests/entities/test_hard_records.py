@@ -433,3 +433,24 @@ def test_two_people_issued_one_number_stay_apart_and_the_authority_is_asked(
     assert id_conflicts(hard, "人口库")["items"][0]["objection_id"] == item["objection_id"]
     with pytest.raises(InvalidInput):
         id_conflicts(hard, "人口库", kind="twins")
+
+
+def test_a_record_whose_id_excel_destroyed_still_finds_its_file(
+    hard: Config, tmp_path: Path
+) -> None:
+    """Ingest quarantines the row (the number cannot be stored), but the record still belongs
+    to somebody: it takes part in linkage by name, birth date and phone, and keeps the damaged
+    value, flagged — never a guessed number."""
+    damaged = ("3.50104E+17", "司马光明", "1", "1970-07-07", "", "13800000005")
+    fine = (LIN_LING, "林玲", "2", "2010-01-01", "", "")
+    run = ingest(hard, "参保人员", str(_rows(tmp_path, [damaged, fine])), mode="append")
+    assert run["rows_quarantined"] == 1 and run["rows_loaded"] == 1
+    build_base(hard, "人口库")
+    rec = _records(hard).filter(pl.col("id") == "3.50104E+17").row(0, named=True)
+    assert rec["id_flag"] == "damaged" and not rec["id_valid"]
+    assert rec["file_id"] == _file_of(hard, SIMA) and rec["method"] == "splink"
+    again = build_base(hard, "人口库", full=True)  # a full build reads it the same way
+    assert again["counts"]["records"] == _records(hard).height
+    assert _records(hard).filter(pl.col("id") == "3.50104E+17")["file_id"][0] == _file_of(
+        hard, SIMA
+    )

@@ -34,6 +34,7 @@ from shuhai.entities.records import (
     attr_column,
     current_versions,
     empty,
+    quarantined,
     read_member,
     read_members,
     settle_claims,
@@ -366,6 +367,14 @@ def _diff(
         now = now.rename({RUN_COLUMN: "run", LINE_COLUMN: "line"}).with_columns(
             pl.col("run").cast(pl.Int64), pl.col("line").cast(pl.Int64)
         )
+        held = quarantined(config, m, now["run"].unique().sort().to_list())
+        if held is not None:  # quarantined rows of these runs are records too
+            now = pl.concat(
+                [
+                    now,
+                    held.select(pl.col(RUN_COLUMN).alias("run"), pl.col(LINE_COLUMN).alias("line")),
+                ]
+            )
         # (run, line) packed into one integer: one hash probe per row instead of a two-column join
         packed = (pl.col("run") * (1 << 32) + pl.col("line")).alias("_rl")
         seen = before.select(packed)["_rl"]

@@ -113,13 +113,57 @@ def read_member(
         data = pl.from_arrow(dataset.to_table(columns=[*columns, RUN_COLUMN, LINE_COLUMN]))
     assert isinstance(data, pl.DataFrame)
     data = table.open_frame(data, dataset.schema)
+    runs = (rows["run"] if rows is not None else data[RUN_COLUMN]).unique().sort().to_list()
+    held = quarantined(config, member, runs, columns)
     if rows is not None:
-        data = data.join(
-            rows.select(pl.col("run").alias(RUN_COLUMN), pl.col("line").alias(LINE_COLUMN)),
-            on=[RUN_COLUMN, LINE_COLUMN],
-            how="semi",
+        wanted_rows = rows.select(
+            pl.col("run").alias(RUN_COLUMN), pl.col("line").alias(LINE_COLUMN)
+        ).cast({RUN_COLUMN: data[RUN_COLUMN].dtype, LINE_COLUMN: pl.Int64})
+        data = data.join(wanted_rows, on=[RUN_COLUMN, LINE_COLUMN], how="semi")
+        if held is not None:
+            held = held.join(
+                wanted_rows.cast({RUN_COLUMN: pl.Int64}), on=[RUN_COLUMN, LINE_COLUMN], how="semi"
+            )
+    shaped = shape(cfg, member, data, version or 0)
+    if held is None or held.height == 0:
+        return shaped
+    return pl.concat([shaped, shape(cfg, member, held, version or 0)], how="vertical_relaxed")
+
+
+def quarantined(
+    config: Config, member: Member, runs: list[int], columns: list[str] | None = None
+) -> pl.DataFrame | None:
+    """The rows of ``runs`` that ingest quarantined but that are still records of somebody: a
+    damaged value (an ID Excel turned into 1.10105E+17, a bad date) does not cost the record its
+    place in a base database — it links by its other attributes and keeps the damaged value,
+    flagged. Rows that could not be split into fields, and rows a later duplicate replaced, are
+    not records. Text columns, ``_run_id`` and ``_line``; None when nothing was quarantined."""
+    from shuhai.ingest.quarantine import quarantine_path, read_rows
+    from shuhai.ingest.typing import REASONS
+    from shuhai.lake.cipher import keyring_for
+
+    superseded = REASONS["duplicate_key"][0]
+    keyring = keyring_for(config.lake_dir)
+    frames = []
+    for run in runs:
+        path = quarantine_path(config.quarantine_dir, member.resource_id, int(run))
+        table = read_rows(path, columns or [], keyring=keyring) if path.exists() else None
+        if table is None or table.num_rows == 0:
+            continue
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.filter(
+            ~pl.col("_reasons").fill_null("").str.contains(superseded, literal=True)
         )
-    return shape(cfg, member, data, version or 0)
+        frames.append(
+            frame.drop("_reasons").with_columns(
+                pl.lit(int(run), dtype=pl.Int64).alias(RUN_COLUMN),
+                pl.col(LINE_COLUMN).cast(pl.Int64),
+            )
+        )
+    if not frames:
+        return None
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> pl.DataFrame:
@@ -260,6 +304,7 @@ __all__ = [
     "current_versions",
     "empty",
     "read_member",
+    "quarantined",
     "read_members",
     "settle_claims",
     "shape",

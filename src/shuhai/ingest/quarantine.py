@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
 from shuhai.errors import NotFound
@@ -116,4 +117,19 @@ def read_quarantine(
     }
 
 
-__all__ = ["QuarantineWriter", "quarantine_path", "read_quarantine"]
+def read_rows(
+    path: Path, columns: list[str], *, keyring: cipher.Keyring | None = None
+) -> pa.Table | None:
+    """All of a run's quarantined rows that were split into fields (``_raw`` empty), with the
+    given text columns (those the file has), ``_line`` and ``_reasons``, decrypted; None when
+    the run quarantined nothing."""
+    if not path.exists():
+        return None
+    stored = pq.read_schema(path)
+    wanted = [c for c in dict.fromkeys(columns) if c in stored.names]
+    table = pq.read_table(path, columns=[*wanted, LINE_COLUMN, "_reasons", "_raw"])
+    table = table.filter(pa.compute.is_null(table["_raw"])).drop_columns(["_raw"])
+    return cipher.open_table(table, keyring, stored)
+
+
+__all__ = ["QuarantineWriter", "quarantine_path", "read_quarantine", "read_rows"]
