@@ -24,11 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from shuhai.config import Config  # noqa: E402
 from shuhai.demo import build_demo  # noqa: E402
 from shuhai.demo.bases import PERSONS  # noqa: E402
+from shuhai.demo.hard import CASES  # noqa: E402
 from shuhai.demo.truth import record_truth  # noqa: E402
 from shuhai.entities import store  # noqa: E402
 from shuhai.entities.build import build_base  # noqa: E402
-from shuhai.entities.evaluate import pairwise  # noqa: E402
-from shuhai.entities.service import current, save_base  # noqa: E402
+from shuhai.entities.evaluate import pairwise, pairwise_involving  # noqa: E402
+from shuhai.entities.service import current, review_page, save_base  # noqa: E402
 from shuhai.ingest import ingest  # noqa: E402
 from shuhai.platform import open_home  # noqa: E402
 from shuhai.quality import wait_for_checks  # noqa: E402
@@ -89,6 +90,28 @@ def main() -> None:
             f"{k:14}{a['precision']:10.5f}{a['recall']:9.5f}{a['f1']:9.5f}   "
             f"{b['precision']:10.5f}{b['recall']:9.5f}{b['f1']:9.5f}   ({a['true_pairs']:,.0f} true pairs)"
         )
+
+    cases_path = out / "truth_cases.parquet"
+    if cases_path.exists():
+        cases = pl.read_parquet(cases_path)
+        print(f"\nper hard case (pairs involving the case's people; {len(CASES)} kinds):")
+        print(f"{'':18}{'Shuhai P':>10}{'R':>9}{'F1':>9}   {'exact-ID P':>10}{'R':>9}{'F1':>9}")
+        for case in CASES:
+            persons = cases.filter(pl.col("case") == case)["pidx"].unique()
+            if persons.len() == 0:
+                continue
+            a = pairwise_involving(labelled, "file_id", persons)
+            b = pairwise_involving(labelled, "exact_id", persons)
+            print(
+                f"{case:18}{a['precision']:10.5f}{a['recall']:9.5f}{a['f1']:9.5f}   "
+                f"{b['precision']:10.5f}{b['recall']:9.5f}{b['f1']:9.5f}   "
+                f"({a['records']:,} records, {a['true_pairs']:,.0f} true pairs)"
+            )
+        different = labelled.group_by("file_id").agg(pl.col("truth").n_unique().alias("people"))
+        merged = different.filter(pl.col("people") > 1).height
+        print(f"files holding more than one person: {merged:,} of {different.height:,}")
+    pending = review_page(config, PERSONS["name"], limit=1)["total"]
+    print(f"review queue: {pending:,} pending pairs = {pending / records.height:.2%} of records")
 
     src, n = change_one_percent(config, out, records.height)
     run = ingest(config, "常住人口基本信息", src, mode="upsert", key=["身份证号"])

@@ -19,7 +19,7 @@ WOMAN_1992 = _id("35010219920304002")
 
 
 def _judge(rows: list[tuple[str, str, str | None, str | None, str | None]], authority: str = "ga"):
-    """rows: (member, id, name, birth, sex) → {key: (id_valid, id_flag, conflict)}."""
+    """rows: (member, id, name, birth, sex) → {key: (id_valid, id_flag, conflict[, holder])}."""
     frame = pl.DataFrame(
         [(f"k{i}", *r) for i, r in enumerate(rows)],
         schema=["key", "member", "id", "name", "birth", "sex"],
@@ -27,7 +27,7 @@ def _judge(rows: list[tuple[str, str, str | None, str | None, str | None]], auth
     )
     frame = frame.with_columns(std.pinyin(frame["name"]).alias("name_py"))
     out = claims.judge(frame, authority=authority)
-    return {k: (v, f, c) for k, v, f, c in out.iter_rows()}
+    return {k: (v, f, c, h) if h else (v, f, c) for k, v, f, c, h in out.iter_rows()}
 
 
 @pytest.mark.parametrize(
@@ -84,15 +84,24 @@ def test_a_number_nobody_confirms_does_not_anchor_a_record_that_contradicts_it()
     assert nameless["k0"][0] and nameless["k1"] == (False, claims.CONTRADICTS, None)
 
 
-def test_two_people_with_one_number_are_a_duplicate_and_neither_anchors() -> None:
+def test_two_people_with_one_number_are_a_duplicate_told_apart_by_name() -> None:
     got = _judge(
         [
             ("ga", MAN_1980, "张伟", "1980-01-01", "1"),
             ("rs", MAN_1980, "李强", "1980-01-01", "1"),
         ]
     )
-    assert got["k0"] == (False, claims.DUPLICATE, claims.DUPLICATE)
-    assert got["k1"] == (False, claims.DUPLICATE, claims.DUPLICATE)
+    # each holder is anchored by the number and their name; the authority's by the number alone
+    assert got["k0"] == (True, claims.DUPLICATE, claims.DUPLICATE)
+    assert got["k1"] == (True, claims.DUPLICATE, claims.DUPLICATE, "李强")
+    nameless = _judge(
+        [
+            ("ga", MAN_1980, "张伟", "1980-01-01", "1"),
+            ("rs", MAN_1980, "李强", "1980-01-01", "1"),
+            ("jy", MAN_1980, None, None, None),  # which of the two? it cannot say
+        ]
+    )
+    assert nameless["k2"] == (False, claims.DUPLICATE, claims.DUPLICATE)
 
 
 def test_without_any_birth_date_the_authority_tells_the_holder_or_nobody_does() -> None:

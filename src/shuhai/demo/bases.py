@@ -63,6 +63,16 @@ PERSONS: dict[str, Any] = {
             event={"date": "登记日期", "label": "婚姻登记"},
         ),
         _person("死亡注销信息", event={"date": "注销日期", "label": "死亡注销"}),
+        _person(
+            "儿童健康档案信息",
+            attributes={"性别": "性别", "出生日期": "出生日期", "联系电话": "联系电话"},
+            event={"date": "建档日期", "label": "建立儿童健康档案"},
+        ),
+        _person(
+            "老年人健康管理信息",
+            attributes={"性别": "性别", "出生日期": "出生日期", "联系电话": "联系电话"},
+            event={"date": "随访日期", "label": "老年人健康随访"},
+        ),
         {
             "resource": "出生医学证明信息",
             "id": None,

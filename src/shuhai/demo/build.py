@@ -2,7 +2,8 @@
 
 Deterministic for a seed. Sources land in ``<home>/demo_sources`` (or ``output``) with
 ``ground_truth.csv`` (every injected flaw: resource, row, column, flaw, value, original),
-``truth_records.parquet`` (which person or enterprise each row is about) and ``manifest.json``.
+``truth_records.parquet`` (which person or enterprise each row is about), ``truth_cases.parquet``
+(the people each hard linkage case involves, ``shuhai.demo.hard``) and ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shuhai.config import Config
 from shuhai.demo.accounts import ACCOUNTS_FILE, DEMO_PASSWORD, create_accounts
 from shuhai.demo.city import DEPARTMENTS, TABLES, Table
 from shuhai.demo.flaws import conflict_addresses, conflict_names, inject
+from shuhai.demo.hard import CASE_SCHEMA, wrap_ids
 from shuhai.demo.population import make_city
 from shuhai.demo.writers import as_text, write_csv, write_jsonl, write_sqlite, write_xlsx
 from shuhai.ingest import ingest
@@ -92,6 +94,7 @@ def build_demo(
     accounts = create_accounts(config)
     truth: list[dict[str, Any]] = []
     records: list[pl.DataFrame] = []
+    cases: list[pl.DataFrame] = [city.cases] if city.cases is not None else []
     manifest: list[dict[str, Any]] = []
     police_people: pl.DataFrame | None = None
     for index, table in enumerate(TABLES, start=1):
@@ -99,6 +102,17 @@ def build_demo(
         frame = table.build(city, rng)
         text = as_text(frame, table.date_style)
         flaws = inject(text, table, rng)
+        flaws.frame, wrapped = wrap_ids(table.name, flaws.frame, rng, flaws.excel_numbers)
+        cases.append(wrapped)
+        if "__pidx" in flaws.frame.columns:
+            excel = [t["row"] - 1 for t in flaws.truth if t["flaw"] == "excel_precision_loss"]
+            if excel:
+                cases.append(
+                    pl.DataFrame(
+                        {"case": "scientific", "pidx": flaws.frame["__pidx"].gather(excel)},
+                        schema=CASE_SCHEMA,
+                    )
+                )
         extra = []
         if table.name == "参保人员信息":
             districts = dict(zip(city.districts["code"], city.districts["name"], strict=True))
@@ -171,6 +185,10 @@ def build_demo(
     ).write_csv(out / "ground_truth.csv")
     if records:
         pl.concat(records, how="diagonal_relaxed").write_parquet(out / "truth_records.parquet")
+    # the hard linkage cases: which people each kind involves (demo.hard)
+    pl.concat([*cases, *city.record_cases], how="vertical_relaxed").cast(CASE_SCHEMA).unique(
+        maintain_order=True
+    ).write_parquet(out / "truth_cases.parquet")
     updates = (
         _monthly_update(police_people, city, rng, out, manifest)
         if police_people is not None

@@ -57,6 +57,10 @@ def item(
 
 
 ID = item("身份证号", length=18, required=True, description="公民身份号码（GB 11643）")
+# As departments declare a number their systems export with a wrapper (学籍号 G…, Excel's ').
+WRAPPED_ID = item(
+    "身份证号", length=20, required=True, description="公民身份号码；导出时可能带前缀或撇号"
+)
 NAME = item("姓名", length=50, required=True)
 USCC = item("统一社会信用代码", length=18, required=True, description="GB 32100")
 PHONE = item("联系电话", length=20)
@@ -126,6 +130,19 @@ def _dates(rng: np.random.Generator, n: int, start: str, days: int) -> pl.Series
     )
 
 
+def _after(dates: pl.Series, births: pl.Series, years: int) -> pl.Series:
+    """Event dates no earlier than the person's ``years``-th birthday (nobody registers for
+    work at 2), nor later than the demo's today."""
+    from shuhai.demo.hard import TODAY
+
+    earliest = births.dt.offset_by(f"{years}y")
+    return (
+        pl.select(pl.max_horizontal(dates, earliest).clip(upper_bound=pl.lit(TODAY)))
+        .to_series()
+        .alias(dates.name)
+    )
+
+
 def _persons(c: City, r: np.random.Generator) -> pl.DataFrame:
     p = c.persons
     return p.select(
@@ -167,9 +184,10 @@ def _licences(c: City, r: np.random.Generator) -> pl.DataFrame:
     adults = _sample(c.persons.filter(pl.col("birth") < pl.date(2005, 1, 1)), 0.4, r)
     n = adults.height
     issued = _dates(r, n, "2012-01-01", 4000)
+    issued = _after(issued, adults["birth"], 18)
     return adults.select(
         ("350" + pl.col("id").str.slice(3, 9)).alias("驾驶证号"),
-        pl.col("id").alias("身份证号"),
+        pl.coalesce("old_id", "id").alias("身份证号"),  # an older department: the old number
         pl.col("name").alias("姓名"),
         pl.Series(r.choice(["C1", "C2", "B2", "A2"], n, p=[0.8, 0.12, 0.05, 0.03])).alias(
             "准驾车型"
@@ -319,7 +337,7 @@ def _insured(c: City, r: np.random.Generator) -> pl.DataFrame:
         pl.col("name").alias("姓名"),
         pl.col("id").alias("社会保障号码"),
         pl.col("uscc").alias("参保单位统一社会信用代码"),
-        _dates(r, p.height, "2005-01-01", 6500).alias("参保日期"),
+        _after(_dates(r, p.height, "2005-01-01", 6500), p["birth"], 16).alias("参保日期"),
         pl.col("address").alias("联系地址"),
         pl.col("phone").alias("联系电话"),
         pl.col("pidx").alias("__pidx"),
@@ -336,11 +354,11 @@ def _employment(c: City, r: np.random.Generator) -> pl.DataFrame:
     )
     p = _sample(p, 0.5, r)
     return p.select(
-        pl.col("id").alias("身份证号"),
+        pl.coalesce("old_id", "id").alias("身份证号"),  # an older department: the old number
         pl.col("name").alias("姓名"),
         pl.col("uscc").alias("用工单位统一社会信用代码"),
         pl.col("ename").alias("用工单位名称"),
-        _dates(r, p.height, "2010-01-01", 5000).alias("就业登记日期"),
+        _after(_dates(r, p.height, "2010-01-01", 5000), p["birth"], 16).alias("就业登记日期"),
         pl.col("pidx").alias("__pidx"),
     )
 
@@ -356,7 +374,7 @@ def _unemployed(c: City, r: np.random.Generator) -> pl.DataFrame:
         r,
     )
     return p.select(
-        pl.col("id").alias("身份证号"),
+        pl.coalesce("old_id", "id").alias("身份证号"),  # an older department: the old number
         pl.col("name").alias("姓名"),
         _dates(r, p.height, "2021-01-01", 1000).alias("失业登记日期"),
         pl.col("phone").alias("联系电话"),
@@ -433,6 +451,86 @@ def _vaccinations(c: City, r: np.random.Generator) -> pl.DataFrame:
     )
 
 
+def _child_health(c: City, r: np.random.Generator) -> pl.DataFrame:
+    """卫健 儿童健康档案: children under 14. The youngest children's first records (made at
+    birth) are named <母亲姓名>之子/之女 and carry the mother's number; a fifth of the others
+    carry the guardian's, often without the child's birth date or sex (``demo.hard``)."""
+    p = c.persons
+    kids = p.filter((pl.col("birth") >= pl.date(2011, 1, 1)) & (pl.col("guardian") >= 0)).join(
+        p.select(
+            pl.col("pidx").alias("guardian"),
+            pl.col("id").alias("g_id"),
+            pl.col("name").alias("g_name"),
+        ),
+        on="guardian",
+        maintain_order="left",
+    )
+    n = kids.height
+    newborn = (kids["birth"] >= date(2021, 1, 1)).to_numpy() & (r.random(n) < 0.5)
+    borrowed = ~newborn & (r.random(n) < 0.2)
+    blank = borrowed & (r.random(n) < 0.5)
+    suffix = np.where(kids["sex"].to_numpy() == "1", "之子", "之女")
+    frame = kids.select(
+        pl.when(pl.Series(newborn | borrowed))
+        .then(pl.col("g_id"))
+        .otherwise(pl.col("id"))
+        .alias("身份证号"),
+        pl.when(pl.Series(newborn))
+        .then(pl.col("g_name") + pl.Series(suffix))
+        .otherwise(pl.col("name"))
+        .alias("姓名"),
+        pl.when(pl.Series(blank)).then(None).otherwise(pl.col("sex")).alias("性别"),
+        pl.when(pl.Series(blank)).then(None).otherwise(pl.col("birth")).alias("出生日期"),
+        pl.col("g_name").alias("监护人姓名"),
+        pl.col("phone").alias("联系电话"),
+        (pl.col("birth") + pl.duration(days=pl.Series(r.integers(0, 30, n)))).alias("建档日期"),
+        pl.col("pidx").alias("__pidx"),
+    )
+    c.record_cases.append(
+        pl.concat(
+            [
+                pl.DataFrame({"case": "newborn", "pidx": kids.filter(pl.Series(newborn))["pidx"]}),
+                pl.DataFrame(
+                    {"case": "newborn", "pidx": kids.filter(pl.Series(newborn))["guardian"]}
+                ),
+                pl.DataFrame(
+                    {"case": "guardian_id", "pidx": kids.filter(pl.Series(borrowed))["pidx"]}
+                ),
+                pl.DataFrame(
+                    {"case": "guardian_id", "pidx": kids.filter(pl.Series(borrowed))["guardian"]}
+                ),
+            ]
+        ).cast({"pidx": pl.Int64})
+    )
+    return frame
+
+
+def _elderly_health(c: City, r: np.random.Generator) -> pl.DataFrame:
+    """卫健 老年人健康管理: people 65 and over; a third give their birthday by the lunar calendar."""
+    from shuhai.demo.hard import lunar
+
+    old = _sample(c.persons.filter(pl.col("birth") < pl.date(1959, 12, 1)), 0.5, r)
+    by_lunar = r.random(old.height) < 0.3
+    births = old["birth"].to_list()
+    moons = lunar(old.filter(pl.Series(by_lunar))["birth"]).to_list()
+    it = iter(moons)
+    given = [next(it) if flag else b for b, flag in zip(births, by_lunar.tolist(), strict=True)]
+    c.record_cases.append(
+        pl.DataFrame(
+            {"case": "lunar_birthday", "pidx": old.filter(pl.Series(by_lunar))["pidx"]}
+        ).cast({"pidx": pl.Int64})
+    )
+    return old.select(
+        pl.col("id").alias("身份证号"),
+        pl.col("name").alias("姓名"),
+        pl.col("sex").alias("性别"),
+        pl.Series("出生日期", given, dtype=pl.Date),
+        pl.col("phone").alias("联系电话"),
+        _dates(r, old.height, "2024-01-01", 300).alias("随访日期"),
+        pl.col("pidx").alias("__pidx"),
+    )
+
+
 def _students(c: City, r: np.random.Generator) -> pl.DataFrame:
     kids = c.persons.filter(
         (pl.col("birth") >= pl.date(2005, 9, 1)) & (pl.col("birth") < pl.date(2018, 9, 1))
@@ -491,7 +589,11 @@ def _marriages(c: City, r: np.random.Generator) -> pl.DataFrame:
             "男方姓名": men["name"],
             "女方身份证号": women["id"],
             "女方姓名": women["name"],
-            "登记日期": _dates(r, n, "2000-01-01", 8000),
+            "登记日期": _after(
+                _dates(r, n, "2000-01-01", 8000),
+                pl.select(pl.max_horizontal(men["birth"], women["birth"])).to_series(),
+                22,
+            ),
             "登记类型": r.choice(["结婚", "离婚"], n, p=[0.85, 0.15]),
             "__pidx": men["pidx"],
             "__pidx2": women["pidx"],
@@ -746,7 +848,7 @@ TABLES: list[Table] = [
         "GA",
         "死亡注销信息",
         "101003",
-        [ID, NAME, _d("注销日期"), item("注销原因", length=20)],
+        [WRAPPED_ID, NAME, _d("注销日期"), item("注销原因", length=20)],
         "csv",
         _deaths,
         key=["身份证号"],
@@ -1035,12 +1137,40 @@ TABLES: list[Table] = [
         _vaccinations,
         share_type="不予共享",
     ),
+    Table(
+        "WJ",
+        "儿童健康档案信息",
+        "303013",
+        [
+            item("身份证号", length=18, description="儿童本人或监护人的公民身份号码"),
+            item("姓名", length=50, required=True),
+            item("性别", length=1),
+            _d("出生日期"),
+            item("监护人姓名", length=50),
+            PHONE,
+            _d("建档日期"),
+        ],
+        "csv-bom",
+        _child_health,
+        share_type="有条件共享",
+        abstract="0–13 岁儿童健康管理档案（基本公共卫生服务）",
+    ),
+    Table(
+        "WJ",
+        "老年人健康管理信息",
+        "303014",
+        [ID, NAME, item("性别", length=1), _d("出生日期"), PHONE, _d("随访日期")],
+        "csv-bom",
+        _elderly_health,
+        share_type="有条件共享",
+        abstract="65 岁及以上老年人健康管理随访记录（基本公共卫生服务）",
+    ),
     # 教育 — XLSX
     Table(
         "JY",
         "在校学生学籍信息",
         "303005",
-        [ID, NAME, item("性别", length=1), item("学校名称", length=100), _d("入学日期")],
+        [WRAPPED_ID, NAME, item("性别", length=1), item("学校名称", length=100), _d("入学日期")],
         "xlsx",
         _students,
         key=["身份证号"],
@@ -1077,9 +1207,9 @@ TABLES: list[Table] = [
         "婚姻登记信息",
         "303007",
         [
-            item("男方身份证号", length=18, required=True),
+            item("男方身份证号", length=20, required=True),
             item("男方姓名", length=50),
-            item("女方身份证号", length=18, required=True),
+            item("女方身份证号", length=20, required=True),
             item("女方姓名", length=50),
             _d("登记日期"),
             item("登记类型", length=10),

@@ -7,7 +7,7 @@ check characters (GB 11643, GB 32100, GB 11714) unless a flaw is injected later 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -111,6 +111,8 @@ class City:
     enterprises: pl.DataFrame
     districts: pl.DataFrame
     streets: pl.DataFrame
+    cases: pl.DataFrame | None = None  # (case, pidx): the hard linkage cases (demo.hard)
+    record_cases: list[pl.DataFrame] = field(default_factory=list)  # found by table builders
 
 
 def _names(rng: np.random.Generator, sex: np.ndarray) -> pl.Series:
@@ -184,6 +186,9 @@ def make_city(persons: int, seed: int) -> City:
             "phone": phones,
         }
     ).hstack(home.select("district_code", "district", "street", "address"))
+    from shuhai.demo.hard import hard_people
+
+    people, cases = hard_people(people, np.random.default_rng(seed + 1))
     m = max(60, n // 20)
     reg_auth = np.where(rng.random(m) < 0.9, "91", "92")  # 工商 企业 / 个体工商户
     district_of = districts["code"].to_numpy()[rng.integers(0, districts.height, m)]
@@ -232,8 +237,11 @@ def make_city(persons: int, seed: int) -> City:
     )
     ents = ents.sort("eidx")
     employer = np.where(rng.random(n) < 0.55, rng.integers(0, m, n), -1)
+    # only people of working age (16–65 in the demo's year) have an employer
+    working = people["birth"].is_between(pl.date(1959, 1, 1), pl.date(2008, 12, 1)).to_numpy()
+    employer = np.where(working, employer, -1)
     people = people.with_columns(pl.Series("employer", employer))
-    return City(people, ents, districts, streets)
+    return City(people, ents, districts, streets, cases)
 
 
 __all__ = ["City", "id_check_chars", "make_city", "make_uscc", "uscc_check_chars"]

@@ -393,6 +393,15 @@ def _diff(
     )
 
 
+def _anchor(frame: pl.DataFrame) -> pl.Expr:
+    """What keeps a file id stable: its number (``ID:<number>``), and for the second holder of
+    a 重号 the number with the holder's name (``ID:<number>#<name>``)."""
+    plain = pl.concat_str([pl.lit("ID:"), pl.col("id")])
+    if "holder" not in frame.columns:
+        return plain
+    return pl.when(pl.col("holder").is_null()).then(plain).otherwise(plain + "#" + pl.col("holder"))
+
+
 LAYOUT = 2  # 2: records carry ``id_flag`` (claims judged); builds list ID conflicts
 
 
@@ -506,9 +515,7 @@ def _build_entities(
         ids_scan = store.scan(prev_path, "ids", raw=True)
         anchors = sealed.seal(
             "ids",
-            new.filter(pl.col("id_valid"))
-            .select(pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor"))
-            .unique(),
+            new.filter(pl.col("id_valid")).select(_anchor(new).alias("anchor")).unique(),
         )
         id_frame = sealed.open(
             "ids",
@@ -530,9 +537,7 @@ def _build_entities(
     ids = _Ids(cfg.kind, int(next_number))
 
     # 1. Exact: a valid ID is its own anchor.
-    resolved_new = new.filter(pl.col("id_valid")).with_columns(
-        pl.concat_str([pl.lit("ID:"), pl.col("id")]).alias("anchor")
-    )
+    resolved_new = new.filter(pl.col("id_valid")).with_columns(_anchor(new).alias("anchor"))
     unresolved = new.filter(~pl.col("id_valid"))
     conflicts = new.filter(pl.col("conflict").is_not_null()) if "conflict" in new.columns else None
     if disputed and conflicts is not None:
@@ -554,7 +559,10 @@ def _build_entities(
 
     # 2. Probabilistic: the rest against every placed record, then among themselves.
     if model is None:
-        training = placed.filter(pl.col("id_valid"))
+        # same-number pairs teach how one person's records differ; a 重号's do not
+        training = placed.filter(
+            pl.col("id_valid") & pl.col("id_flag").fill_null("").ne(claims.DUPLICATE)
+        )
         say(f"训练匹配模型 / training the Splink model on {training.height:,} records…")
         model = linking.train(training, cfg.kind, files=max(training["id"].n_unique(), 2))
     say(f"概率匹配 / scoring {unresolved.height:,} records without a valid ID…")

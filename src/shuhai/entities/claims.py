@@ -13,9 +13,11 @@ the name against the other records claiming the same number:
   (``CONTRADICTS``).
 - One agreeing cluster holds the number; the other clusters carry somebody else's number
   (``BORROWED``: a guardian's ID on a child's health record, a mother's on her newborn's).
-- Two or more agreeing clusters are two people issued the same number (``DUPLICATE``, 重号): none
-  of them is anchored, each links by its other attributes, and the conflict is listed for the
-  authority.
+- Two or more agreeing clusters are two people issued the same number (``DUPLICATE``, 重号): the
+  number and the name together tell them apart, so each agreeing cluster is anchored by both
+  (the authority's cluster, or the largest, by the number alone — the file it had keeps its id),
+  and the conflict is listed for the authority. Records that cannot say which holder they are
+  (no name, no agreeing cluster) link by their other attributes.
 - A number no cluster agrees with is held by the one cluster that cannot be told from it, or by
   the authority's cluster; otherwise it is ``AMBIGUOUS``.
 
@@ -109,8 +111,9 @@ def _clusters(names: list[tuple[str, str | None]]) -> list[int]:
 
 def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFrame:
     """Decide each record's claim: ``key``, ``id_valid`` (the claim anchors the record),
-    ``id_flag`` (why not, or a damaged number's state) and ``conflict`` (the number's conflict
-    kind, for every record of a number two clusters claim).
+    ``id_flag`` (why not, or a damaged number's state), ``conflict`` (the number's conflict
+    kind, for every record of a number two clusters claim) and ``holder`` (for a 重号, the name
+    that anchors together with the number; null where the number anchors alone).
 
     ``records`` holds ``key``, ``member``, ``id`` (standardized), ``name``, ``name_py``,
     ``birth`` and ``sex`` (the record's own, not filled in from the number). ``authority``: the
@@ -148,9 +151,10 @@ def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFram
         .otherwise(None)
         .alias("contest"),
         pl.lit(None, dtype=pl.String).alias("conflict"),
+        pl.lit(None, dtype=pl.String).alias("holder"),
     )
     many = claims.join(spread.filter(pl.col("names") > 1), on="id", how="semi")
-    rows: list[tuple[str, str | None, str | None]] = []
+    rows: list[tuple[str, str | None, str | None, str | None]] = []
     for (_id,), group in many.group_by("id"):
         rows.extend(_judge_group(group, authority))
     contested = pl.concat(
@@ -158,24 +162,36 @@ def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFram
             decided,
             pl.DataFrame(
                 rows,
-                schema={"key": pl.String, "contest": pl.String, "conflict": pl.String},
+                schema={
+                    "key": pl.String,
+                    "contest": pl.String,
+                    "conflict": pl.String,
+                    "holder": pl.String,
+                },
                 orient="row",
             ),
         ]
     )
     out = frame.select("key", "ok", "flag").join(contested, on="key", how="left")
+    anchored = pl.col("ok") & pl.col("contest").is_null()
     return out.select(
         "key",
-        (pl.col("ok") & pl.col("contest").is_null()).alias("id_valid"),
-        pl.coalesce("contest", "flag").alias("id_flag"),
+        anchored.alias("id_valid"),
+        pl.coalesce(
+            "contest",
+            pl.when(anchored & (pl.col("conflict") == DUPLICATE)).then(pl.lit(DUPLICATE)),
+            "flag",
+        ).alias("id_flag"),
         "conflict",
+        "holder",
     )
 
 
 def _judge_group(
     group: pl.DataFrame, authority: str | None
-) -> list[tuple[str, str | None, str | None]]:
-    """One number claimed under several spellings: which cluster holds it (see the module)."""
+) -> list[tuple[str, str | None, str | None, str | None]]:
+    """One number claimed under several spellings: which cluster holds it (see the module).
+    Rows of (key, contest, conflict, holder)."""
     spellings = (
         group.filter(pl.col("name").is_not_null())
         .select("name", "name_py")
@@ -186,43 +202,73 @@ def _judge_group(
     keys, names = group["key"].to_list(), group["name"].to_list()
     agree, members = group["agree"].to_list(), group["member"].to_list()
     state: dict[int, list[int]] = {}
+    spelled: dict[int, dict[str, int]] = {}
     has_authority: set[int] = set()
     for name, a, m in zip(names, agree, members, strict=True):
         if name is None:
             continue
         c = cluster_of[name]
         state.setdefault(c, []).append(a)
+        spelled.setdefault(c, {})[name] = spelled.get(c, {}).get(name, 0) + 1
         if authority is not None and m == authority:
             has_authority.add(c)
     if len(state) == 1:  # spellings of one name: one cluster after all
         yes = 1 in agree
         return [
-            (k, CONTRADICTS if a == -1 and (not yes or n is None) else None, None)
+            (k, CONTRADICTS if a == -1 and (not yes or n is None) else None, None, None)
             for k, n, a in zip(keys, names, agree, strict=True)
         ]
     agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
     unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]
+    if len(agreeing) > 1:
+        return _duplicate(keys, names, agree, cluster_of, agreeing, has_authority, spelled)
     holder: int | None = None
     kind = BORROWED
     if len(agreeing) == 1:
         holder = agreeing[0]
-    elif len(agreeing) > 1:
-        kind = DUPLICATE
     elif len(unknown) == 1:
         holder = unknown[0]
     else:
         by_authority = [c for c in unknown if c in has_authority]
         holder = by_authority[0] if len(by_authority) == 1 else None
         kind = BORROWED if holder is not None else AMBIGUOUS
-    out: list[tuple[str, str | None, str | None]] = []
+    out: list[tuple[str, str | None, str | None, str | None]] = []
     confirmed = holder in agreeing
     for k, name, a in zip(keys, names, agree, strict=True):
         if name is None:  # no name to tell: with the holder unless the record contradicts
-            out.append((k, None if holder is not None and a != -1 else kind, kind))
+            out.append((k, None if holder is not None and a != -1 else kind, kind, None))
         elif cluster_of[name] != holder:
-            out.append((k, kind, kind))
+            out.append((k, kind, kind, None))
         else:  # the holder's own spelling: a contradicting record counts when nobody confirms
-            out.append((k, CONTRADICTS if a == -1 and not confirmed else None, kind))
+            out.append((k, CONTRADICTS if a == -1 and not confirmed else None, kind, None))
+    return out
+
+
+def _duplicate(
+    keys: list[str],
+    names: list[str | None],
+    agree: list[int],
+    cluster_of: dict[str, int],
+    agreeing: list[int],
+    has_authority: set[int],
+    spelled: dict[int, dict[str, int]],
+) -> list[tuple[str, str | None, str | None, str | None]]:
+    """重号: every agreeing cluster is a holder, anchored by the number and its name; the
+    authority's cluster (or the largest) by the number alone, so that its file keeps its id."""
+
+    def canonical(c: int) -> str:
+        counts = spelled[c]
+        return min(counts, key=lambda n: (-counts[n], n))
+
+    size = {c: sum(spelled[c].values()) for c in agreeing}
+    main = min(agreeing, key=lambda c: (c not in has_authority, -size[c], canonical(c)))
+    out: list[tuple[str, str | None, str | None, str | None]] = []
+    for k, name, _a in zip(keys, names, agree, strict=True):
+        c = cluster_of.get(name) if name is not None else None
+        if c is None or c not in agreeing:
+            out.append((k, DUPLICATE, DUPLICATE, None))  # cannot say which holder it is
+        else:
+            out.append((k, None, DUPLICATE, None if c == main else canonical(c)))
     return out
 
 

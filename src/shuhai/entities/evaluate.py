@@ -44,4 +44,29 @@ def pairwise(
     return out
 
 
-__all__ = ["pairwise"]
+def pairwise_involving(
+    frame: pl.DataFrame, cluster: str, persons: pl.Series, truth: str = "truth"
+) -> dict[str, float]:
+    """Pairwise precision, recall and F1 on the pairs that involve one of ``persons`` (a hard
+    case's people): true pairs are those of the same person among them; predicted pairs are
+    those of a cluster where at least one record is theirs — so a false merge with anybody
+    else counts against the case."""
+    marked = frame.with_columns(pl.col(truth).is_in(persons.implode()).alias("_in"))
+    files = marked.group_by(cluster).agg(pl.len().alias("n"), pl.col("_in").sum().alias("k"))
+    pred = files.select(_pairs(pl.col("n")) - _pairs(pl.col("n") - pl.col("k"))).item()
+    inside = marked.filter(pl.col("_in"))
+    true = inside.group_by(truth).len().select(_pairs(pl.col("len"))).item()
+    tp = inside.group_by([cluster, truth]).len().select(_pairs(pl.col("len"))).item()
+    p = tp / pred if pred else 1.0
+    r = tp / true if true else 1.0
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "true_pairs": true,
+        "predicted_pairs": pred,
+        "records": inside.height,
+    }
+
+
+__all__ = ["pairwise", "pairwise_involving"]

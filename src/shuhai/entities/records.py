@@ -356,4 +356,4 @@ def settle_claims(
         .otherwise(pl.col("sex"))
         .alias("sex"),
         pl.col("id_valid").fill_null(False),
-    ).select([*records.columns, "conflict"])
+    ).select([*records.columns, "conflict", "holder"])
