@@ -26,6 +26,7 @@ from shuhai.demo import build_demo  # noqa: E402
 from shuhai.demo.bases import PERSONS  # noqa: E402
 from shuhai.demo.hard import CASES  # noqa: E402
 from shuhai.demo.truth import record_truth  # noqa: E402
+from shuhai.entities import standardize as std  # noqa: E402
 from shuhai.entities import store  # noqa: E402
 from shuhai.entities.build import build_base  # noqa: E402
 from shuhai.entities.evaluate import pairwise, pairwise_involving  # noqa: E402
@@ -77,8 +78,11 @@ def main() -> None:
     )
 
     labelled = record_truth(records, out)
+    # the baseline: records with the same standardized number whose check character is right
+    # are one person, everybody else alone (what an exact-ID join does)
+    sound = std.id_checksum_ok(labelled["id"].fill_null(""))
     labelled = labelled.with_columns(
-        pl.when(pl.col("id_valid")).then(pl.col("id")).otherwise(pl.col("key")).alias("exact_id")
+        pl.when(pl.Series(sound)).then(pl.col("id")).otherwise(pl.col("key")).alias("exact_id")
     )
     ours = pairwise(labelled, "file_id")
     base = pairwise(labelled, "exact_id")

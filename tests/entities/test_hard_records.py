@@ -348,7 +348,8 @@ def test_every_source_record_can_be_traced_to_its_file(hard: Config, tmp_path: P
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") and exported.height == n
     assert set(exported.columns) >= {"resource_id", "version", "line", "key", "file_id", "method"}
     assert n == _records(hard).height
-    assert set(exported["method"].to_list()) <= {"id", "splink", "review", "new"}
+    methods = {"id", "former_id", "partial_id", "splink", "review", "new"}
+    assert set(exported["method"].to_list()) <= methods
     page = files.records(hard, operator(), "人口库", limit=5, offset=0)
     assert page["total"] == n and len(page["items"]) == 5
     before = dict(zip(exported["key"], exported["file_id"], strict=True))
@@ -444,15 +445,71 @@ def test_a_record_whose_id_excel_destroyed_still_finds_its_file(
     to somebody: it takes part in linkage by name, birth date and phone, and keeps the damaged
     value, flagged — never a guessed number."""
     damaged = ("3.50104E+17", "司马光明", "1", "1970-07-07", "", "13800000005")
+    # only a name and what survived of the number: the one 欧阳娜娜 whose number starts 35010
+    bare = ("3.50102E+17", "欧阳娜娜", "", "", "", "")
     fine = (LIN_LING, "林玲", "2", "2010-01-01", "", "")
-    run = ingest(hard, "参保人员", str(_rows(tmp_path, [damaged, fine])), mode="append")
-    assert run["rows_quarantined"] == 1 and run["rows_loaded"] == 1
+    run = ingest(hard, "参保人员", str(_rows(tmp_path, [damaged, bare, fine])), mode="append")
+    assert run["rows_quarantined"] == 2 and run["rows_loaded"] == 1
     build_base(hard, "人口库")
     rec = _records(hard).filter(pl.col("id") == "3.50104E+17").row(0, named=True)
     assert rec["id_flag"] == "damaged" and not rec["id_valid"]
     assert rec["file_id"] == _file_of(hard, SIMA) and rec["method"] == "splink"
+    rec = _records(hard).filter(pl.col("id") == "3.50102E+17").row(0, named=True)
+    assert rec["file_id"] == _file_of(hard, OUYANG) and rec["method"] == "partial_id"
     again = build_base(hard, "人口库", full=True)  # a full build reads it the same way
     assert again["counts"]["records"] == _records(hard).height
     assert _records(hard).filter(pl.col("id") == "3.50104E+17")["file_id"][0] == _file_of(
         hard, SIMA
     )
+
+
+def test_a_former_number_joins_the_persons_file_and_finds_it(hard: Config, tmp_path: Path) -> None:
+    """一人多号: 司马光明's birth date was corrected (1970-09-07 → 1970-07-07) and he was given
+    a new number; 就业 still holds the old one. The old number's records join his file, which
+    keeps both numbers (曾用号, with the source using it), and a search by either finds it."""
+    old = _fix_check(SIMA[:6] + "19700907" + "035")
+    cat = Catalog(hard)
+    cat.add_department({"name": "就业", "code": "JY"})
+    cat.register(
+        {
+            "name": "就业登记",
+            "department": "JY",
+            "classification": "303002",
+            "items": [{"name": "身份证号", "data_type": "C"}, {"name": "姓名", "data_type": "C"}],
+        }
+    )
+    path = tmp_path / "jy.csv"
+    pl.DataFrame({"身份证号": [old], "姓名": ["司马光明"]}).write_csv(path)
+    ingest(hard, "就业登记", str(path))
+    save_base(
+        hard,
+        {
+            "name": "人口库",
+            "members": [
+                {
+                    "resource": "户籍人口",
+                    "id": "身份证号",
+                    "attributes": {a: a for a in ITEMS_GA[1:]},
+                },
+                {
+                    "resource": "参保人员",
+                    "id": "身份证号",
+                    "attributes": {a: a for a in ITEMS_RS[1:]},
+                },
+                {"resource": "就业登记", "id": "身份证号", "attributes": {"姓名": "姓名"}},
+            ],
+            "authority": {"姓名": "户籍人口", "出生日期": "户籍人口"},
+        },
+    )
+    built = build_base(hard, "人口库")
+    assert built["counts"]["linked_by_former_id"] == 1
+    sima = _file_of(hard, SIMA)
+    rec = _records(hard).filter(pl.col("id") == old).row(0, named=True)
+    assert rec["file_id"] == sima and rec["method"] == "former_id"
+    found = search_files(hard, "人口库", old)
+    assert [i["file_id"] for i in found["items"]] == [sima]
+    numbers = {n["id"]: n for n in profile(hard, "人口库", sima)["numbers"]}
+    assert numbers[SIMA]["status"] == "current" and numbers[old]["status"] == "former"
+    assert [s["resource"] for s in numbers[old]["sources"]] == ["就业登记"]
+    again = build_base(hard, "人口库", full=True)  # the alias is kept, the file id too
+    assert again["counts"]["linked_by_former_id"] == 1 and _file_of(hard, SIMA) == sima

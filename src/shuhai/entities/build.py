@@ -611,6 +611,18 @@ def _build_entities(
     columns = [*empty(cfg).columns, "file_id", "method", "score"]
     changed = pl.concat([resolved_new, linked, leftovers], how="diagonal_relaxed").select(columns)
     all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
+    if cfg.kind == "person":
+        changed = _join_damaged(changed, resolved_new, cfg, scan, where, sealed)
+    if cfg.kind == "person" and state is None:
+        # 一人多号: files of an old number join the person's file; the number keeps pointing there
+        moves = claims.former_numbers(changed, _authority_key(cfg))
+        if moves.height:
+            changed = _move(changed, moves)
+            all_ids = all_ids.join(moves, on="file_id", how="left").select(
+                "anchor", pl.coalesce("into", "file_id").alias("file_id")
+            )
+            say(f"曾用号 / files of a former number joined: {moves.height:,}")
+        changed = _mark_former(changed, _authority_key(cfg))
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
     earlier = (
@@ -700,7 +712,7 @@ def _build_entities(
             m: prev_counts.get(f"linked_by_{m}" if m != "new" else "unlinked", 0)
             - lost.get(m, 0)
             + got.get(m, 0)
-            for m in ("id", "splink", "review", "new")
+            for m in ("id", "former_id", "partial_id", "splink", "review", "new")
         }
         was_active = prev_entities.filter(
             pl.col("file_id").is_in(affected.implode()) & (pl.col("status") == "active")
@@ -717,6 +729,8 @@ def _build_entities(
         "records": int(sum(by_method.values())),
         "files": int(files),
         "linked_by_id": int(by_method.get("id", 0)),
+        "linked_by_former_id": int(by_method.get("former_id", 0)),
+        "linked_by_partial_id": int(by_method.get("partial_id", 0)),
         "linked_by_splink": int(by_method.get("splink", 0)),
         "linked_by_review": int(by_method.get("review", 0)),
         "unlinked": int(by_method.get("new", 0)),
@@ -940,6 +954,114 @@ def _blind(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
     return frame.select(cols)
 
 
+def _authority_key(cfg: BaseConfig) -> str | None:
+    """The member that holds every resident's current number (公安's register): the authority
+    for names, else the first member."""
+    for m in cfg.members:
+        if m.resource_id == cfg.authority.get("姓名"):
+            return m.key
+    return cfg.members[0].key if cfg.members else None
+
+
+def _join_damaged(
+    changed: pl.DataFrame,
+    anchored: pl.DataFrame,
+    cfg: BaseConfig,
+    scan: pl.LazyFrame | None,
+    where: pl.Expr | None,
+    sealed: sealing.Sealing,
+) -> pl.DataFrame:
+    """Files of records left on their own whose number Excel damaged join the authority file
+    whose number starts with the digits that survived (``claims.partial_numbers``); the whole
+    leftover file moves, its records marked ``partial_id``."""
+    authority = _authority_key(cfg)
+    damaged = changed.filter((pl.col("method") == "new") & (pl.col("id_flag") == claims.DAMAGED))
+    if authority is None or damaged.height == 0:
+        return changed
+    holders = anchored.filter(pl.col("member") == authority).select(
+        "file_id", "id", "name", "birth", "sex"
+    )
+    if scan is not None and where is not None:  # an update: the placed holders of those names
+        names = damaged["name"].drop_nulls().unique()
+        if "name" in sealed.sealed("records"):
+            probe = pl.col("name__stored").is_in(sealed.seal_series(names).implode())
+        else:
+            probe = pl.col("name").is_in(names.implode())
+        placed = (
+            scan.filter(where & probe & (pl.col("member") == authority) & pl.col("id_valid"))
+            .select("file_id", "id", "name", "birth", "sex")
+            .collect()
+        )
+        holders = pl.concat([holders, placed], how="vertical_relaxed")
+    matched = claims.partial_numbers(damaged, holders)
+    if matched.height == 0:
+        return changed
+    by_file = (
+        damaged.select("key", "file_id")
+        .join(matched, on="key")
+        .group_by("file_id")
+        .agg(pl.col("into").n_unique().alias("n"), pl.col("into").first())
+        .filter(pl.col("n") == 1)
+        .select("file_id", "into")
+    )
+    return _move(changed, by_file, method="partial_id")
+
+
+def _move(records: pl.DataFrame, moves: pl.DataFrame, method: str = "former_id") -> pl.DataFrame:
+    """Records of the files in ``moves`` (``file_id`` → ``into``) placed in their new files."""
+    return (
+        records.join(moves, on="file_id", how="left")
+        .with_columns(
+            pl.coalesce("into", "file_id").alias("file_id"),
+            pl.when(pl.col("into").is_not_null())
+            .then(pl.lit(method))
+            .otherwise(pl.col("method"))
+            .alias("method"),
+        )
+        .drop("into")
+    )
+
+
+def _mark_former(records: pl.DataFrame, authority: str | None) -> pl.DataFrame:
+    """Records placed by a number that is not their file's current one (the authority's, else
+    the commonest) are linked by a former number (``former_id``, 曾用号)."""
+    anchored = records.filter(
+        pl.col("id_valid")
+        & pl.col("method").is_in(["id", "former_id"])
+        & pl.col("id_flag").fill_null("").ne(claims.DUPLICATE)
+    )
+    if anchored.height == 0:
+        return records
+    primary = (
+        anchored.with_columns((pl.col("member") == (authority or "")).alias("_auth"))
+        .group_by("file_id", "id")
+        .agg(pl.col("_auth").any(), pl.len().alias("_n"))
+        .sort(["_auth", "_n", "id"], descending=[True, True, False])
+        .group_by("file_id", maintain_order=True)
+        .first()
+        .select("file_id", pl.col("id").alias("_primary"))
+    )
+    return (
+        records.join(primary, on="file_id", how="left")
+        .with_columns(
+            pl.when(
+                pl.col("method").is_in(["id", "former_id"])
+                & pl.col("_primary").is_not_null()
+                & pl.col("id_valid")
+                & pl.col("id_flag").fill_null("").ne(claims.DUPLICATE)
+            )
+            .then(
+                pl.when(pl.col("id") == pl.col("_primary"))
+                .then(pl.lit("id"))
+                .otherwise(pl.lit("former_id"))
+            )
+            .otherwise(pl.col("method"))
+            .alias("method")
+        )
+        .drop("_primary")
+    )
+
+
 CONFLICT_SCHEMA = {
     "id": pl.String,
     "kind": pl.String,
@@ -1157,7 +1279,12 @@ def _entities(
         records.group_by("file_id")
         .agg(
             pl.col("name").filter(pl.col("name").is_not_null()).mode().first().alias("name"),
-            pl.col("id").filter(pl.col("id_valid")).first().alias("id"),
+            # the current number: one the file was anchored by, not a former one (曾用号)
+            pl.col("id")
+            .filter(pl.col("id_valid") & (pl.col("method") == "id"))
+            .first()
+            .fill_null(pl.col("id").filter(pl.col("id_valid")).first())
+            .alias("id"),
             pl.len().alias("records"),
             pl.col("resource_id").n_unique().alias("sources"),
             pl.col("method").is_in(["splink", "review", "new"]).any().alias("probabilistic"),

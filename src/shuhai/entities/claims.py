@@ -272,6 +272,133 @@ def _duplicate(
     return out
 
 
+FORMER_WINDOW_DAYS = 400  # a corrected birth date moves by days or months, rarely more
+
+
+def former_numbers(records: pl.DataFrame, authority: str | None) -> pl.DataFrame:
+    """一人多号: files anchored by a number the authority does not hold, that belong to a file of
+    the authority under its current number. A corrected birth date gives a person a new number;
+    older departments keep the old one with the old birth date. The old-number file joins the
+    current one when exactly one authority file has the same name, the same sex and the same
+    region code (first six digits), a birth date within ``FORMER_WINDOW_DAYS``, and no record
+    from any department the old file has records from (a department keeps one record per
+    person). Returns (``file_id``, ``into``).
+
+    ``records``: placed records with ``file_id``, ``member``, ``id``, ``id_valid``, ``id_flag``,
+    ``name`` and ``method``."""
+    empty = pl.DataFrame(schema={"file_id": pl.String, "into": pl.String})
+    if authority is None or records.height == 0:
+        return empty
+    anchored = records.filter(pl.col("id_valid") & (pl.col("method") == "id"))
+    files = anchored.group_by("file_id").agg(
+        (pl.col("member") == authority).any().alias("held"),
+        pl.col("id").n_unique().alias("numbers"),
+        pl.col("id").first(),
+        pl.col("name").drop_nulls().mode().first().alias("name"),
+        (pl.col("id_flag").fill_null("") == DUPLICATE).any().alias("dup"),
+    )
+    everything = records.group_by("file_id").agg(
+        (pl.col("member") == authority).any().alias("has_authority")
+    )
+    files = files.join(everything, on="file_id").filter(pl.col("name").is_not_null())
+
+    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.col("id").str.slice(0, 6).alias("region"),
+            pl.col("id").str.slice(16, 1).cast(pl.Int32, strict=False).mod(2).alias("odd"),
+            pl.col("id").str.slice(6, 8).str.to_date("%Y%m%d", strict=False).alias("born"),
+        )
+
+    old = keyed(files.filter(~pl.col("has_authority") & ~pl.col("dup") & (pl.col("numbers") == 1)))
+    current = keyed(files.filter(pl.col("held") & ~pl.col("dup")))
+    if old.height == 0 or current.height == 0:
+        return empty
+    pairs = old.select("file_id", "name", "region", "odd", "born", "id").join(
+        current.select(
+            pl.col("file_id").alias("into"),
+            "name",
+            "region",
+            "odd",
+            pl.col("born").alias("born_into"),
+            pl.col("id").alias("id_into"),
+        ),
+        on=["name", "region", "odd"],
+    )
+    pairs = pairs.filter(
+        (pl.col("id") != pl.col("id_into"))
+        & ((pl.col("born") - pl.col("born_into")).dt.total_days().abs() <= FORMER_WINDOW_DAYS)
+    )
+    if pairs.height == 0:
+        return empty
+    members = records.select("file_id", "member").unique()
+    overlap = (
+        pairs.select("file_id", "into")
+        .join(members, on="file_id")
+        .join(members.rename({"file_id": "into"}), on=["into", "member"], how="semi")
+        .select("file_id", "into")
+        .unique()
+    )
+    pairs = pairs.join(overlap, on=["file_id", "into"], how="anti")
+    unique = pairs.group_by("file_id").agg(
+        pl.col("into").n_unique().alias("n"), pl.col("into").first()
+    )
+    return unique.filter(pl.col("n") == 1).select("file_id", "into")
+
+
+SCIENTIFIC = r"^(\d)\.(\d+)[eE]\+?(\d+)$"
+
+
+def known_digits(ids: pl.Series) -> pl.Series:
+    """What a number Excel turned into scientific notation still tells: its leading digits.
+    ``3.50102E+17`` was an 18-digit number starting 35010 — the last digit shown may have been
+    rounded, so it is not trusted. Null for anything else."""
+    parts = ids.str.extract_groups(SCIENTIFIC)
+    lead, frac, power = parts.struct.field("1"), parts.struct.field("2"), parts.struct.field("3")
+    digits = pl.select(pl.concat_str([lead, frac])).to_series()
+    length = power.cast(pl.Int32, strict=False) + 1
+    usable = (length == 18) & (digits.str.len_chars() >= 3)
+    return (
+        pl.select(
+            pl.when(usable).then(digits.str.slice(0, digits.str.len_chars() - 1)).otherwise(None)
+        )
+        .to_series()
+        .alias(ids.name)
+    )
+
+
+def partial_numbers(damaged: pl.DataFrame, holders: pl.DataFrame) -> pl.DataFrame:
+    """Records whose number Excel damaged, matched to the one authority file whose current
+    number starts with the digits that survived and that has the same name (and the same birth
+    date and sex where the record gives them). Returns (``key``, ``into``) for the records with
+    exactly one such file: the number is never guessed, only its known digits compared.
+
+    ``damaged``: ``key``, ``id``, ``name``, ``birth``, ``sex``; ``holders``: the authority's
+    anchored records, ``file_id``, ``id``, ``name``, ``birth``, ``sex``."""
+    empty = pl.DataFrame(schema={"key": pl.String, "into": pl.String})
+    probe = damaged.with_columns(known_digits(damaged["id"]).alias("digits")).filter(
+        pl.col("digits").is_not_null() & pl.col("name").is_not_null()
+    )
+    if probe.height == 0 or holders.height == 0:
+        return empty
+    pairs = probe.select("key", "name", "digits", "birth", "sex").join(
+        holders.select(
+            pl.col("file_id").alias("into"),
+            "name",
+            pl.col("id").alias("id_into"),
+            pl.col("birth").alias("birth_into"),
+            pl.col("sex").alias("sex_into"),
+        ),
+        on="name",
+    )
+    pairs = pairs.filter(
+        pl.col("id_into").str.starts_with(pl.col("digits"))
+        & (pl.col("birth").is_null() | (pl.col("birth") == pl.col("birth_into")))
+        & (pl.col("sex").is_null() | (pl.col("sex") == pl.col("sex_into")))
+    )
+    unique = pairs.group_by("key").agg(pl.col("into").n_unique().alias("n"), pl.col("into").first())
+    return unique.filter(pl.col("n") == 1).select("key", "into")
+
+
 __all__ = [
     "AMBIGUOUS",
     "BORROWED",
@@ -282,6 +409,9 @@ __all__ = [
     "DUPLICATE",
     "LABELS",
     "compatible",
+    "former_numbers",
     "judge",
+    "known_digits",
+    "partial_numbers",
     "placeholders",
 ]

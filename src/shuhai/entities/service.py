@@ -158,8 +158,13 @@ def search_files(
         # an encrypted ID is found by sealing the value asked for (nothing decrypted)
         by_id, sealed_q = store.equals(path, "entities", "id", q.upper())
         by_name, name_q = store.equals(path, "entities", "name", q)
-        where += f" AND (file_id = ? OR {by_id} OR {by_name}"
-        params = [q, sealed_q, name_q]
+        # a former number (曾用号) finds the file it now belongs to, through the anchors
+        by_anchor, anchor_q = store.equals(path, "ids", "anchor", f"ID:{q.upper()}")
+        where += (
+            f" AND (file_id = ? OR {by_id} OR {by_name} OR file_id IN "
+            f"(SELECT file_id FROM {store.sql(path, 'ids')} WHERE {by_anchor})"
+        )
+        params = [q, sealed_q, name_q, anchor_q]
         if "name" not in sealing.of(path).sealed("entities"):  # plain names: prefixes too
             where += " OR name LIKE ? || '%'"
             params.append(q)
@@ -228,6 +233,7 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
                 "values": {k[2:]: v for k, v in r.items() if k.startswith("a:") and v is not None},
             }
         )
+    numbers = _numbers(records, names)
     timeline = sorted(
         (
             {
@@ -280,6 +286,7 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
         "file_id": file_id,
         "entity": e,
         "golden": golden,
+        "numbers": numbers,
         "sources": sources,
         "timeline": timeline,
         "disagreements": disagreements,
@@ -288,6 +295,48 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
         "pending_reviews": reviews,
         "links": links_for(config, info, file_id),
     }
+
+
+def _numbers(records: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str, Any]]:
+    """Every number the file's records give (现用号, 曾用号, flagged ones), with the sources
+    that use it and the period their events span."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in records:
+        number = r.get("id")
+        if not number:
+            continue
+        n = by_id.setdefault(
+            number,
+            {
+                "id": number,
+                "status": "current",
+                "flag": r.get("id_flag"),
+                "sources": [],
+                "dates": [],
+            },
+        )
+        if r.get("method") == "former_id":
+            n["status"] = "former"
+        elif not r.get("id_valid"):
+            n["status"] = "flagged" if n["status"] != "former" else n["status"]
+        n["flag"] = n["flag"] or r.get("id_flag")
+        source = {"resource_id": r["resource_id"], "resource": names.get(r["resource_id"], "")}
+        if source not in n["sources"]:
+            n["sources"].append(source)
+        if r.get("event_date"):
+            n["dates"].append(r["event_date"])
+    out = []
+    for n in by_id.values():
+        dates = sorted(n.pop("dates"))
+        out.append(
+            {
+                **n,
+                "first_seen": dates[0] if dates else None,
+                "last_seen": dates[-1] if dates else None,
+            }
+        )
+    order = {"current": 0, "former": 1, "flagged": 2}
+    return sorted(out, key=lambda n: (order[n["status"]], n["id"]))
 
 
 def _resource_names(config: Config, ids: set[int]) -> dict[int, str]:

@@ -74,6 +74,14 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
         ids = view.values_many([(s["resource_id"], {"身份证号": s["id"]}) for s in sources])
         for src, masked in zip(sources, ids, strict=True):
             src["id"] = (masked or {}).get("身份证号", src["id"])
+    numbers = []
+    attribute = "身份证号" if kind == "person" else "统一社会信用代码"
+    for n in p.get("numbers", []):  # each number as the first readable source shows it
+        readable = [src for src in n["sources"] if view.readable(src["resource_id"])]
+        if not readable:
+            continue
+        shown = view.values_many([(readable[0]["resource_id"], {attribute: n["id"]})])[0] or {}
+        numbers.append({**n, "id": shown.get(attribute), "sources": readable})
     disagreements = _disagreements(view, p["disagreements"])
     objections = [
         objections.masked([o], view.decision(o["resource_id"]))[0]
@@ -90,6 +98,7 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
         **p,
         "entity": mixed(view, kind, [p["entity"]])[0],
         "golden": golden,
+        "numbers": numbers,
         "sources": sources,
         "withheld_sources": len(p["sources"]) - len(sources),
         "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
