@@ -362,6 +362,8 @@ class ReviewPair(Base):
     record_key: Mapped[str] = mapped_column(String(120))
     file_id: Mapped[str] = mapped_column(String(20))
     probability: Mapped[float] = mapped_column()
+    # expected gain of an answer: probability × records of the file it would join (queue order)
+    gain: Mapped[float | None] = mapped_column(Float, nullable=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(12), index=True, default="pending")
     decided_by: Mapped[str | None] = mapped_column(String(100))

@@ -327,7 +327,7 @@ def _save_reviews(
             s.add(ReviewPair(base_id=base_id, build_id=build_id, status="pending", **r))
         elif p.status in ("pending", "stale"):
             p.status, p.build_id = "pending", build_id
-            p.probability, p.evidence = r["probability"], r["evidence"]
+            p.probability, p.evidence, p.gain = r["probability"], r["evidence"], r.get("gain")
     for k, p in existing.items():
         in_scope = scope is None or k[0] in scope
         if p.status == "pending" and k not in proposed and in_scope:
@@ -904,6 +904,8 @@ def _link_unresolved(
     by_key: dict[str, list[dict[str, Any]]] = {}
     for r in best.iter_rows(named=True):
         by_key.setdefault(r["key"], []).append(r)
+    # records of each candidate file among those compared: what an answer would join
+    at_stake = dict(near.group_by("file_id").len().iter_rows()) if near.height else {}
     for key, cands in by_key.items():
         cands = [c for c in cands if decided.get((key, c["file_id"]), ("",))[0] != "rejected"]
         accepted = [c for c in cands if decided.get((key, c["file_id"]), ("",))[0] == "accepted"]
@@ -913,17 +915,25 @@ def _link_unresolved(
         if not cands:
             continue
         top = cands[0]
-        runner = cands[1]["match_probability"] if len(cands) > 1 else 0.0
-        if top["match_probability"] >= link_at and runner < review_at:
+        runner = cands[1] if len(cands) > 1 else None
+        if top["match_probability"] >= link_at and (
+            runner is None
+            or runner["match_probability"] < review_at
+            # one candidate clearly dominates: the evidence for it outweighs the evidence for
+            # the next by DOMINANCE_BITS (a likelihood ratio of 2**DOMINANCE_BITS)
+            or float(top["match_weight"]) - float(runner["match_weight"]) >= DOMINANCE_BITS
+        ):
             target[key] = (top["file_id"], "splink", top["match_probability"])
             continue
         for c in cands[:3]:
             if c["match_probability"] >= review_at:
+                p = float(c["match_probability"])
                 reviews.append(
                     {
                         "record_key": key,
                         "file_id": c["file_id"],
-                        "probability": float(c["match_probability"]),
+                        "probability": p,
+                        "gain": round(p * (1 + at_stake.get(c["file_id"], 0)), 4),
                         "evidence": _evidence(c, model),
                     }
                 )
@@ -943,6 +953,7 @@ def _link_unresolved(
 
 
 BLIND = [claims.DAMAGED, *claims.CONTESTED]
+DOMINANCE_BITS = 10.0  # 1000 : 1 for the best candidate over the next: no question to ask
 
 
 def _blind(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:

@@ -496,6 +496,7 @@ def review_dict(p: ReviewPair) -> dict[str, Any]:
         "record_key": p.record_key,
         "file_id": p.file_id,
         "probability": round(p.probability, 4),
+        "gain": p.gain,
         "evidence": p.evidence,
         "status": p.status,
         "decided_by": p.decided_by,
@@ -531,11 +532,33 @@ def review_page(
         q = (
             select(ReviewPair)
             .where(*where)
-            .order_by(ReviewPair.probability.desc(), ReviewPair.id)
+            # the answers worth most first: expected gain, then probability
+            .order_by(
+                ReviewPair.gain.desc().nulls_last(), ReviewPair.probability.desc(), ReviewPair.id
+            )
             .limit(limit)
             .offset(offset)
         )
-        items = [review_dict(p) for p in s.scalars(q)]
+        pairs = list(s.scalars(q))
+        items = [review_dict(p) for p in pairs]
+        # the other candidate files of the same records: one record, one question
+        keys = sorted({p.record_key for p in pairs})
+        others: dict[str, list[dict[str, Any]]] = {}
+        if keys:
+            for o in s.scalars(
+                select(ReviewPair).where(
+                    ReviewPair.base_id == row.id,
+                    ReviewPair.record_key.in_(keys),
+                    ReviewPair.status == "pending",
+                )
+            ):
+                others.setdefault(o.record_key, []).append(
+                    {"id": o.id, "file_id": o.file_id, "probability": round(o.probability, 4)}
+                )
+        for item in items:
+            item["alternatives"] = [
+                o for o in others.get(item["record_key"], []) if o["id"] != item["id"]
+            ]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}
 
 
@@ -606,9 +629,27 @@ def decide(
                 "This pair no longer exists in the latest build (the record changed or is gone)",
             )
         p.status = "accepted" if decision == "accept" else "rejected"
-        p.decided_by, p.decided_at, p.note = actor, datetime.now(UTC), note
+        now = datetime.now(UTC)
+        p.decided_by, p.decided_at, p.note = actor, now, note
         p.applied_build_id = None
-        return review_dict(p)
+        settled = []
+        if decision == "accept":
+            # a record belongs to one file: its other candidate files are answered with it
+            for o in s.scalars(
+                select(ReviewPair).where(
+                    ReviewPair.base_id == p.base_id,
+                    ReviewPair.record_key == p.record_key,
+                    ReviewPair.status == "pending",
+                    ReviewPair.id != p.id,
+                )
+            ):
+                o.status, o.decided_by, o.decided_at = "rejected", actor, now
+                o.note = (
+                    f"同一记录已确认归入档案 {p.file_id} / the record was placed in {p.file_id}"
+                )
+                o.applied_build_id = None
+                settled.append(o.id)
+        return {**review_dict(p), "settled": settled}
 
 
 __all__ = [
