@@ -91,3 +91,41 @@ def test_every_problem_is_reported(catalog: Config) -> None:
         "authority.民族",
     } <= fields
     assert info.value.status == 422
+
+
+def _with_rules(rules: dict) -> dict:
+    members = [dict(GOOD["members"][0]), {**GOOD["members"][1], "standardize": rules}]
+    return {**GOOD, "members": members}
+
+
+def test_standardization_rules_are_data(catalog: Config) -> None:
+    import polars as pl
+
+    from shuhai.entities.standardize import id_numbers
+
+    with session_scope(catalog.database_url) as s:
+        cfg = validate_config(
+            s, _with_rules({"身份证号": {"prefixes": ["G", "L"], "remove": ["^身份证[:：]"]}})
+        )
+    fmt = cfg.members[1].id_format
+    got = id_numbers(pl.Series(["L350102198001010011", "身份证：350102198001010011"]), fmt)
+    assert got.to_list() == ["350102198001010011"] * 2
+    assert cfg.members[0].id_format.prefixes == ("G",)  # the defaults where nothing is declared
+
+
+def test_a_standardization_rule_that_does_not_compile_is_refused_by_name(catalog: Config) -> None:
+    with session_scope(catalog.database_url) as s, pytest.raises(InvalidInput) as err:
+        validate_config(
+            s,
+            _with_rules(
+                {
+                    "身份证号": {"remove": ["(unclosed"], "upgrade_15": "yes", "colour": 1},
+                    "姓名": {"prefixes": ["X"]},
+                }
+            ),
+        )
+    fields = {d["field"]: d["error"] for d in err.value.details}
+    assert "does not compile" in fields["members[1].standardize.身份证号.remove"]
+    assert "members[1].standardize.身份证号.upgrade_15" in fields
+    assert "unknown rules" in fields["members[1].standardize.身份证号"]
+    assert "members[1].standardize.姓名" in fields  # not the ID or the sex column

@@ -11,7 +11,9 @@ Example (YAML)::
     authority: {姓名: 常住人口基本信息, 性别: 常住人口基本信息, 出生日期: 常住人口基本信息, 社会保障号码: 参保人员信息}
     survivorship: most_recent   # for attributes without an authority
 
-Optional keys: ``event`` per member (``{date: 入学日期, label: 入学}``, a timeline entry per
+Optional keys: ``standardize`` per member (how its ID and sex columns are written, see
+``shuhai.entities.standardize.IdFormat``/``SexFormat``: ``{身份证号: {prefixes: [G, L],
+remove: ["^身份证:"]}, 性别: {map: {M: 1, F: 2}, unknown: ["0", "9", "3"]}}``), ``event`` per member (``{date: 入学日期, label: 入学}``, a timeline entry per
 record), ``match`` per member (which column plays which linking role when the attribute names
 do not say it), ``thresholds`` (``{link: 0.95, review: 0.6}``), and for legal entities
 ``relations`` (``{resource, enterprise, person, role}``: legal representatives, shareholders,
@@ -35,6 +37,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shuhai.catalog.service import find_resource, resource_dict
+from shuhai.entities.standardize import DEFAULT_ID_FORMAT, DEFAULT_SEX_FORMAT, IdFormat, SexFormat
 from shuhai.errors import InvalidInput, NotFound
 
 KINDS = ("person", "enterprise", "licence")
@@ -59,6 +62,8 @@ class Member:
     attributes: dict[str, str]  # golden attribute -> column in this resource
     roles: dict[str, str] = field(default_factory=dict)  # linking role -> column
     event: dict[str, str] | None = None  # {date: column, label: text}
+    id_format: IdFormat = DEFAULT_ID_FORMAT  # how the ID column writes numbers (standardize)
+    sex_format: SexFormat = DEFAULT_SEX_FORMAT  # how the sex column writes sex
 
     @property
     def key(self) -> str:
@@ -113,6 +118,143 @@ class BaseConfig:
         for m in self.members:
             seen += [a for a in m.attributes if a not in seen]
         return seen
+
+
+ID_RULES = {"prefixes", "wrappers", "x", "separators", "remove", "upgrade_15"}
+SEX_RULES = {"map", "unknown"}
+
+
+def _pattern(value: object, where: str, problems: list[dict[str, Any]]) -> str | None:
+    """A pattern as the standardizer runs it (Rust regex in Polars): refused when it does not
+    compile, with the compiler's reason."""
+    import polars as pl
+
+    if not isinstance(value, str) or not value:
+        problems.append(
+            {"field": where, "error": "应为非空正则表达式 / must be a regular expression"}
+        )
+        return None
+    try:
+        pl.Series([""], dtype=pl.String).str.replace_all(value, "")
+    except Exception as exc:  # noqa: BLE001 — Polars reports regex errors as several types
+        reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+        problems.append(
+            {
+                "field": where,
+                "error": f"正则表达式无法编译 / the pattern does not compile: {reason}",
+            }
+        )
+        return None
+    return value
+
+
+def _strings(value: object, where: str, problems: list[dict[str, Any]]) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        problems.append({"field": where, "error": "应为字符串列表 / must be a list of strings"})
+        return None
+    return tuple(str(v) for v in value)
+
+
+def _formats(
+    raw: object,
+    id_column: str,
+    sex_column: str | None,
+    where: str,
+    problems: list[dict[str, Any]],
+) -> tuple[IdFormat, SexFormat]:
+    """``standardize: {<column>: rules}`` of one member: ID rules for its ID column, sex rules
+    for its sex column; every problem collected."""
+    id_format, sex_format = DEFAULT_ID_FORMAT, DEFAULT_SEX_FORMAT
+    if raw is None:
+        return id_format, sex_format
+    if not isinstance(raw, dict):
+        problems.append(
+            {"field": f"{where}.standardize", "error": "应为 信息项: 规则 / must map item to rules"}
+        )
+        return id_format, sex_format
+    for column, rules in raw.items():
+        at = f"{where}.standardize.{column}"
+        allowed = ID_RULES if column == id_column else SEX_RULES if column == sex_column else None
+        if allowed is None:
+            problems.append(
+                {
+                    "field": at,
+                    "error": "只能为证件号列或性别列声明规则 / rules apply to the ID or the sex column",
+                }
+            )
+            continue
+        if not isinstance(rules, dict):
+            problems.append({"field": at, "error": "应为规则对象 / must be an object of rules"})
+            continue
+        unknown = sorted(set(rules) - allowed)
+        if unknown:
+            problems.append(
+                {
+                    "field": at,
+                    "error": f"未知规则 {unknown}（可用 {sorted(allowed)}） / unknown rules",
+                }
+            )
+        if column == id_column:
+            kw: dict[str, Any] = {}
+            for key in ("prefixes", "x"):
+                if (
+                    key in rules
+                    and (got := _strings(rules[key], f"{at}.{key}", problems)) is not None
+                ):
+                    kw[key] = got
+            if "wrappers" in rules:
+                if isinstance(rules["wrappers"], str):
+                    kw["wrappers"] = rules["wrappers"]
+                else:
+                    problems.append(
+                        {"field": f"{at}.wrappers", "error": "应为字符串 / must be a string"}
+                    )
+            if "separators" in rules:
+                if rules["separators"] in ("", None):
+                    kw["separators"] = ""
+                elif (
+                    got_p := _pattern(rules["separators"], f"{at}.separators", problems)
+                ) is not None:
+                    kw["separators"] = got_p
+            if "remove" in rules and (got := _strings(rules["remove"], f"{at}.remove", problems)):
+                patterns = [_pattern(v, f"{at}.remove", problems) for v in got]
+                kw["remove"] = tuple(p for p in patterns if p is not None)
+            if "upgrade_15" in rules:
+                if isinstance(rules["upgrade_15"], bool):
+                    kw["upgrade_15"] = rules["upgrade_15"]
+                else:
+                    problems.append(
+                        {
+                            "field": f"{at}.upgrade_15",
+                            "error": "应为 true/false / must be a boolean",
+                        }
+                    )
+            id_format = IdFormat(**{**DEFAULT_ID_FORMAT.__dict__, **kw})
+        else:
+            mapping: tuple[tuple[str, str], ...] = ()
+            if "map" in rules:
+                ok = isinstance(rules["map"], dict) and all(
+                    str(v) in ("0", "1", "2", "9") for v in rules["map"].values()
+                )
+                if ok:
+                    mapping = tuple((str(k), str(v)) for k, v in rules["map"].items())
+                else:
+                    problems.append(
+                        {
+                            "field": f"{at}.map",
+                            "error": "应映射到 GB/T 2261.1 代码 0/1/2/9 / must map to codes 0, 1, 2, 9",
+                        }
+                    )
+            unknown_codes = DEFAULT_SEX_FORMAT.unknown
+            if (
+                "unknown" in rules
+                and (got := _strings(rules["unknown"], f"{at}.unknown", problems)) is not None
+            ):
+                unknown_codes = got
+            sex_format = SexFormat(mapping, unknown_codes)
+    return id_format, sex_format
 
 
 def validate_config(s: Session, data: dict[str, Any]) -> BaseConfig:
@@ -193,7 +335,12 @@ def validate_config(s: Session, data: dict[str, Any]) -> BaseConfig:
                     "date": str(event["date"]),
                     "label": str(event.get("label") or res["name"]),
                 }
-        member = Member(res["id"], res["name"], id_column, attributes, roles, event)
+        id_format, sex_format = _formats(
+            m.get("standardize"), id_column, roles.get("sex"), where, problems
+        )
+        member = Member(
+            res["id"], res["name"], id_column, attributes, roles, event, id_format, sex_format
+        )
         members.append(member)
         by_name[res["name"]] = member
         by_name[res["code"]] = member

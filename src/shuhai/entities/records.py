@@ -190,7 +190,7 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
     raw_id = _text(col(member.id_column))
     roles = member.roles
     if cfg.kind == "person":
-        ids = std.id_numbers(raw_id)
+        ids = std.id_numbers(raw_id, member.id_format)
         out["id"] = ids
         # Whether the number anchors the record is decided across records (``claims.judge``,
         # at build time): here it is only whether the number itself is sound.
@@ -204,11 +204,15 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
         out["name"] = names
         out["name_py"] = std.pinyin(out["name"])
         birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
-        sex = std.sex_codes(_text(col(roles.get("sex")))) if "sex" in roles else missing
+        sex = (
+            std.sex_codes(_text(col(roles.get("sex"))), member.sex_format)
+            if "sex" in roles
+            else missing
+        )
         # The record's own birth date and sex: filled in from the number only once the claim
         # is judged (a guardian's number must not lend its birth date to a child's record).
         out["birth"] = birth
-        out["sex"] = std.known_sex(sex)
+        out["sex"] = std.known_sex(sex, member.sex_format)
         out["legal"] = missing
         out["legal_py"] = missing
     else:

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -69,19 +71,51 @@ ID_QUOTES = r"^['‘’`\"“”]+|['‘’`\"“”]+$"
 ID_INNER = r"[\s\u3000\-－—_]+"
 
 
-def id_numbers(series: pl.Series) -> pl.Series:
-    """Upper case, half-width, unwrapped (``ID_QUOTES``, ``ID_INNER``, ``×`` for X, the
-    学籍号 ``G`` prefix); 15-digit numbers get 19 and their check character (18 digits)."""
-    s = (
-        series.str.replace_many(FULL, HALF)
-        .str.replace_all(ID_INNER, "")
-        .str.replace_all(ID_QUOTES, "")
-        .str.replace_all("[×✕╳]", "X")
-        .str.to_uppercase()
-        .str.replace(r"^G(\d{17}[\dX]|\d{15})$", "$1")
-    )
+@dataclass(frozen=True)
+class IdFormat:
+    """How one member column writes ID numbers (证件号格式), declared in the base config as
+    ``standardize: {<column>: {...}}``; the defaults read the common department formats.
+
+    - ``prefixes``: letters a register puts before the number (学籍号 ``G``), removed where an
+      18- or 15-character number remains;
+    - ``wrappers``: characters around the number (Excel's apostrophe, quotes);
+    - ``x``: characters typed for the check character X (×, ✕, ╳; lower-case x is upper-cased);
+    - ``separators``: a pattern removed inside (spaces, dashes);
+    - ``remove``: further patterns removed (a department's own decoration, ``^身份证:``);
+    - ``upgrade_15``: 15-digit numbers get 19 and their check character (GB 11643).
+    """
+
+    prefixes: tuple[str, ...] = ("G",)
+    wrappers: str = "'‘’`\"“”"
+    x: tuple[str, ...] = ("×", "✕", "╳")
+    separators: str = ID_INNER
+    remove: tuple[str, ...] = ()
+    upgrade_15: bool = True
+
+
+DEFAULT_ID_FORMAT = IdFormat()
+
+
+def id_numbers(series: pl.Series, fmt: IdFormat = DEFAULT_ID_FORMAT) -> pl.Series:
+    """Upper case, half-width, unwrapped as ``fmt`` says (by default: apostrophes and quotes,
+    inner spaces and dashes, ``×`` for X, the 学籍号 ``G`` prefix); 15-digit numbers get 19 and
+    their check character (18 digits)."""
+    s = series.str.replace_many(FULL, HALF)
+    for pattern in fmt.remove:
+        s = s.str.replace_all(pattern, "")
+    if fmt.separators:
+        s = s.str.replace_all(fmt.separators, "")
+    if fmt.wrappers:
+        quoted = re.escape(fmt.wrappers)
+        s = s.str.replace_all(f"^[{quoted}]+|[{quoted}]+$", "")
+    if fmt.x:
+        s = s.str.replace_all("[" + re.escape("".join(fmt.x)) + "]", "X")
+    s = s.str.to_uppercase()
+    if fmt.prefixes:
+        heads = "|".join(re.escape(p.upper()) for p in fmt.prefixes)
+        s = s.str.replace(rf"^(?:{heads})(\d{{17}}[\dX]|\d{{15}})$", "$1")
     old = s.str.contains(r"^\d{15}$").fill_null(False)
-    if not old.any():
+    if not fmt.upgrade_15 or not old.any():
         return s.alias(series.name)
     bodies = (s.filter(old).str.slice(0, 6) + "19" + s.filter(old).str.slice(6, 9)).to_list()
     digits = np.frombuffer("".join(bodies).encode(), dtype=np.uint8).reshape(len(bodies), 17) - 48
@@ -102,7 +136,20 @@ def phones(series: pl.Series) -> pl.Series:
     return s.str.replace("#", "-", literal=True).alias(series.name)
 
 
-def sex_codes(series: pl.Series) -> pl.Series:
+@dataclass(frozen=True)
+class SexFormat:
+    """How one member column writes sex (性别代码): further spellings (``map``, e.g. ``{M: 1}``)
+    and the codes that say nothing (``unknown``: GB/T 2261.1 0 未知 and 9 未说明 by default),
+    compared as missing."""
+
+    map: tuple[tuple[str, str], ...] = ()
+    unknown: tuple[str, ...] = ("0", "9")
+
+
+DEFAULT_SEX_FORMAT = SexFormat()
+
+
+def sex_codes(series: pl.Series, fmt: SexFormat = DEFAULT_SEX_FORMAT) -> pl.Series:
     """GB/T 2261.1: 1 男, 2 女, 0 未知, 9 未说明; common spellings mapped, anything else null."""
     lowered = series.str.strip_chars().str.to_lowercase()
     mapping = {
@@ -116,7 +163,10 @@ def sex_codes(series: pl.Series) -> pl.Series:
         "female": "2",
         "0": "0",
         "9": "9",
+        "未知": "0",
+        "未说明": "9",
     }
+    mapping |= {k.strip().lower(): v for k, v in fmt.map}
     return lowered.replace_strict(mapping, default=None, return_dtype=pl.String).alias(series.name)
 
 
@@ -209,10 +259,10 @@ def birth_from_id(ids: pl.Series) -> pl.Series:
     return ids.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).dt.strftime("%Y-%m-%d")
 
 
-def known_sex(codes: pl.Series) -> pl.Series:
+def known_sex(codes: pl.Series, fmt: SexFormat = DEFAULT_SEX_FORMAT) -> pl.Series:
     """Sex codes for comparing records: 0 未知 and 9 未说明 (GB/T 2261.1) say nothing, so they
     are missing rather than a value two records could share or differ on."""
-    return codes.replace({"0": None, "9": None}).alias(codes.name)
+    return codes.replace(dict.fromkeys(fmt.unknown)).alias(codes.name)
 
 
 def sex_from_id(ids: pl.Series) -> pl.Series:
