@@ -82,3 +82,61 @@ def test_same_seed_same_city(tmp_path: Path) -> None:
         return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
 
     assert digest("a") == digest("b")
+
+
+def test_the_demo_holds_every_hard_linkage_case_with_its_truth(tmp_path: Path) -> None:
+    from shuhai.demo.hard import CASES
+
+    config = open_home(Config.from_env({}, home=str(tmp_path / "home")))
+    out = Path(build_demo(config, persons=5000, seed=7, load=False)["output"])
+    cases = pl.read_parquet(out / "truth_cases.parquet")
+    assert set(cases["case"].unique().to_list()) == set(CASES)
+    kids = pl.read_csv(out / "WJ" / "22_儿童健康档案信息.csv", infer_schema=False)
+    assert kids["姓名"].str.contains("之[子女]$").any()  # newborn placeholders
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out / "JY" / "24_在校学生学籍信息.xlsx", read_only=True).active
+    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    students = pl.DataFrame(
+        [[None if v is None else str(v) for v in r] for r in rows],
+        schema=[str(h) for h in header],
+        orient="row",
+    )
+    assert students["身份证号"].str.starts_with("G").any()
+    assert set(students["性别"].drop_nulls().unique().to_list()) >= {"0", "9"}
+    elderly = pl.read_csv(out / "WJ" / "23_老年人健康管理信息.csv", infer_schema=False)
+    assert elderly.height > 0
+
+
+def test_life_events_are_plausible(tmp_path: Path) -> None:
+    """Nobody joins social insurance or registers for work as a child, nor drives before 18:
+    every event is checked against the person's true birth date."""
+    import sqlite3
+
+    from shuhai.demo.population import make_city
+
+    config = open_home(Config.from_env({}, home=str(tmp_path / "home")))
+    out = Path(build_demo(config, persons=3000, seed=3, load=False)["output"])
+    births = make_city(3000, 3).persons.select("pidx", "birth")
+    truth = pl.read_parquet(out / "truth_records.parquet")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+    def youngest(name: str, column: str) -> float:
+        entry = next(t for t in manifest["tables"] if t["name"] == name)
+        if entry["format"] == "sql":
+            with sqlite3.connect(entry["source"].removeprefix("sqlite:///")) as con:
+                frame = pl.read_database(f"SELECT * FROM {entry['table']}", con)
+            frame = frame.with_columns(pl.all().cast(pl.String))
+        else:
+            frame = pl.read_csv(entry["source"], infer_schema=False)
+        rows = truth.filter(pl.col("resource") == entry["resource"]).select("row", "pidx")
+        dated = frame.with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+        joined = dated.join(rows, on="row").join(births, on="pidx")
+        event = joined[column].str.replace_all("/", "-").str.to_date(strict=False)
+        age = ((event - joined["birth"]).dt.total_days() / 365.25).drop_nulls()
+        assert age.len() > 0, name
+        return float(age.min())
+
+    assert youngest("参保人员信息", "参保日期") >= 15.9
+    assert youngest("就业登记信息", "就业登记日期") >= 15.9
+    assert youngest("机动车驾驶证信息", "初次领证日期") >= 17.9

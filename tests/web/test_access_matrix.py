@@ -308,6 +308,7 @@ NO_RECORDS = {
     "/api/v1/bases/{base}/files/{file_id}": "files through SourceView: test_bases.py",
     "/api/v1/bases/{base}/disagreements": "files through SourceView: test_bases.py",
     "/api/v1/bases/{base}/records": "record keys and file ids, staff only: test_hard_records.py",
+    "/api/v1/bases/{base}/conflicts": "numbers through SourceView, staff only: test_bases.py",
     "/api/v1/bases/{base}/reviews": "review queue, officers: test_bases.py",
     "/api/v1/bases/{base}/reviews/{pair_id}": "review evidence through SourceView: test_bases.py",
     "/api/v1/licences/{number}": "licence check, holder masked: tests/entities/test_build.py",

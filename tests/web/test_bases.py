@@ -222,3 +222,28 @@ def test_pages_list_bases(client: TestClient) -> None:
         assert name in r.text
     r = client.get("/bases/法人基础库")
     assert r.status_code == 200 and "档案" in r.text
+
+
+def test_id_conflicts_over_http_each_number_as_its_source_allows(
+    app: FastAPI, demo_home: Config, client: TestClient
+) -> None:
+    """重号 and other people's numbers: 公安's officer sees the numbers its own register holds
+    in full; another department's officer sees them masked; the public is refused."""
+    r = client.get("/api/v1/bases/人口基础库/conflicts", params={"kind": "duplicate"})
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["total"] >= 1 and page["counts"].get("duplicate") == page["total"]
+    item = page["items"][0]
+    assert item["kind"] == "duplicate" and len(item["id"]) == 18 and "*" not in item["id"]
+    assert item["files"] == 2 and item["objection_id"]
+    # 环保 holds none of these records: each number masked or withheld, never shown whole
+    other = signed_client(app, demo_home, "hb_officer", ["officer"], "HB")
+    seen = other.get("/api/v1/bases/人口基础库/conflicts", params={"kind": "duplicate"}).json()  # type: ignore[attr-defined]
+    assert seen["total"] == page["total"]
+    assert all(i["id"] is None or "*" in i["id"] for i in seen["items"])
+    assert all(i["withheld"] + len(i["records"]) >= 2 for i in seen["items"])
+    anon = TestClient(app, raise_server_exceptions=False)
+    assert anon.get("/api/v1/bases/人口基础库/conflicts").status_code == 401
+    bad = client.get("/api/v1/bases/人口基础库/conflicts", params={"kind": "twins"})
+    assert bad.status_code == 422
+    assert client.get("/api/v1/bases/没有/conflicts").status_code == 404

@@ -127,6 +127,7 @@ def hard_people(
     # Twins: a second child of the same birth, household and surname.
     twins_a = _pick(rng, with_guardian, k, used)
     twins_b = _pick(rng, with_guardian, twins_a.size, used)
+    twins_a = twins_a[: twins_b.size]  # a small city may not have children enough for all
     for a, b in zip(twins_a.tolist(), twins_b.tolist(), strict=True):
         for col in ("birth", "address", "phone"):
             data[col][b] = data[col][a]
@@ -178,6 +179,7 @@ def hard_people(
     # 重号: the second person is issued the first one's number (same birth date and sex).
     dup_a = _pick(rng, adults, k, used)
     dup_b = _pick(rng, adults, dup_a.size, used)
+    dup_a = dup_a[: dup_b.size]
     for a, b in zip(dup_a.tolist(), dup_b.tolist(), strict=True):
         data["birth"][b], data["sex"][b], data["id"][b] = (
             data["birth"][a],
@@ -274,7 +276,8 @@ def lunar(births: pl.Series) -> pl.Series:
     out = []
     for d in births.to_list():
         try:
-            ld = LunarDate.fromSolarDate(d.year, d.month, d.day)
+            convert = getattr(LunarDate, "from_solar_date", None) or LunarDate.fromSolarDate
+            ld = convert(d.year, d.month, d.day)
             out.append(date(ld.year, ld.month, min(ld.day, 28 if ld.month == 2 else ld.day)))
         except (ValueError, TypeError):
             out.append(d)

@@ -125,9 +125,10 @@ def read_member(
                 wanted_rows.cast({RUN_COLUMN: pl.Int64}), on=[RUN_COLUMN, LINE_COLUMN], how="semi"
             )
     shaped = shape(cfg, member, data, version or 0)
-    if held is None or held.height == 0:
-        return shaped
-    return pl.concat([shaped, shape(cfg, member, held, version or 0)], how="vertical_relaxed")
+    if held is not None and held.height:
+        shaped = pl.concat([shaped, shape(cfg, member, held, version or 0)], how="vertical_relaxed")
+    # a merge that matched two rows of one key writes the source row twice: one record
+    return shaped.unique("key", keep="first", maintain_order=True)
 
 
 def quarantined(
