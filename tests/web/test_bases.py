@@ -247,3 +247,23 @@ def test_id_conflicts_over_http_each_number_as_its_source_allows(
     bad = client.get("/api/v1/bases/人口基础库/conflicts", params={"kind": "twins"})
     assert bad.status_code == 422
     assert client.get("/api/v1/bases/没有/conflicts").status_code == 404
+
+
+def test_the_portal_lists_conflicts_and_a_files_numbers(client: TestClient) -> None:
+    page = client.get("/bases/人口基础库/conflicts", params={"kind": "duplicate"})
+    assert page.status_code == 200 and "重号" in page.text and "/objections/" in page.text
+    base = client.get("/bases/人口基础库")
+    assert (
+        "证件号冲突" in base.text
+        and "/bases/%E4%BA%BA%E5%8F%A3%E5%9F%BA%E7%A1%80%E5%BA%93/conflicts" in base.text
+    )
+    first = client.get("/api/v1/bases/人口基础库/conflicts", params={"kind": "duplicate"}).json()
+    file_id = first["items"][0]["records"][0]["file_id"]
+    profile = client.get(f"/bases/人口基础库/files/{file_id}")
+    assert profile.status_code == 200 and "证件号" in profile.text and "重号" in profile.text
+    # the objection raised with 公安 shows in the file of the record it is about
+    shown = client.get(f"/api/v1/bases/人口基础库/files/{file_id}").json()
+    assert any(o["id"] == first["items"][0]["objection_id"] for o in shown["objections"])
+    reviews = client.get("/bases/人口基础库/reviews")
+    assert reviews.status_code == 200 and "期望收益" in reviews.text
+    assert client.get("/bases/人口基础库/conflicts", params={"kind": "x"}).status_code == 422

@@ -19,7 +19,7 @@ from shuhai.access.policy import SourceView, Viewer, record
 from shuhai.config import Config
 from shuhai.entities import service
 from shuhai.errors import Forbidden, InvalidInput
-from shuhai.serve import objections
+from shuhai.serve import objections as objection_views
 
 
 def personal(config: Config, viewer: Viewer, action: str, target: str) -> SourceView:
@@ -83,10 +83,10 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
         shown = view.values_many([(readable[0]["resource_id"], {attribute: n["id"]})])[0] or {}
         numbers.append({**n, "id": shown.get(attribute), "sources": readable})
     disagreements = _disagreements(view, p["disagreements"])
-    objections = [
-        objections.masked([o], view.decision(o["resource_id"]))[0]
+    shown_objections = [
+        objection_views.masked([o], view.decision(o["resource_id"]))[0]
         for o in p["objections"]
-        if objections.may_see(view.viewer, o, view.decision(o["resource_id"]))
+        if objection_views.may_see(view.viewer, o, view.decision(o["resource_id"]))
     ]
     links = {
         k: mixed(view, "person", [r for r in rows if view.readable(r.get("resource_id", 0))])
@@ -103,7 +103,7 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
         "withheld_sources": len(p["sources"]) - len(sources),
         "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
         "disagreements": disagreements,
-        "objections": objections,
+        "objections": shown_objections,
         "links": links,
     }
 

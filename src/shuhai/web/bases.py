@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from shuhai.access import audit
 from shuhai.access.identity import ADMIN, OFFICER
 from shuhai.config import Config
-from shuhai.entities import service
+from shuhai.entities import claims, service
 from shuhai.entities.build import build_base
 from shuhai.serve import files, licences
 from shuhai.web.access import actor, require, viewer
@@ -233,7 +233,32 @@ def build_form(
 
 @pages.get("/bases/{base}/files/{file_id}", response_class=HTMLResponse)
 def file_page(request: Request, base: str, file_id: str) -> HTMLResponse:
-    return _page(request, "profile.html", {"p": file(request, base, file_id)})
+    labels = {k: zh for k, (zh, _en) in claims.LABELS.items()}
+    return _page(
+        request, "profile.html", {"p": file(request, base, file_id), "flag_labels": labels}
+    )
+
+
+@pages.get("/bases/{base}/conflicts", response_class=HTMLResponse)
+def conflicts_page(
+    request: Request,
+    base: str,
+    kind: str | None = Query(None, pattern="^(duplicate|borrowed|ambiguous)$"),
+    offset: Offset = 0,
+) -> HTMLResponse:
+    """证件号冲突: the numbers several people claim, for the authority to resolve."""
+    config = _config(request)
+    page = files.conflicts(config, viewer(request), base, kind=kind, limit=50, offset=offset)
+    return _page(
+        request,
+        "conflicts.html",
+        {
+            "base": service.get_base(config, base),
+            "page": page,
+            "kind": kind,
+            "labels": claims.LABELS,
+        },
+    )
 
 
 @pages.get("/bases/{base}/reviews", response_class=HTMLResponse)
@@ -250,9 +275,13 @@ def reviews_page(
         {
             "base": service.get_base(config, base),
             "status": status,
-            "pairs": files.queue(config, viewer(request), base, status=status, limit=200)["items"],
+            **_queue(files.queue(config, viewer(request), base, status=status, limit=200)),
         },
     )
+
+
+def _queue(page: dict[str, Any]) -> dict[str, Any]:
+    return {"pairs": page["items"], "total": page["total"]}
 
 
 @pages.get("/bases/{base}/reviews/{pair_id}", response_class=HTMLResponse)
