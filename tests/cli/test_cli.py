@@ -264,3 +264,72 @@ def test_quarantine_at_the_terminal_shortens_huge_cells(env: Path) -> None:
     ok("ingest", "1", str(write(env / "a.csv", "身份证号\n" + "9" * 5000 + ",extra\n1\n")))
     out = ok("quarantine", "1")
     assert "9" * 5000 not in out and "字符" in out
+
+
+def test_base_conflicts_and_export_at_the_terminal(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """重号 listed at the command line, with a clear error for a kind that does not exist."""
+    monkeypatch.setenv("SHUHAI_PROFILES", "true")
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    ok("department", "add", "市人社局", "RS")
+    items = "items:\n  - {name: 身份证号}\n  - {name: 姓名}\n  - {name: 性别}\n  - {name: 出生日期, data_type: D}\n"
+    ok(
+        "catalog",
+        "register",
+        str(
+            write(
+                env / "ga.yaml",
+                "name: 户籍\ndepartment: GA\nclassification: '101001'\nkey_columns: [身份证号]\n"
+                + items,
+            )
+        ),
+    )
+    ok(
+        "catalog",
+        "register",
+        str(
+            write(env / "rs.yaml", "name: 参保\ndepartment: RS\nclassification: '303001'\n" + items)
+        ),
+    )
+    number = "350102198001010011"
+    ok(
+        "ingest",
+        "1",
+        str(write(env / "ga.csv", f"身份证号,姓名,性别,出生日期\n{number},张伟,1,1980-01-01\n")),
+    )
+    ok(
+        "ingest",
+        "2",
+        str(
+            write(
+                env / "rs.csv",
+                f"身份证号,姓名,性别,出生日期\n{number},李强,1,1980-01-01\n{number},李强,1,1980-01-01\n",
+            )
+        ),
+    )
+    members = "\n".join(
+        f"  - {{resource: {r}, id: 身份证号, attributes: {{姓名: 姓名, 性别: 性别, 出生日期: 出生日期}}}}"
+        for r in ("户籍", "参保")
+    )
+    ok(
+        "base",
+        "apply",
+        str(
+            write(
+                env / "base.yaml", f"name: 人口库\nmembers:\n{members}\nauthority: {{姓名: 户籍}}\n"
+            )
+        ),
+    )
+    ok("base", "build", "人口库")
+    out = ok("base", "conflicts", "人口库", "--kind", "duplicate")
+    assert number in out and "重号" in out and "共 1 个号码" in out
+    bad = runner.invoke(app, ["base", "conflicts", "人口库", "--kind", "twins"])
+    assert bad.exit_code == 1 and "entities.bad_conflict_kind" in bad.output
+    gone = runner.invoke(app, ["base", "conflicts", "没有这个库"])
+    assert gone.exit_code == 1 and "Traceback" not in gone.output
+    exported = env / "records.csv"
+    ok("base", "export", "人口库", "-o", str(exported))
+    text = exported.read_text(encoding="utf-8-sig")
+    assert text.count("\n") == 4 and "id_flag" in text.splitlines()[0]

@@ -563,8 +563,17 @@ def _build_entities(
         training = placed.filter(
             pl.col("id_valid") & pl.col("id_flag").fill_null("").ne(claims.DUPLICATE)
         )
+        if training.height < MIN_TRAINING:  # too few anchored records: u from all of them
+            cols = [c for c in linking.COMPARE[cfg.kind] if c in unresolved.columns]
+            training = pl.concat(
+                [placed.select(cols), unresolved.select(cols)], how="vertical_relaxed"
+            )
         say(f"训练匹配模型 / training the Splink model on {training.height:,} records…")
-        model = linking.train(training, cfg.kind, files=max(training["id"].n_unique(), 2))
+        model = (
+            linking.train(training, cfg.kind, files=max(training["id"].n_unique(), 2))
+            if training.height >= MIN_TRAINING
+            else {}  # nothing to learn from, nothing to compare: every record stays apart
+        )
     say(f"概率匹配 / scoring {unresolved.height:,} records without a valid ID…")
     # Term frequencies of names: measured on the full build, carried by incremental ones.
     tf: dict[str, pl.DataFrame] = {}
@@ -575,7 +584,7 @@ def _build_entities(
         else:
             tf[col] = linking.term_frequencies(placed, col)
         store.write_file(out, f"tf_{col}", tf[col], sealed)
-    linked, reviews, leftovers, within = _link_unresolved(
+    linked, reviews, leftovers, within = (_link_unresolved if model else _link_nothing)(
         model,
         cfg,
         unresolved,
@@ -953,6 +962,25 @@ def _link_unresolved(
 
 
 BLIND = [claims.DAMAGED, *claims.CONTESTED]
+MIN_TRAINING = 10  # records a model is learned from; fewer cannot tell random pairs apart
+
+
+def _link_nothing(
+    _model: dict[str, Any], _cfg: BaseConfig, unresolved: pl.DataFrame, *_args: Any, **_kw: Any
+) -> tuple[pl.DataFrame, list[dict[str, Any]], pl.DataFrame, pl.DataFrame]:
+    """No model to score with (a base of a handful of records): every record left apart."""
+    return (
+        unresolved.clear().with_columns(
+            pl.lit(None, dtype=pl.String).alias("file_id"),
+            pl.lit(None, dtype=pl.String).alias("method"),
+            pl.lit(None, dtype=pl.Float64).alias("score"),
+        ),
+        [],
+        unresolved,
+        pl.DataFrame(schema={"key_l": pl.String, "key_r": pl.String}),
+    )
+
+
 DOMINANCE_BITS = 10.0  # 1000 : 1 for the best candidate over the next: no question to ask
 
 
