@@ -131,6 +131,19 @@ HARD = [
 ]
 
 
+def _base_config(*more: dict) -> dict:
+    """The test's population base: 户籍人口 (the authority) and 参保人员, and ``more`` members."""
+    return {
+        "name": "人口库",
+        "members": [
+            {"resource": "户籍人口", "id": "身份证号", "attributes": {a: a for a in ITEMS_GA[1:]}},
+            {"resource": "参保人员", "id": "身份证号", "attributes": {a: a for a in ITEMS_RS[1:]}},
+            *more,
+        ],
+        "authority": {"姓名": "户籍人口", "出生日期": "户籍人口"},
+    }
+
+
 @pytest.fixture
 def hard(config: Config, tmp_path: Path) -> Config:
     cat = Catalog(config)
@@ -162,25 +175,7 @@ def hard(config: Config, tmp_path: Path) -> Config:
     rows = pl.DataFrame([h[1:] for h in HARD], schema=ITEMS_RS, orient="row")
     pl.concat([others, rows]).write_csv(tmp_path / "rs.csv")
     ingest(config, "参保人员", str(tmp_path / "rs.csv"))
-    save_base(
-        config,
-        {
-            "name": "人口库",
-            "members": [
-                {
-                    "resource": "户籍人口",
-                    "id": "身份证号",
-                    "attributes": {a: a for a in ITEMS_GA[1:]},
-                },
-                {
-                    "resource": "参保人员",
-                    "id": "身份证号",
-                    "attributes": {a: a for a in ITEMS_RS[1:]},
-                },
-            ],
-            "authority": {"姓名": "户籍人口", "出生日期": "户籍人口"},
-        },
-    )
+    save_base(config, _base_config())
     build_base(config, "人口库")
     return config
 
@@ -488,23 +483,7 @@ def test_a_former_number_joins_the_persons_file_and_finds_it(hard: Config, tmp_p
     ingest(hard, "就业登记", str(path))
     save_base(
         hard,
-        {
-            "name": "人口库",
-            "members": [
-                {
-                    "resource": "户籍人口",
-                    "id": "身份证号",
-                    "attributes": {a: a for a in ITEMS_GA[1:]},
-                },
-                {
-                    "resource": "参保人员",
-                    "id": "身份证号",
-                    "attributes": {a: a for a in ITEMS_RS[1:]},
-                },
-                {"resource": "就业登记", "id": "身份证号", "attributes": {"姓名": "姓名"}},
-            ],
-            "authority": {"姓名": "户籍人口", "出生日期": "户籍人口"},
-        },
+        _base_config({"resource": "就业登记", "id": "身份证号", "attributes": {"姓名": "姓名"}}),
     )
     built = build_base(hard, "人口库")
     assert built["counts"]["linked_by_former_id"] == 1
