@@ -105,21 +105,21 @@ def hard_people(
     kids = np.flatnonzero(age_days < 18 * 365)
     cases = []
 
-    # Households: each child with a guardian 20–45 years older, preferably a woman (the mother).
+    # Households: each child with a guardian 20–45 years older: a woman, their mother.
     guardian = np.full(n, -1, dtype=np.int64)
-    order = np.argsort(births)
+    women = np.flatnonzero(people["sex"].to_numpy() == "2")
+    order = women[np.argsort(births[women])]  # women by birth date
     sorted_births = births[order].astype("datetime64[D]")
-    women = people["sex"].to_numpy() == "2"
-    for child in kids.tolist():
-        lo = np.searchsorted(sorted_births, births[child] - np.timedelta64(45 * 365, "D"))
-        hi = np.searchsorted(sorted_births, births[child] - np.timedelta64(20 * 365, "D"))
-        if hi <= lo:
-            continue
-        window = order[lo:hi]
-        mothers = window[women[window]]
-        pool = mothers if mothers.size else window
-        g = int(pool[rng.integers(0, pool.size)])
-        guardian[child] = g
+    kid_births = births[kids].astype("datetime64[D]")
+    lo = np.searchsorted(sorted_births, kid_births - np.timedelta64(45 * 365, "D"))
+    hi = np.searchsorted(sorted_births, kid_births - np.timedelta64(20 * 365, "D"))
+    has = hi > lo
+    # one woman 20–45 years older per child, drawn uniformly from that window (vectorized)
+    pick = lo + np.floor(rng.random(kids.size) * np.maximum(hi - lo, 1)).astype(np.int64)
+    chosen = np.where(has, order[np.minimum(pick, order.size - 1)], -1) if order.size else -1
+    guardian[kids] = chosen
+    for child in kids[has].tolist():
+        g = int(guardian[child])
         data["address"][child], data["phone"][child] = data["address"][g], data["phone"][g]
     with_guardian = np.flatnonzero(guardian >= 0)
     cases.append(_case_rows("household", with_guardian, guardian[with_guardian]))
