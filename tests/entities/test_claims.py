@@ -104,6 +104,16 @@ def test_two_people_with_one_number_are_a_duplicate_told_apart_by_name() -> None
     assert nameless["k2"] == (False, claims.DUPLICATE, claims.DUPLICATE)
 
 
+def test_a_typo_of_another_sound_with_the_same_facts_is_not_a_second_holder() -> None:
+    got = _judge(
+        [
+            ("ga", MAN_1980, "陈伟", "1980-01-01", "1"),
+            ("lr", MAN_1980, "程伟", "1980-01-01", "1"),  # 陈 → 程: a look-alike typed
+        ]
+    )
+    assert got["k0"] == (True, None, None) and got["k1"] == (True, None, None)
+
+
 def test_without_any_birth_date_the_authority_tells_the_holder_or_nobody_does() -> None:
     got = _judge([("ga", MAN_1980, "张伟", None, None), ("rs", MAN_1980, "王芳", None, None)])
     # both clusters cannot be told from the number: the authority's holds it

@@ -220,6 +220,16 @@ def _judge_group(
         ]
     agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
     unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]
+    if len(agreeing) > 1 and _one_spelling_apart(agreeing, spelled):
+        # 陈伟 / 程伟 with the same number, birth date and sex: a typo, not a second person
+        merged = min(agreeing)
+        cluster_of = {n: merged if c in agreeing else c for n, c in cluster_of.items()}
+        agreeing = [merged]
+        if len(set(cluster_of.values())) == 1:  # nobody else claims the number
+            return [
+                (k, CONTRADICTS if a == -1 and n is None else None, None, None)
+                for k, n, a in zip(keys, names, agree, strict=True)
+            ]
     if len(agreeing) > 1:
         return _duplicate(keys, names, agree, cluster_of, agreeing, has_authority, spelled)
     holder: int | None = None
@@ -242,6 +252,17 @@ def _judge_group(
         else:  # the holder's own spelling: a contradicting record counts when nobody confirms
             out.append((k, CONTRADICTS if a == -1 and not confirmed else None, kind, None))
     return out
+
+
+def _one_spelling_apart(clusters: list[int], spelled: dict[int, dict[str, int]]) -> bool:
+    """Whether the clusters' spellings are all within one character of each other (same
+    length): too close to be two people's names when the number, birth date and sex agree."""
+    names = [n for c in clusters for n in spelled[c]]
+    return all(
+        len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    )
 
 
 def _duplicate(
