@@ -104,6 +104,20 @@ def test_two_people_with_one_number_are_a_duplicate_told_apart_by_name() -> None
     assert nameless["k2"] == (False, claims.DUPLICATE, claims.DUPLICATE)
 
 
+def test_a_look_alike_name_that_contradicts_the_number_does_not_keep_it() -> None:
+    """单秀云 on a child's record with her mother 徐秀云's number: one character apart, but the
+    birth date says another person; a newborn's placeholder never holds the number."""
+    got = _judge(
+        [
+            ("ga", WOMAN_1992, "徐秀云", "1992-03-04", "2"),
+            ("wj", WOMAN_1992, "单秀云", "2017-07-25", "2"),
+            ("wj", WOMAN_1992, "徐秀云之女", None, None),
+        ]
+    )
+    assert got["k0"][0] and got["k1"][:2] == (False, claims.CONTRADICTS)
+    assert got["k2"][:2] == (False, claims.NEWBORN)
+
+
 def test_a_typo_of_another_sound_with_the_same_facts_is_not_a_second_holder() -> None:
     got = _judge(
         [

@@ -37,7 +37,8 @@ CONTRADICTS = "contradicts"  # 与本记录的出生日期、性别不符
 BORROWED = "borrowed"  # 他人号码（监护人、母亲的身份证号）
 DUPLICATE = "duplicate"  # 重号：两人持有同一号码
 AMBIGUOUS = "ambiguous"  # 多人使用、无法判定持有人
-CONTESTED = (CONTRADICTS, BORROWED, DUPLICATE, AMBIGUOUS)
+NEWBORN = "newborn"  # 新生儿临时姓名（某某之女）：号码是母亲的
+CONTESTED = (CONTRADICTS, BORROWED, DUPLICATE, AMBIGUOUS, NEWBORN)
 
 LABELS = {
     CHECKSUM: ("校验位错误", "bad check character"),
@@ -46,6 +47,7 @@ LABELS = {
     BORROWED: ("他人号码（监护人或母亲）", "another person's number (a guardian's or mother's)"),
     DUPLICATE: ("重号：不同的人持有同一号码", "duplicate number: different people hold it"),
     AMBIGUOUS: ("多人使用，无法判定持有人", "used by several people; the holder is unclear"),
+    NEWBORN: ("新生儿记录，号码为母亲的", "a newborn's record carrying the mother's number"),
 }
 
 # Names hospitals and clinics give a newborn before it is named: 王芳之子, 王芳之女, 王芳之婴, 王芳婴儿.
@@ -130,12 +132,23 @@ def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFram
         .then(pl.lit(CHECKSUM))
         .otherwise(None)
     )
+    # a newborn's placeholder name (marked by the standardizer, or still in the name) says the
+    # record is somebody's child: never the holder of the number it carries
     placeholder = placeholders(records["name"])
+    if "id_flag" in records.columns:
+        placeholder = placeholder | (records["id_flag"] == NEWBORN).fill_null(False)
+    agree = pl.select(
+        pl.when(pl.Series(placeholder)).then(-1).otherwise(_agreement(records)).cast(pl.Int8)
+    ).to_series()
     frame = records.select("key", "member", "id", "name", "name_py").with_columns(
         pl.Series("ok", ok),
-        pl.Series("agree", _agreement(records)),
-        pl.when(placeholder).then(None).otherwise(pl.col("name")).alias("name"),
-        pl.select(flag.alias("flag")).to_series(),
+        pl.Series("agree", agree),
+        pl.when(pl.Series(placeholder)).then(None).otherwise(pl.col("name")).alias("name"),
+        pl.select(
+            pl.when(pl.Series(placeholder) & pl.Series(ok)).then(pl.lit(NEWBORN)).otherwise(flag)
+        )
+        .to_series()
+        .alias("flag"),
     )
     claims = frame.filter(pl.col("ok"))
     # Numbers claimed under one spelling (or none): one cluster, decided without Python.
@@ -178,6 +191,7 @@ def judge(records: pl.DataFrame, *, authority: str | None = None) -> pl.DataFram
         "key",
         anchored.alias("id_valid"),
         pl.coalesce(
+            pl.when(pl.col("flag") == NEWBORN).then(pl.col("flag")),
             "contest",
             pl.when(anchored & (pl.col("conflict") == DUPLICATE)).then(pl.lit(DUPLICATE)),
             "flag",
@@ -212,11 +226,19 @@ def _judge_group(
         spelled.setdefault(c, {})[name] = spelled.get(c, {}).get(name, 0) + 1
         if authority is not None and m == authority:
             has_authority.add(c)
+    pys = group["name_py"].to_list()
+    # the spellings of records that agree with the number: a contradicting record keeps the
+    # number only under one of them (a lunar birthday), not under a look-alike (单秀云 for 徐秀云)
+    sure = {n for n, a in zip(names, agree, strict=True) if a == 1 and n is not None}
+    sure |= {p for p, a in zip(pys, agree, strict=True) if a == 1 and p is not None}
+
+    def kept(n: str | None, p: str | None) -> bool:
+        return n is not None and (n in sure or p in sure)
+
     if len(state) == 1:  # spellings of one name: one cluster after all
-        yes = 1 in agree
         return [
-            (k, CONTRADICTS if a == -1 and (not yes or n is None) else None, None, None)
-            for k, n, a in zip(keys, names, agree, strict=True)
+            (k, CONTRADICTS if a == -1 and not kept(n, p) else None, None, None)
+            for k, n, p, a in zip(keys, names, pys, agree, strict=True)
         ]
     agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
     unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]
@@ -227,8 +249,8 @@ def _judge_group(
         agreeing = [merged]
         if len(set(cluster_of.values())) == 1:  # nobody else claims the number
             return [
-                (k, CONTRADICTS if a == -1 and n is None else None, None, None)
-                for k, n, a in zip(keys, names, agree, strict=True)
+                (k, CONTRADICTS if a == -1 and not kept(n, p) else None, None, None)
+                for k, n, p, a in zip(keys, names, pys, agree, strict=True)
             ]
     if len(agreeing) > 1:
         return _duplicate(keys, names, agree, cluster_of, agreeing, has_authority, spelled)
@@ -243,14 +265,13 @@ def _judge_group(
         holder = by_authority[0] if len(by_authority) == 1 else None
         kind = BORROWED if holder is not None else AMBIGUOUS
     out: list[tuple[str, str | None, str | None, str | None]] = []
-    confirmed = holder in agreeing
-    for k, name, a in zip(keys, names, agree, strict=True):
+    for k, name, py, a in zip(keys, names, pys, agree, strict=True):
         if name is None:  # no name to tell: with the holder unless the record contradicts
             out.append((k, None if holder is not None and a != -1 else kind, kind, None))
         elif cluster_of[name] != holder:
             out.append((k, kind, kind, None))
-        else:  # the holder's own spelling: a contradicting record counts when nobody confirms
-            out.append((k, CONTRADICTS if a == -1 and not confirmed else None, kind, None))
+        else:  # the holder's spelling: a contradicting record keeps it under a confirmed one
+            out.append((k, CONTRADICTS if a == -1 and not kept(name, py) else None, kind, None))
     return out
 
 

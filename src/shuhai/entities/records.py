@@ -196,12 +196,14 @@ def shape(cfg: BaseConfig, member: Member, data: pl.DataFrame, version: int) -> 
         # Whether the number anchors the record is decided across records (``claims.judge``,
         # at build time): here it is only whether the number itself is sound.
         out["id_valid"] = std.id_checksum_ok(ids)
-        out["id_flag"] = missing
         names = std.names(_text(col(roles.get("name"))))
-        # A newborn's placeholder (王芳之女) names the mother, not the child: no name to compare.
-        names = pl.select(
-            pl.when(claims.placeholders(names)).then(None).otherwise(names)
+        # A newborn's placeholder (王芳之女) names the mother, not the child: no name to compare,
+        # and a sign that the number on the record is the mother's (claims.NEWBORN).
+        newborn = claims.placeholders(names)
+        out["id_flag"] = pl.select(
+            pl.when(newborn).then(pl.lit(claims.NEWBORN)).otherwise(None).cast(pl.String)
         ).to_series()
+        names = pl.select(pl.when(newborn).then(None).otherwise(names)).to_series()
         out["name"] = names
         out["name_py"] = std.pinyin(out["name"])
         birth = std.dates(col(roles.get("birth"))) if "birth" in roles else missing
@@ -329,7 +331,7 @@ def settle_claims(
     numbers that anchor. Enterprise bases keep their code check as it is."""
     if cfg.kind != "person" or records.height == 0:
         return records
-    cols = ["key", "member", "id", "name", "name_py", "birth", "sex"]
+    cols = ["key", "member", "id", "name", "name_py", "birth", "sex", "id_flag"]
     both = records.select(cols)
     if context is not None and context.height:
         both = pl.concat([both, context.select(cols)], how="vertical_relaxed").unique(
@@ -348,7 +350,9 @@ def settle_claims(
         ).join(records.select("key"), on="key", how="anti")
         context_conflicts.append(disputed)
     out = records.drop("id_valid", "id_flag").join(verdict, on="key", how="left")
-    trusted = pl.col("id_valid") | (pl.col("id_flag") == claims.CHECKSUM)
+    # only an anchoring number lends its birth date and sex: a mistyped one may be anybody's,
+    # and its digits are compared as the number already (counting them twice overstates them)
+    trusted = pl.col("id_valid")
     id_birth = std.birth_from_id(out["id"])
     id_sex = std.sex_from_id(out["id"])
     return out.with_columns(
