@@ -497,6 +497,16 @@ def test_a_former_number_joins_the_persons_file_and_finds_it(hard: Config, tmp_p
     assert [s["resource"] for s in numbers[old]["sources"]] == ["就业登记"]
     again = build_base(hard, "人口库", full=True)  # the alias is kept, the file id too
     assert again["counts"]["linked_by_former_id"] == 1 and _file_of(hard, SIMA) == sima
+    # an update finds a former number too (欧阳娜娜's, from a later 就业 delivery)
+    hers = _fix_check(OUYANG[:6] + "19920504" + "002")
+    path = tmp_path / "jy2.csv"
+    pl.DataFrame({"身份证号": [hers], "姓名": ["欧阳娜娜"]}).write_csv(path)
+    ingest(hard, "就业登记", str(path), mode="append")
+    update = build_base(hard, "人口库")
+    assert update["mode"] == "incremental"
+    rec = _records(hard).filter(pl.col("id") == hers).row(0, named=True)
+    assert rec["file_id"] == _file_of(hard, OUYANG) and rec["method"] == "former_id"
+    assert search_files(hard, "人口库", hers)["items"][0]["file_id"] == _file_of(hard, OUYANG)
 
 
 def test_one_record_one_question(hard: Config, tmp_path: Path) -> None:

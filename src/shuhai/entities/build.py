@@ -622,16 +622,20 @@ def _build_entities(
     all_ids = pl.concat([id_frame, fresh]) if state is None else fresh
     if cfg.kind == "person":
         changed = _join_damaged(changed, resolved_new, cfg, scan, where, sealed)
-    if cfg.kind == "person" and state is None:
+    if cfg.kind == "person":
         # 一人多号: files of an old number join the person's file; the number keeps pointing there
-        moves = claims.former_numbers(changed, _authority_key(cfg))
+        if state is None:
+            moves = claims.former_numbers(changed, _authority_key(cfg))
+        else:  # an update: the new files of a number, against the placed files of their names
+            moves = _former_in_update(changed, fresh, cfg, scan, where, sealed)
         if moves.height:
             changed = _move(changed, moves)
             all_ids = all_ids.join(moves, on="file_id", how="left").select(
                 "anchor", pl.coalesce("into", "file_id").alias("file_id")
             )
             say(f"曾用号 / files of a former number joined: {moves.height:,}")
-        changed = _mark_former(changed, _authority_key(cfg))
+        if state is None:
+            changed = _mark_former(changed, _authority_key(cfg))
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
     earlier = (
@@ -1044,6 +1048,47 @@ def _join_damaged(
         .select("file_id", "into")
     )
     return _move(changed, by_file, method="partial_id")
+
+
+def _former_in_update(
+    changed: pl.DataFrame,
+    fresh: pl.DataFrame,
+    cfg: BaseConfig,
+    scan: pl.LazyFrame | None,
+    where: pl.Expr | None,
+    sealed: sealing.Sealing,
+) -> pl.DataFrame:
+    """``claims.former_numbers`` for an update: only the files this update opened for a new
+    number, compared with the authority's placed files of the same names (read through the
+    stored names, then whole: their departments decide whether they can be one person)."""
+    authority = _authority_key(cfg)
+    empty = pl.DataFrame(schema={"file_id": pl.String, "into": pl.String})
+    opened = changed.filter(pl.col("file_id").is_in(fresh["file_id"].implode()))
+    if authority is None or scan is None or where is None or opened.height == 0:
+        return empty
+    names = opened["name"].drop_nulls().unique()
+    if names.len() == 0:
+        return empty
+    if "name" in sealed.sealed("records"):
+        probe = pl.col("name__stored").is_in(sealed.seal_series(names).implode())
+    else:
+        probe = pl.col("name").is_in(names.implode())
+    holders = (
+        scan.filter(where & probe & (pl.col("member") == authority) & pl.col("id_valid"))
+        .select("file_id")
+        .unique()
+        .collect()
+    )
+    if holders.height == 0:
+        return empty
+    placed = (
+        scan.filter(where & pl.col("file_id").is_in(holders["file_id"].implode()))
+        .drop("_live")
+        .collect()
+    )
+    both = pl.concat([opened, placed], how="diagonal_relaxed")
+    moves = claims.former_numbers(both, authority)
+    return moves.filter(pl.col("file_id").is_in(fresh["file_id"].implode()))
 
 
 def _move(records: pl.DataFrame, moves: pl.DataFrame, method: str = "former_id") -> pl.DataFrame:
