@@ -65,6 +65,32 @@ def test_quoted_newlines_and_mixed_line_endings(tmp_path: Path) -> None:
     assert rows(open_source(str(path))) == [{"a": "x\ny", "b": "1"}, {"a": "2", "b": "3"}]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_cr_only_line_endings_are_read(tmp_path: Path, encoding: str) -> None:
+    """Old Mac and some Excel exports end lines with CR alone: read as lines, numbered."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(TEXT.replace("\n", "\r").encode(encoding))
+    stream = open_source(str(path))
+    batches = list(stream.batches)
+    assert stream.columns == ["身份证号", "姓名"]
+    assert batches[0].lines.to_pylist() == [2, 3]
+    assert [r["姓名"] for r in batches[0].to_pylist()] == ["张三", "李四"]
+
+
+def test_a_wide_header_with_repeats_is_refused_at_once(tmp_path: Path) -> None:
+    import time
+
+    header = [f"c{i}" for i in range(100_000)] + ["c7", "c99"]
+    path = write(
+        tmp_path / "wide.csv", ",".join(header) + "\n" + ",".join("1" * len(header)) + "\n"
+    )
+    started = time.perf_counter()
+    with pytest.raises(RejectedFile) as err:
+        open_source(str(path))
+    assert time.perf_counter() - started < 5  # was minutes: one count per column
+    assert err.value.code == "ingest.duplicate_header" and "c7" in err.value.zh
+
+
 def test_blocks_never_split_a_record(tmp_path: Path) -> None:
     body = "".join(f'{i},"多行\n值{i}"\n' for i in range(3000))
     path = write(tmp_path / "a.csv", "n,v\n" + body)

@@ -50,7 +50,9 @@ def open_csv(
         )
     codec = enc.detect(path, encoding)
     text = sample.decode(codec, errors="replace")
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    # old Mac and some Excel exports end lines with CR alone: read them as newlines
+    cr_only = "\n" not in text and "\r" in text
+    first_line = text.lstrip("\ufeff").split("\r" if cr_only else "\n", 1)[0]
     if delimiter is None:
         delimiter = (
             "\t"
@@ -62,7 +64,7 @@ def open_csv(
     _check_header(header)
 
     stream = SourceStream(kind="csv", columns=header, batches=iter(()), encoding=codec)
-    stream.batches = _chunks(path, stream, header, codec, delimiter, block_bytes)
+    stream.batches = _chunks(path, stream, header, codec, delimiter, block_bytes, cr_only)
     stream.description = str(path)
     stream.total_bytes = path.stat().st_size
     return stream
@@ -172,6 +174,7 @@ def _chunks(
     codec: str,
     delimiter: str,
     block_bytes: int,
+    cr_only: bool = False,
 ) -> Iterator[TextBatch]:
     """Read the file in blocks cut at record boundaries and parse each block in parallel.
 
@@ -189,6 +192,8 @@ def _chunks(
     carry = b""
     header_done = False
     blocks = _utf8_blocks(path, stream, codec, block_bytes)
+    if cr_only:  # CR line ends (old Mac, some Excel exports) become newlines
+        blocks = (bytes(b).replace(b"\r", b"\n") for b in blocks)
     while True:
         data = next(blocks, b"")
         at_end = not data
@@ -423,7 +428,8 @@ def _check_header(header: list[str]) -> None:
             f"表头第 {empty} 列为空",
             f"Header columns {empty} are empty",
         )
-    dupes = sorted({h for h in header if header.count(h) > 1})
+    seen: set[str] = set()
+    dupes = sorted({h for h in header if h in seen or seen.add(h)})  # one pass, any width
     if dupes:
         raise RejectedFile(
             "ingest.duplicate_header",
