@@ -31,3 +31,20 @@ def test_first_line_must_be_an_object(tmp_path: Path) -> None:
         open_source(str(write(tmp_path / "a.jsonl", "[1, 2]\n")))
     with pytest.raises(RejectedFile):
         open_source(str(write(tmp_path / "b.jsonl", "\n\n")))
+
+
+def test_a_deeply_nested_line_is_rejected_alone(tmp_path: Path) -> None:
+    deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    also = '{"a": ' + "[" * 80 + "1" + "]" * 80 + "}"  # parses, but no table row nests so deep
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a": "x"}\n' + deep + "\n" + also + '\n{"a": "y"}\n', encoding="utf-8")
+    stream = open_source(str(path))
+    got = [r for b in stream.batches for r in b.to_pylist()]
+    assert [r["a"] for r in got] == ["x", "y"]
+    assert [r.line for r in stream.rejects] == [2, 3]
+    assert all("嵌套" in r.reason for r in stream.rejects)
+    first = tmp_path / "first.jsonl"
+    first.write_text(deep + "\n", encoding="utf-8")
+    with pytest.raises(RejectedFile) as err:
+        open_source(str(first))
+    assert "嵌套" in err.value.zh

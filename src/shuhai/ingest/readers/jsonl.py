@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -18,6 +19,28 @@ from shuhai.errors import RejectedFile
 from shuhai.ingest.source import HashingReader, RejectedRow, SourceStream, TextBatch
 
 CHUNK_BYTES = 8 << 20
+MAX_DEPTH = 64  # nesting a table row can use; deeper is rejected (and never recursed into)
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
+
+
+def _deep(chunk: bytes) -> bool:
+    """Whether brackets in ``chunk`` nest deeper than MAX_DEPTH (counted without regard to
+    strings: a cheap test that sends such chunks to the line-by-line path)."""
+    b = np.frombuffer(chunk, dtype=np.uint8)
+    step = np.isin(b, _OPEN).astype(np.int32) - np.isin(b, _CLOSE).astype(np.int32)
+    return bool(step.size) and int(np.cumsum(step).max(initial=0)) > MAX_DEPTH
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a parsed value, without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            todo.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def open_jsonl(path: Path) -> SourceStream:
@@ -32,7 +55,15 @@ def open_jsonl(path: Path) -> SourceStream:
         raise RejectedFile("ingest.empty_file", "文件为空", "The file is empty")
     try:
         obj = json.loads(first.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if _depth(obj) > MAX_DEPTH:
+            raise ValueError(f"嵌套超过 {MAX_DEPTH} 层 / nested deeper than {MAX_DEPTH} levels")
+    except RecursionError as exc:
+        raise RejectedFile(
+            "ingest.bad_json",
+            f"第一行 JSON 嵌套过深（超过 {MAX_DEPTH} 层）",
+            f"The first line is nested deeper than {MAX_DEPTH} levels",
+        ) from exc
+    except (UnicodeDecodeError, ValueError) as exc:
         raise RejectedFile(
             "ingest.bad_json",
             f"第一行不是 JSON 对象：{exc}",
@@ -79,7 +110,7 @@ def _batches(
             n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
             batch = (
                 _fast(chunk, schema)
-                if b"\n\n" not in chunk and not chunk.startswith(b"\n")
+                if b"\n\n" not in chunk and not chunk.startswith(b"\n") and not _deep(chunk)
                 else None
             )
             if batch is not None and batch.num_rows == n_lines:
@@ -112,6 +143,18 @@ def _slow(chunk: bytes, columns: list[str], line: int, rejects: list[RejectedRow
             obj = json.loads(raw)
             if not isinstance(obj, dict):
                 raise ValueError("not an object")
+            if _depth(obj) > MAX_DEPTH:
+                raise ValueError(f"嵌套超过 {MAX_DEPTH} 层 / nested deeper than {MAX_DEPTH} levels")
+        except RecursionError:
+            rejects.append(
+                RejectedRow(
+                    n,
+                    "bad_json",
+                    f"JSON 嵌套过深（超过 {MAX_DEPTH} 层）/ JSON nested deeper than {MAX_DEPTH} levels",
+                    raw[:2000].decode("utf-8", "replace"),
+                )
+            )
+            continue
         except (ValueError, UnicodeDecodeError) as exc:
             rejects.append(
                 RejectedRow(
