@@ -48,3 +48,22 @@ def test_a_deeply_nested_line_is_rejected_alone(tmp_path: Path) -> None:
     with pytest.raises(RejectedFile) as err:
         open_source(str(first))
     assert "嵌套" in err.value.zh
+
+
+def test_an_id_sent_as_a_json_float_keeps_its_lost_digits_visible(tmp_path: Path) -> None:
+    """A double-based serializer writes 440305200002294012 as 4.40305200002294e+17: the value
+    stays as written (typing quarantines it as precision loss), never as 18 made-up digits."""
+    path = tmp_path / "ids.jsonl"
+    path.write_text(
+        '{"id": "440305200002294012", "age": 3}\n'
+        '{"id": 4.40305200002294e+17, "age": 4}\n'
+        '{"id": 440305200002294012, "age": 5.5}\n',
+        encoding="utf-8",
+    )
+    got = [r for b in open_source(str(path)).batches for r in b.to_pylist()]
+    assert [r["id"] for r in got] == [
+        "440305200002294012",
+        "4.40305200002294e+17",
+        "440305200002294012",  # a JSON integer is exact
+    ]
+    assert [r["age"] for r in got] == ["3", "4", "5.5"]

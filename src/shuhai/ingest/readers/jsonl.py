@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,12 @@ CHUNK_BYTES = 8 << 20
 MAX_DEPTH = 64  # nesting a table row can use; deeper is rejected (and never recursed into)
 _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
+
+
+# A number written as a float of 16 or more digits, or with an exponent, outside quotes: what a
+# double-based serializer makes of an ID (4.40305200002294e+17). Polars would render it as 18
+# plausible digits; the line-by-line path keeps it as written, so typing sees the precision loss.
+FLOATY = re.compile(rb"[:\[,]\s*-?(?:\d+(?:\.\d*)?[eE][+-]?\d+|\d{16,}\.\d*)")
 
 
 def _deep(chunk: bytes) -> bool:
@@ -110,7 +117,10 @@ def _batches(
             n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
             batch = (
                 _fast(chunk, schema)
-                if b"\n\n" not in chunk and not chunk.startswith(b"\n") and not _deep(chunk)
+                if b"\n\n" not in chunk
+                and not chunk.startswith(b"\n")
+                and not _deep(chunk)
+                and not FLOATY.search(chunk)
                 else None
             )
             if batch is not None and batch.num_rows == n_lines:
