@@ -33,9 +33,13 @@ def normalize(name: str) -> str:
         ) from exc
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def looks_binary(sample: bytes) -> bool:
-    """Binary data: NUL-heavy or full of control bytes that no text file has."""
-    if not sample:
+    """Binary data: NUL-heavy or full of control bytes that no text file has (UTF-16 text, as
+    Excel's "Unicode 文本" export writes it, starts with its byte-order mark and is text)."""
+    if not sample or sample.startswith(UTF16_BOMS):
         return False
     head = sample[:65536]
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
@@ -55,6 +59,8 @@ def detect(path: Path, declared: str | None = None) -> str:
         return codec
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith(UTF16_BOMS):  # Excel's "Unicode 文本": UTF-16 with a BOM, tab-separated
+        return "utf-16"
     if _decodes(sample, "utf-8", more):
         return "utf-8"
     if _decodes(sample, "gb18030", more):

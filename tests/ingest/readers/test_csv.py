@@ -77,6 +77,21 @@ def test_cr_only_line_endings_are_read(tmp_path: Path, encoding: str) -> None:
     assert [r["姓名"] for r in batches[0].to_pylist()] == ["张三", "李四"]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_excel_unicode_text_utf16_with_bom_is_read(tmp_path: Path, codec: str) -> None:
+    """Excel's "Unicode 文本" export: UTF-16 with a byte-order mark, tab-separated, CRLF."""
+    bom = "\ufeff".encode(codec)
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(bom + TEXT.replace(",", "\t").replace("\n", "\r\n").encode(codec))
+    stream = open_source(str(path), format="csv")
+    got = [r for b in stream.batches for r in b.to_pylist()]
+    assert stream.columns == ["身份证号", "姓名"] and stream.encoding == "utf-16"
+    assert got == [
+        {"身份证号": "110101199001011234", "姓名": "张三"},
+        {"身份证号": "110101199001011235", "姓名": "李四"},
+    ]
+
+
 def test_a_wide_header_with_repeats_is_refused_at_once(tmp_path: Path) -> None:
     import time
 
