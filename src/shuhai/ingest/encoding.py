@@ -63,6 +63,8 @@ def detect(path: Path, declared: str | None = None) -> str:
         return "utf-16"
     if _decodes(sample, "utf-8", more):
         return "utf-8"
+    if mostly_utf8(sample, more):  # a line or two of Latin-1 in a UTF-8 file: those are rejected
+        return "utf-8"
     if _decodes(sample, "gb18030", more):
         return "gb18030"
     best = from_bytes(sample).best()
@@ -73,6 +75,22 @@ def detect(path: Path, declared: str | None = None) -> str:
             "Unknown file encoding; give it with --encoding",
         )
     return normalize(best.encoding)
+
+
+def mostly_utf8(sample: bytes, truncated: bool) -> bool:
+    """A UTF-8 file with a few lines in another encoding (one pasted Latin-1 line): at most one
+    line in a hundred fails to decode. GBK text decoded as UTF-8 fails on almost every line
+    with Chinese in it, so it never passes."""
+    lines = sample.split(b"\n" if b"\n" in sample else b"\r")
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut inside a character
+    bad = 0
+    for line in lines:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad += 1
+    return 0 < bad <= len(lines) // 100  # a hundred lines at least to judge by
 
 
 def _decodes(sample: bytes, codec: str, truncated: bool) -> bool:
@@ -103,4 +121,4 @@ def _check(sample: bytes, codec: str, truncated: bool, declared: str) -> None:
         ) from exc
 
 
-__all__ = ["detect", "looks_binary", "normalize"]
+__all__ = ["detect", "looks_binary", "mostly_utf8", "normalize"]

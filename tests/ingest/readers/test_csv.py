@@ -92,6 +92,26 @@ def test_excel_unicode_text_utf16_with_bom_is_read(tmp_path: Path, codec: str) -
     ]
 
 
+@pytest.mark.parametrize("at", [2, 48_000])
+def test_a_latin1_line_in_a_utf8_file_is_rejected_alone(tmp_path: Path, at: int) -> None:
+    """One pasted Latin-1 line (here on line ``at``, inside or beyond the detection sample)
+    does not make the whole file Cyrillic: the file is read as UTF-8, that line rejected with
+    its number, every other line loaded."""
+    good = [f"11010119900101{i:04d},张{i}" for i in range(50_000)]
+    good[at - 2] = "110101199001019999,José Müller"
+    body = ("身份证号,姓名\n" + "\n".join(good) + "\n").encode("utf-8")
+    body = body.replace("José Müller".encode(), "José Müller".encode("latin-1"))
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(body)
+    stream = open_source(str(path))
+    got = [r for b in stream.batches for r in b.to_pylist()]
+    assert stream.encoding == "utf-8" and stream.columns == ["身份证号", "姓名"]
+    assert len(got) == 49_999 and got[-1]["姓名"] == "张49999"
+    assert [(r.line, r.reason_code) for r in stream.rejects] == [(at, "bad_encoding")]
+    lines = [n for b in open_source(str(path)).batches for n in b.lines.to_pylist()]
+    assert at not in lines and lines[-1] == 50_001
+
+
 def test_a_wide_header_with_repeats_is_refused_at_once(tmp_path: Path) -> None:
     import time
 

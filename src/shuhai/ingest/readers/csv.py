@@ -328,7 +328,10 @@ def _parse_block(
             found.clear()
             table = parse(False, collect)
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        raise _parse_error(exc) from exc
+        if not _invalid_utf8(body):
+            raise _parse_error(exc) from exc
+        yield from _without_undecodable(body, header, delimiter, convert, first_line, rejects)
+        return
     for row in found:
         rejects.append(
             RejectedRow(
@@ -340,8 +343,65 @@ def _parse_block(
             )
         )
     if table.num_rows:
-        lines = pa.array(np.arange(first_line + 1, first_line + 1 + table.num_rows, dtype=np.int64))
-        yield TextBatch(table, lines, _absent(body, delimiter))
+        numbers = np.arange(first_line + 1, first_line + 1 + table.num_rows, dtype=np.int64)
+        if found and not multiline:  # the rows kept are the records not skipped
+            skipped = {first_line + r.number for r in found if r.number is not None}
+            every = np.arange(first_line + 1, first_line + 1 + records, dtype=np.int64)
+            kept = every[~np.isin(every, np.fromiter(skipped, dtype=np.int64))]
+            if kept.size == table.num_rows:
+                numbers = kept
+        yield TextBatch(table, pa.array(numbers), _absent(body, delimiter))
+
+
+def _invalid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _without_undecodable(
+    body: bytes,
+    header: list[str],
+    delimiter: str,
+    convert: pacsv.ConvertOptions,
+    first_line: int,
+    rejects: list[RejectedRow],
+) -> Iterator[TextBatch]:
+    """A block of a UTF-8 file with lines in another encoding: each such line is rejected with
+    its number (the rest of the file is not decoded as something it is not); the runs of good
+    lines between them are parsed as blocks of their own."""
+    lines = body.split(b"\n")
+    start, run = 0, []
+    for i, raw in enumerate(lines):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if run:
+                segment = b"\n".join(run) + b"\n"
+                yield from _parse_block(
+                    segment, header, delimiter, convert, first_line + start, rejects, len(run)
+                )
+            rejects.append(
+                RejectedRow(
+                    line=first_line + i + 1,
+                    reason_code="bad_encoding",
+                    reason=f"该行不是 UTF-8 编码（第 {exc.start + 1} 个字节起），请按 UTF-8 另存后重新提交此行 / "
+                    f"this line is not UTF-8 (from byte {exc.start + 1}); save it as UTF-8 and resend it",
+                    text=raw[:2000].decode("utf-8", "replace"),
+                )
+            )
+            start, run = i + 1, []
+            continue
+        run.append(raw)
+    while run and not run[-1]:
+        run.pop()  # the block's final newline
+    if run:
+        segment = b"\n".join(run) + b"\n"
+        yield from _parse_block(
+            segment, header, delimiter, convert, first_line + start, rejects, len(run)
+        )
 
 
 WINDOW = 1 << 20  # compare in 1 MB windows: the temporary masks stay small and are reused
