@@ -68,7 +68,18 @@ def test_truncated_xlsx_is_rejected(tmp_path: Path) -> None:
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(RejectedFile) as info:
         rows(open_source(str(cut)))
-    assert info.value.code == "ingest.bad_xlsx"
+    assert info.value.code == "ingest.truncated_xlsx" and "重新" in info.value.zh
+    assert "EOCD" not in info.value.zh + info.value.en  # no parser jargon
+
+
+def test_a_password_protected_workbook_says_so(tmp_path: Path) -> None:
+    """Excel saves an encrypted workbook as an OLE2 compound file (not a ZIP)."""
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 4096)
+    with pytest.raises(RejectedFile) as info:
+        open_source(str(path))
+    assert info.value.code == "ingest.encrypted_xlsx" and "密码" in info.value.zh
+    assert "ZIP" not in info.value.zh
 
 
 def test_a_million_declared_empty_rows_cost_nothing(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from shuhai.errors import InvalidInput, RejectedFile
 from shuhai.ingest.readers.csv import open_csv
 from shuhai.ingest.readers.jsonl import open_jsonl
 from shuhai.ingest.readers.sql import is_sql_url, open_sql, public_url
-from shuhai.ingest.readers.xlsx import open_xlsx
+from shuhai.ingest.readers.xlsx import check_container, open_xlsx
 from shuhai.ingest.source import SourceStream
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl", "sql")
@@ -56,13 +56,15 @@ def open_source(source: str, *, format: str | None = None, **options: Any) -> So
             block_bytes=options.get("block_bytes", 16 << 20),
         )
     if fmt == "xlsx":
+        check_container(path)  # encrypted or cut off: said in words a clerk can act on
         with open(path, "rb") as fh:
             magic = fh.read(2)
         if magic != b"PK":
             raise RejectedFile(
                 "ingest.bad_xlsx",
-                "不是 XLSX 文件（不是 ZIP 格式）",
-                "Not an XLSX file (not a ZIP archive)",
+                "不是 XLSX 工作簿：请在 Excel 中打开并另存为“Excel 工作簿（.xlsx）”，或按实际格式（如 CSV）提交",
+                "Not an XLSX workbook: open it in Excel and save it as an Excel Workbook (.xlsx), "
+                "or submit it in its real format (such as CSV)",
             )
         return open_xlsx(
             path, sheet=options.get("sheet"), header_row=options.get("header_row") or 1

@@ -23,6 +23,31 @@ from shuhai.ingest.source import SourceStream, TextBatch
 MAX_EMPTY_RUN = 10_000  # this many empty rows in a row end the sheet
 
 
+OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")  # compound file: an encrypted workbook, or an old .xls
+
+
+def check_container(path: Path) -> None:
+    """What a clerk can act on before the parser speaks: an encrypted (password-protected)
+    workbook is an OLE2 file, not a ZIP; a cut-off upload lacks the ZIP's end record."""
+    import zipfile
+
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head == OLE2:
+        raise RejectedFile(
+            "ingest.encrypted_xlsx",
+            "文件受密码保护（已加密），或是旧版 .xls：请在 Excel 中去掉密码，另存为 .xlsx 后重新提交",
+            "The workbook is password-protected (encrypted) or an old .xls: remove the password "
+            "in Excel, save it as .xlsx and submit it again",
+        )
+    if head[:2] == b"PK" and not zipfile.is_zipfile(path):
+        raise RejectedFile(
+            "ingest.truncated_xlsx",
+            "文件不完整（可能上传或复制中断），请重新导出或重新上传",
+            "The file is incomplete (the upload or copy was cut off); export or upload it again",
+        )
+
+
 def open_xlsx(
     path: Path,
     *,
@@ -39,6 +64,7 @@ def open_xlsx(
             hasher.update(chunk)
     if path.stat().st_size == 0:
         raise RejectedFile("ingest.empty_file", "文件为空", "The file is empty")
+    check_container(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
