@@ -126,6 +126,14 @@ def test_a_wide_header_with_repeats_is_refused_at_once(tmp_path: Path) -> None:
     assert err.value.code == "ingest.duplicate_header" and "c7" in err.value.zh
 
 
+def test_an_unterminated_quote_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "q.csv", 'a,b\n1,2\n3,"oops\n5,6\n7,8\n')
+    with pytest.raises(RejectedFile) as err:
+        list(open_source(str(path)).batches)
+    assert err.value.code == "ingest.unterminated_quote"
+    assert "第 3 行" in err.value.zh and "Line 3" in err.value.en
+
+
 def test_blocks_never_split_a_record(tmp_path: Path) -> None:
     body = "".join(f'{i},"多行\n值{i}"\n' for i in range(3000))
     path = write(tmp_path / "a.csv", "n,v\n" + body)

@@ -224,7 +224,15 @@ def _chunks(
         if at_end:
             body, carry = chunk, b""
             if _open_quote(body):
-                raise _parse_error(ValueError("unterminated quote at end of file"))
+                opened = line + _open_quote_line(body) + 1
+                raise RejectedFile(
+                    "ingest.unterminated_quote",
+                    f"第 {opened} 行有未闭合的引号（此后直到文件末尾都在引号内），"
+                    f"请检查该行的双引号后重新提交",
+                    f"Line {opened} opens a quote that is never closed (the rest of the file is "
+                    f"inside it); check that line's double quotes and submit again",
+                    details=[{"line": opened, "error": "unterminated quote / 引号未闭合"}],
+                )
         else:
             cut = _record_boundary(chunk)
             if cut <= 0:
@@ -241,6 +249,18 @@ def _chunks(
             line += newlines
         if at_end:
             break
+
+
+def _open_quote_line(body: bytes) -> int:
+    """The line (0-based, in ``body``) whose quote is still open at the end: where the quote
+    parity last turned odd."""
+    parity, opened = 0, 0
+    for i, raw in enumerate(body.split(b"\n")):
+        before = parity
+        parity = (parity + raw.count(b'"')) % 2
+        if parity and not before:
+            opened = i
+    return opened
 
 
 def _header_end(chunk: bytes, at_end: bool) -> int | None:
