@@ -220,3 +220,20 @@ def test_objection_api(config: Config, loaded: dict) -> None:
         "李肆" in client.get(f"/objections/{oid}").text
         and "疑义 #" in client.get(f"/resources/{rid}").text
     )
+
+
+def test_many_objections_in_one_read(config: Config, loaded: dict) -> None:
+    """A base build raising its 重号 at once: one pass over the table, records that do not
+    exist left out, one bad item refusing the batch."""
+    from shuhai.quality.corrections import raise_objections
+
+    items = [
+        {"key": {"身份证号": k}, "item": "姓名", "reason": "重号"}
+        for k in ("11010519491231002X", "110105194912310038", "110105190001010000")
+    ]
+    made = raise_objections(config, loaded["id"], items, actor="基础库:人口")
+    assert [o["key"]["身份证号"] for o in made] == ["11010519491231002X", "110105194912310038"]
+    assert [o["current_value"] for o in made] == ["张三", "李四"]
+    with pytest.raises(InvalidInput):
+        raise_objections(config, loaded["id"], [*items, {"key": {}, "item": "x"}], actor="x")
+    assert len(list_objections(config)) == 2  # the refused batch added nothing

@@ -204,7 +204,7 @@ def raise_duplicate_numbers(
     an objection (疑义) on that record's ID item, once: the objection's id travels with the
     conflict from build to build. Returns how many were raised now."""
     from shuhai.errors import ShuhaiError
-    from shuhai.quality.corrections import raise_objection
+    from shuhai.quality.corrections import raise_objections
 
     path = out / "conflicts.parquet"
     if not path.exists():
@@ -226,28 +226,34 @@ def raise_duplicate_numbers(
         .filter(pl.col("held"))
         .sort("id")
     )
-    raised: dict[str, int] = {}
+    items, numbers = [], []
     for number, _held, file_ids in todo.iter_rows():
         shown = "、".join(f for f in file_ids if f)
-        try:
-            o = raise_objection(
-                config,
-                authority.resource_id,
-                {
-                    "key": {authority.id_column: number},
-                    "item": authority.id_column,
-                    "reason": (
-                        f"重号：基础库“{cfg.name}”发现该号码由 {len(file_ids)} 个不同的人使用"
-                        f"（档案 {shown}），请核实持有人并更正。"
-                        f" / Duplicate number: {len(file_ids)} different people use it in "
-                        f"base {cfg.name} (files {shown}); please establish the holder."
-                    ),
-                },
-                actor=f"基础库:{cfg.name}",
+        numbers.append(number)
+        items.append(
+            {
+                "key": {authority.id_column: number},
+                "item": authority.id_column,
+                "reason": (
+                    f"重号：基础库“{cfg.name}”发现该号码由 {len(file_ids)} 个不同的人使用"
+                    f"（档案 {shown}），请核实持有人并更正。"
+                    f" / Duplicate number: {len(file_ids)} different people use it in "
+                    f"base {cfg.name} (files {shown}); please establish the holder."
+                ),
+            }
+        )
+    raised: dict[str, int] = {}
+    if items:
+        try:  # one read of the authority's table for all of them
+            made = raise_objections(
+                config, authority.resource_id, items, actor=f"基础库:{cfg.name}"
             )
         except ShuhaiError:
-            continue  # the authority keys its records otherwise: the conflict stays listed
-        raised[number] = int(o["id"])
+            made = []  # the authority keys its records otherwise: the conflicts stay listed
+        for o in made:
+            number = o["key"].get(authority.id_column)
+            if number is not None:
+                raised[str(number)] = int(o["id"])
     if raised:
         table = table.with_columns(
             pl.col("id")

@@ -129,27 +129,54 @@ def objection_dict(o: Objection, keyring: Keyring | None = None) -> dict[str, An
     }
 
 
-def _find_record(config: Config, res: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+def _find_records(
+    config: Config, res: dict[str, Any], keys: list[dict[str, Any]]
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The latest version's record for each key, in one pass over the table (by the key
+    columns as text); keys without a record are absent from the answer."""
     table = LakeTable(config.lake_dir, res["id"])
     if table.latest_version() is None:
         raise NotFound("objection.record_not_found", "该资源还没有数据", "The resource has no data")
+    columns = list(keys[0]) if keys else []
+    wanted = pa.table({f"k{i}": [str(k[c]) for k in keys] for i, c in enumerate(columns)})
     con = duckdb.connect(":memory:")
     try:
         table.register(con, "t")
-        where = " AND ".join(f"CAST({_q(k)} AS VARCHAR) = ?" for k in key)
-        query = f"SELECT * FROM t WHERE {where} LIMIT 2"
-        rows = con.sql(query, params=[str(v) for v in key.values()]).to_arrow_table().to_pylist()
+        con.register("wanted", wanted)
+        on = " AND ".join(f"CAST(t.{_q(c)} AS VARCHAR) = w.k{i}" for i, c in enumerate(columns))
+        rows = con.sql(f"SELECT t.* FROM t JOIN wanted w ON {on}").to_arrow_table().to_pylist()
     finally:
         con.close()
-    if not rows:
+    found: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(tuple(str(row[c]) for c in columns), row)
+    return found
+
+
+def _find_record(config: Config, res: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+    found = _find_records(config, res, [key])
+    if not found:
         raise NotFound("objection.record_not_found", f"记录不存在：{key}", f"No such record: {key}")
-    return rows[0]
+    return next(iter(found.values()))
 
 
 def raise_objection(
     config: Config, resource: str | int, data: dict[str, Any], *, actor: str
 ) -> dict[str, Any]:
     """提出疑义: the record must exist in the latest version; the deadline counts working days."""
+    raised = raise_objections(config, resource, [data], actor=actor)
+    if not raised:
+        key = data.get("key") or {}
+        raise NotFound("objection.record_not_found", f"记录不存在：{key}", f"No such record: {key}")
+    return raised[0]
+
+
+def raise_objections(
+    config: Config, resource: str | int, items: list[dict[str, Any]], *, actor: str
+) -> list[dict[str, Any]]:
+    """Several objections on one resource (a base build's 重号, say) with one read of its
+    latest version: each item as ``raise_objection`` takes it; items whose record does not
+    exist are left out of the answer. Any invalid item refuses the whole batch."""
     with session_scope(config.database_url) as s:
         res = resource_dict(find_resource(s, resource))
         policy = s.get(ObjectionPolicy, res["id"])
@@ -161,52 +188,68 @@ def raise_objection(
             "该资源没有主键信息项，无法定位记录",
             "The resource declares no key items to locate a record",
         )
-    key = data.get("key") or {}
+    items_names = {it["name"] for it in res["items"]}
     problems = []
-    if not isinstance(key, dict) or set(key) != set(keys):
-        problems.append(
-            {"field": "key", "error": f"主键应为 {keys} / key must give exactly {keys}"}
-        )
-    items = {it["name"] for it in res["items"]}
-    if data.get("item") not in items:
-        problems.append(
-            {"field": "item", "error": f"信息项“{data.get('item')}”不存在 / unknown item"}
-        )
-    if not str(data.get("reason") or "").strip():
-        problems.append({"field": "reason", "error": "请说明疑义理由 / a reason is required"})
+    for n, data in enumerate(items):
+        at = "" if len(items) == 1 else f"[{n}]."
+        key = data.get("key") or {}
+        if not isinstance(key, dict) or set(key) != set(keys):
+            problems.append(
+                {"field": f"{at}key", "error": f"主键应为 {keys} / key must give exactly {keys}"}
+            )
+        if data.get("item") not in items_names:
+            problems.append(
+                {"field": f"{at}item", "error": f"信息项“{data.get('item')}”不存在 / unknown item"}
+            )
+        if not str(data.get("reason") or "").strip():
+            problems.append(
+                {"field": f"{at}reason", "error": "请说明疑义理由 / a reason is required"}
+            )
     if problems:
         raise InvalidInput(
             "objection.invalid", "疑义内容有误", "Invalid objection", details=problems
         )
-    record = _find_record(config, res, key)
-    current = record.get(data["item"])
-    proposed = data.get("proposed_value")
-    kept_key, kept, sealed = _sealed_fields(
-        LakeTable(config.lake_dir, res["id"]),
-        {k: str(v) for k, v in key.items()},
-        data["item"],
-        {
-            "current": None if current is None else str(current),
-            "proposed": None if proposed is None else str(proposed),
-        },
-    )
+    if not items:
+        return []
+    records = _find_records(config, res, [{k: d["key"][k] for k in keys} for d in items])
+    lake = LakeTable(config.lake_dir, res["id"])
+    out = []
     with session_scope(config.database_url) as s:
-        o = Objection(
-            resource_id=res["id"],
-            record_key=kept_key,
-            item=data["item"],
-            current_value=kept["current"],
-            proposed_value=kept["proposed"],
-            sealed=sealed,
-            reason=str(data["reason"]).strip(),
-            status=RAISED,
-            raised_by=actor,
-            deadline=add_working_days(dt.date.today(), days),
-        )
-        o.events = [ObjectionEvent(from_status=None, to_status=RAISED, actor=actor, note=o.reason)]
-        s.add(o)
-        s.flush()
-        return objection_dict(o, keyring_for(config.lake_dir))
+        for data in items:
+            key = data["key"]
+            record = records.get(tuple(str(key[k]) for k in keys))
+            if record is None:
+                continue
+            current = record.get(data["item"])
+            proposed = data.get("proposed_value")
+            kept_key, kept, sealed = _sealed_fields(
+                lake,
+                {k: str(v) for k, v in key.items()},
+                data["item"],
+                {
+                    "current": None if current is None else str(current),
+                    "proposed": None if proposed is None else str(proposed),
+                },
+            )
+            o = Objection(
+                resource_id=res["id"],
+                record_key=kept_key,
+                item=data["item"],
+                current_value=kept["current"],
+                proposed_value=kept["proposed"],
+                sealed=sealed,
+                reason=str(data["reason"]).strip(),
+                status=RAISED,
+                raised_by=actor,
+                deadline=add_working_days(dt.date.today(), days),
+            )
+            o.events = [
+                ObjectionEvent(from_status=None, to_status=RAISED, actor=actor, note=o.reason)
+            ]
+            s.add(o)
+            s.flush()
+            out.append(objection_dict(o, keyring_for(config.lake_dir)))
+    return out
 
 
 def attach(config: Config, objection_id: int, filename: str, content: bytes) -> dict[str, Any]:
