@@ -67,3 +67,11 @@ def test_an_id_sent_as_a_json_float_keeps_its_lost_digits_visible(tmp_path: Path
         "440305200002294012",  # a JSON integer is exact
     ]
     assert [r["age"] for r in got] == ["3", "4", "5.5"]
+
+
+def test_a_number_too_long_for_python_is_kept_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    path.write_text('{"a": "x"}\n{"a": ' + "9" * 5000 + "}\n", encoding="utf-8")
+    stream = open_source(str(path))
+    got = [r["a"] for b in stream.batches for r in b.to_pylist()]
+    assert got == ["x", "9" * 5000] and not stream.rejects

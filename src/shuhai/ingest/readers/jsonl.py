@@ -31,6 +31,17 @@ _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 FLOATY = re.compile(rb"[:\[,]\s*-?(?:\d+(?:\.\d*)?[eE][+-]?\d+|\d{16,}\.\d*)")
 
 
+def _loads(raw: bytes) -> object:
+    """A JSON line; a number longer than Python converts (4,300 digits) is kept as its text,
+    for typing to judge, instead of failing with Python's own message."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        return json.loads(raw, parse_int=str)
+
+
 def _deep(chunk: bytes) -> bool:
     """Whether brackets in ``chunk`` nest deeper than MAX_DEPTH (counted without regard to
     strings: a cheap test that sends such chunks to the line-by-line path)."""
@@ -150,7 +161,7 @@ def _slow(chunk: bytes, columns: list[str], line: int, rejects: list[RejectedRow
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = _loads(raw)
             if not isinstance(obj, dict):
                 raise ValueError("not an object")
             if _depth(obj) > MAX_DEPTH:
