@@ -112,7 +112,10 @@ def _print_run(run: dict[str, Any]) -> None:
     if run["quarantine"]:
         console.print(
             _table(
-                run["quarantine"],
+                [
+                    {**q, "column": "（整行 whole row）" if q["column"] == "*" else q["column"]}
+                    for q in run["quarantine"]
+                ],
                 ["column", "reason", "count"],
                 title="隔离原因 / Quarantine reasons",
             )
