@@ -39,6 +39,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_bool": ("不是有效逻辑值（是/否）", "not a valid boolean (是/否)"),
     "ragged_row": ("字段数不对", "wrong number of fields"),
     "bad_encoding": ("该行不是文件所用的编码", "the line is not in the file's encoding"),
+    "formula_uncomputed": ("公式没有计算结果", "a formula without a computed value"),
     "bad_json": ("不是有效的 JSON 对象", "not a valid JSON object"),
     "duplicate_key": (
         "同一文件中主键重复，已被后出现的行取代",

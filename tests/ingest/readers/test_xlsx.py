@@ -109,3 +109,25 @@ def test_not_a_zip_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(RejectedFile) as info:
         open_source(str(path))
     assert info.value.code == "ingest.bad_xlsx"
+
+
+def test_formulas_without_computed_values_quarantine_their_rows(tmp_path: Path) -> None:
+    """openpyxl (and other programs that do not calculate) save formulas without a value:
+    reading them would store empty cells silently, so their rows go to quarantine, named."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "月收入"])
+    ws.append(["张三", 100])
+    ws.append(["李四", "=B2*2"])
+    ws.append(["王五", 300])
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    stream = open_source(str(path))
+    got = rows(stream)
+    assert [r["姓名"] for r in got] == ["张三", "王五"]
+    assert [(r.line, r.reason_code) for r in stream.rejects] == [(3, "formula_uncomputed")]
+    assert "B3" in stream.rejects[0].reason
+    plain = book(tmp_path / "plain.xlsx", [["a", "b"], [1, 2]])
+    assert not list(open_source(str(plain)).rejects)

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from shuhai.errors import RejectedFile
 from shuhai.ingest.readers.csv import _check_header
-from shuhai.ingest.source import SourceStream, TextBatch
+from shuhai.ingest.source import RejectedRow, SourceStream, TextBatch
 
 MAX_EMPTY_RUN = 10_000  # this many empty rows in a row end the sheet
 
@@ -46,6 +46,68 @@ def check_container(path: Path) -> None:
             "文件不完整（可能上传或复制中断），请重新导出或重新上传",
             "The file is incomplete (the upload or copy was cut off); export or upload it again",
         )
+
+
+def _sheet_part(book: Any, position: int) -> str | None:
+    """The package part of the ``position``-th sheet (0-based, workbook order)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+    }
+    try:
+        sheets = ET.fromstring(book.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns)
+        rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels")).findall("p:Relationship", ns)
+    except (KeyError, ET.ParseError):
+        return None
+    if position >= len(sheets):
+        return None
+    rid = sheets[position].get(f"{{{ns['r']}}}id")
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def uncomputed_formulas(path: Path, position: int) -> dict[int, list[str]]:
+    """Cells holding a formula but no computed value (a workbook saved by a program that does
+    not calculate): by row, their references. Reading them would store nothing in their
+    place, so their rows are quarantined instead. Sheets without formulas cost one scan."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    out: dict[int, list[str]] = {}
+    with zipfile.ZipFile(path) as book:
+        part = _sheet_part(book, position)
+        if part is None or part not in book.namelist():
+            return out
+        with book.open(part) as fh:  # a cheap look for any formula first
+            tail = b""
+            found = False
+            while chunk := fh.read(1 << 20):
+                if b"<f" in tail + chunk or b":f" in tail + chunk:
+                    found = True
+                    break
+                tail = chunk[-8:]
+        if not found:
+            return out
+        main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+        with book.open(part) as fh:
+            for _event, el in ET.iterparse(fh, events=("end",)):
+                if el.tag != f"{main}c":
+                    if el.tag == f"{main}row":
+                        el.clear()
+                    continue
+                formula = el.find(f"{main}f")
+                value = el.find(f"{main}v")
+                inline = el.find(f"{main}is")
+                if formula is not None and (value is None or value.text is None) and inline is None:
+                    ref = el.get("r") or ""
+                    row = int("".join(ch for ch in ref if ch.isdigit()) or 0)
+                    out.setdefault(row, []).append(ref)
+    return out
 
 
 def open_xlsx(
@@ -83,6 +145,7 @@ def open_xlsx(
                 f"Sheet {sheet!r} does not exist; sheets: {', '.join(names)}",
             )
         rows = ws.iter_rows()
+        position = names.index(ws.name) if ws.name in names else 0
     except RejectedFile:
         raise
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types
@@ -110,15 +173,23 @@ def open_xlsx(
     stream = SourceStream(
         kind="xlsx", columns=header, batches=iter(()), encoding=None, hasher=hasher
     )
-    stream.batches = _batches(rows, header, line, batch_rows)
+    stream.batches = _batches(
+        rows, header, line, batch_rows, uncomputed_formulas(path, position), stream.rejects
+    )
     stream.description = f"{path}" + (f"#{sheet}" if sheet else "")
     return stream
 
 
 def _batches(
-    rows: Iterator[list[Any]], header: list[str], line: int, batch_rows: int
+    rows: Iterator[list[Any]],
+    header: list[str],
+    line: int,
+    batch_rows: int,
+    formulas: dict[int, list[str]] | None = None,
+    rejects: list[RejectedRow] | None = None,
 ) -> Iterator[TextBatch]:
     width = len(header)
+    formulas = formulas or {}
     buffer: list[list[str | None]] = []
     lines: list[int] = []
     empty_run = 0
@@ -131,6 +202,19 @@ def _batches(
                 break
             continue
         empty_run = 0
+        if line in formulas and rejects is not None:
+            cells = "、".join(formulas[line][:10])
+            rejects.append(
+                RejectedRow(
+                    line,
+                    "formula_uncomputed",
+                    f"单元格 {cells} 是公式但没有计算结果：请在 Excel 中打开、重新计算并保存后重新提交 / "
+                    f"cells {cells} hold formulas without computed values: open the file in Excel, "
+                    f"recalculate, save and submit again",
+                    ",".join(v or "" for v in values)[:2000],
+                )
+            )
+            continue
         values += [None] * (width - len(values))
         buffer.append(values)
         lines.append(line)
