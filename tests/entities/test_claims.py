@@ -126,6 +126,13 @@ def test_a_typo_of_another_sound_with_the_same_facts_is_not_a_second_holder() ->
         ]
     )
     assert got["k0"] == (True, None, None) and got["k1"] == (True, None, None)
+    both = _judge(  # the register holds both names: two people after all
+        [
+            ("ga", MAN_1980, "邱旭", "1980-01-01", "1"),
+            ("ga", MAN_1980, "汪旭", "1980-01-01", "1"),
+        ]
+    )
+    assert {f for _v, f, *_ in both.values()} == {claims.DUPLICATE}
 
 
 def test_without_any_birth_date_the_authority_tells_the_holder_or_nobody_does() -> None:

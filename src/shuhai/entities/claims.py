@@ -242,8 +242,10 @@ def _judge_group(
         ]
     agreeing = [c for c, v in state.items() if any(a == 1 for a in v)]
     unknown = [c for c, v in state.items() if c not in agreeing and any(a == 0 for a in v)]
-    if len(agreeing) > 1 and _one_spelling_apart(agreeing, spelled):
-        # 陈伟 / 程伟 with the same number, birth date and sex: a typo, not a second person
+    registered = [c for c in agreeing if c in has_authority]
+    if len(agreeing) > 1 and len(registered) < 2 and _one_spelling_apart(agreeing, spelled):
+        # 陈伟 / 程伟 with the same number, birth date and sex: a typo, not a second person —
+        # unless the authority's register itself holds both names (邱旭 and 汪旭)
         merged = min(agreeing)
         cluster_of = {n: merged if c in agreeing else c for n, c in cluster_of.items()}
         agreeing = [merged]
