@@ -142,7 +142,7 @@ def test_truncated_xlsx(config: Config, loaded: dict, tmp_path: Path) -> None:
     wb.save(full)
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])
-    assert_rejected(config, loaded, cut, "ingest.bad_xlsx")
+    assert_rejected(config, loaded, cut, "ingest.truncated_xlsx")
 
 
 def test_xlsx_declaring_a_million_empty_rows(config: Config, loaded: dict, tmp_path: Path) -> None:
