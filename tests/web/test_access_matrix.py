@@ -316,6 +316,7 @@ NO_RECORDS = {
     "/bases/{base}": "base page: test_bases.py",
     "/bases/{base}/files/{file_id}": "file page: test_bases.py",
     "/bases/{base}/reviews": "review queue page: test_bases.py",
+    "/bases/{base}/conflicts": "conflicts page through SourceView, staff only: test_bases.py",
     "/bases/{base}/reviews/{pair_id}": "review page: test_bases.py",
     "/licences": "licence check page",
     "/login": "sign-in page",

@@ -267,3 +267,6 @@ def test_the_portal_lists_conflicts_and_a_files_numbers(client: TestClient) -> N
     reviews = client.get("/bases/人口基础库/reviews")
     assert reviews.status_code == 200 and "期望收益" in reviews.text
     assert client.get("/bases/人口基础库/conflicts", params={"kind": "x"}).status_code == 422
+    anon = TestClient(client.app, raise_server_exceptions=False)
+    refused = anon.get("/bases/人口基础库/conflicts", follow_redirects=False)
+    assert refused.status_code in (302, 303, 401) and "重号" not in refused.text
