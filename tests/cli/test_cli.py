@@ -333,3 +333,19 @@ def test_base_conflicts_and_export_at_the_terminal(
     ok("base", "export", "人口库", "-o", str(exported))
     text = exported.read_text(encoding="utf-8-sig")
     assert text.count("\n") == 4 and "id_flag" in text.splitlines()[0]
+
+
+def test_the_command_starts_without_loading_the_library() -> None:
+    """``shuhai --help`` lists every command without importing the data stack: Polars, Arrow,
+    DuckDB, Delta, SQLAlchemy and Splink load only in the commands that use them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, shuhai.cli; from typer.testing import CliRunner; "
+        "r = CliRunner().invoke(shuhai.cli.app, ['--help']); assert r.exit_code == 0, r.output; "
+        "heavy = ('polars', 'pyarrow', 'duckdb', 'deltalake', 'sqlalchemy', 'splink', 'numpy'); "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

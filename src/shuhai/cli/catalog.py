@@ -7,9 +7,16 @@ from pathlib import Path
 
 import typer
 
-from shuhai import catalog as cat
 from shuhai.cli.common import _audited, _config, _load_mapping, _table, app, console, friendly
 from shuhai.config import Config
+
+
+def _catalog():  # type: ignore[no-untyped-def]
+    """``shuhai.catalog``, imported when a catalog command runs (``shuhai --help`` stays quick)."""
+    from shuhai import catalog
+
+    return catalog
+
 
 department_app = typer.Typer(help="部门 / Departments", no_args_is_help=True)
 catalog_app = typer.Typer(help="资源目录 / Resource catalog", no_args_is_help=True)
@@ -32,7 +39,7 @@ def department_add(
     name: str, code: str, uscc: str = typer.Option(None, help="统一社会信用代码")
 ) -> None:
     """登记部门 / Register a department.  Example: shuhai department add 市公安局 GA"""
-    dep = cat.Catalog(_config()).add_department({"name": name, "code": code, "uscc": uscc})
+    dep = _catalog().Catalog(_config()).add_department({"name": name, "code": code, "uscc": uscc})
     console.print(f"已登记 / Registered: {dep['name']} ({dep['code']})")
 
 
@@ -41,7 +48,7 @@ def department_add(
 def department_list() -> None:
     """列出部门 / List departments.  Example: shuhai department list"""
     console.print(
-        _table(cat.Catalog(_config()).departments(), ["code", "name", "uscc", "resources"])
+        _table(_catalog().Catalog(_config()).departments(), ["code", "name", "uscc", "resources"])
     )
 
 
@@ -54,7 +61,7 @@ def catalog_register(
 
     Example: shuhai catalog register persons.yaml
     """
-    res = cat.Catalog(_config()).register(_load_mapping(path), update=update)
+    res = _catalog().Catalog(_config()).register(_load_mapping(path), update=update)
     _audited("resource.register", res["code"], {"update": update, "file": path.name})
     console.print(f"已登记 / Registered: {res['name']}  [bold]{res['code']}[/]")
 
@@ -71,14 +78,18 @@ def catalog_list(
     size: int = 50,
 ) -> None:
     """检索资源目录 / Search the catalog.  Example: shuhai catalog list 营业执照"""
-    result = cat.Catalog(_config()).search(
-        q,
-        department=department,
-        share_type=share_type,
-        update_cycle=update_cycle,
-        format=format,
-        page=page,
-        size=size,
+    result = (
+        _catalog()
+        .Catalog(_config())
+        .search(
+            q,
+            department=department,
+            share_type=share_type,
+            update_cycle=update_cycle,
+            format=format,
+            page=page,
+            size=size,
+        )
     )
     rows = [dict(r, department=r["department"]["name"]) for r in result.items]
     console.print(
@@ -94,7 +105,7 @@ def catalog_list(
 @friendly
 def catalog_show(resource: str) -> None:
     """显示资源详情 / Show a resource.  Example: shuhai catalog show 101001/GA-00001"""
-    console.print_json(json.dumps(cat.Catalog(_config()).get(resource), ensure_ascii=False))
+    console.print_json(json.dumps(_catalog().Catalog(_config()).get(resource), ensure_ascii=False))
 
 
 @catalog_app.command("import")
@@ -104,11 +115,11 @@ def catalog_import(path: Path) -> None:
 
     Example: shuhai catalog import 目录.xlsx
     """
-    catalog = cat.Catalog(_config())
+    catalog = _catalog().Catalog(_config())
     counts = (
-        cat.import_xlsx(catalog, path)
+        _catalog().import_xlsx(catalog, path)
         if path.suffix.lower() in (".xlsx", ".xlsm")
-        else cat.import_json(catalog, path)
+        else _catalog().import_json(catalog, path)
     )
     console.print(
         f"已导入 / Imported: {counts['departments']} 个部门 departments, {counts['resources']} 个资源 resources"
@@ -122,11 +133,12 @@ def catalog_export(path: Path) -> None:
 
     Example: shuhai catalog export 目录.xlsx
     """
-    catalog = cat.Catalog(_config())
+    catalog = _catalog().Catalog(_config())
     if path.suffix.lower() == ".json":
         path.write_text(
-            json.dumps(cat.export_json(catalog), ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps(_catalog().export_json(catalog), ensure_ascii=False, indent=2),
+            encoding="utf-8",
         )
     else:
-        cat.export_xlsx(catalog, path)
+        _catalog().export_xlsx(catalog, path)
     console.print(f"已导出 / Exported: {path}")

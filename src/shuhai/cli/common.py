@@ -16,7 +16,6 @@ from rich.table import Table
 
 from shuhai.config import Config
 from shuhai.errors import ShuhaiError
-from shuhai.platform import open_home
 
 app = typer.Typer(
     help="数海 Shuhai — 政务数据平台 / government data platform",
@@ -73,6 +72,8 @@ def _audited(action: str, resource: str = "", detail: Any = None) -> None:
 
 
 def _config() -> Config:
+    from shuhai.platform import open_home  # the library loads only for commands that use it
+
     return open_home()
 
 
