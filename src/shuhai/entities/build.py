@@ -210,10 +210,7 @@ def raise_duplicate_numbers(
     if not path.exists():
         return 0
     table = store.load_file(out, "conflicts")
-    authority = next(
-        (m for m in cfg.members if m.resource_id == cfg.authority.get("姓名")),
-        cfg.members[0] if cfg.members else None,
-    )
+    authority = next((m for m in cfg.members if m.key == cfg.authority_key), None)
     if authority is None or not authority.id_column:
         return 0
     todo = (
@@ -491,10 +488,7 @@ def _build_entities(
         where = live & ~pl.col("key").is_in(gone["key"].implode())
         # the placed records claiming the same numbers are the evidence the new claims meet
         claimed = new.filter(pl.col("id_valid"))["id"].unique()
-        if "id" in sealed.sealed("records"):
-            probe = pl.col("id__stored").is_in(sealed.seal_series(claimed).implode())
-        else:
-            probe = pl.col("id").is_in(claimed.implode())
+        probe = _stored_in(sealed, "id", claimed)
         context = scan.filter(where & probe).drop("_live").collect() if claimed.len() else None
         disputed: list[pl.DataFrame] = []
         new = settle_claims(cfg, new, context=context, context_conflicts=disputed)
@@ -631,7 +625,7 @@ def _build_entities(
     if cfg.kind == "person":
         # 一人多号: files of an old number join the person's file; the number keeps pointing there
         if state is None:
-            moves = claims.former_numbers(changed, _authority_key(cfg))
+            moves = claims.former_numbers(changed, cfg.authority_key)
         else:  # an update: the new files of a number, against the placed files of their names
             moves = _former_in_update(changed, fresh, cfg, scan, where, sealed)
         if moves.height:
@@ -641,7 +635,7 @@ def _build_entities(
             )
             say(f"曾用号 / files of a former number joined: {moves.height:,}")
         if state is None:
-            changed = _mark_former(changed, _authority_key(cfg))
+            changed = _mark_former(changed, cfg.authority_key)
 
     say(f"关联完成 / linked: {linked.height:,} by Splink, {leftovers.height:,} new files")
     earlier = (
@@ -1003,13 +997,12 @@ def _blind(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
     return frame.select(cols)
 
 
-def _authority_key(cfg: BaseConfig) -> str | None:
-    """The member that holds every resident's current number (公安's register): the authority
-    for names, else the first member."""
-    for m in cfg.members:
-        if m.resource_id == cfg.authority.get("姓名"):
-            return m.key
-    return cfg.members[0].key if cfg.members else None
+def _stored_in(sealed: sealing.Sealing, column: str, values: pl.Series) -> pl.Expr:
+    """A filter on placed records for ``column`` in ``values``, on the stored bytes where the
+    column is kept encrypted (only the rows kept are decrypted)."""
+    if column in sealed.sealed("records"):
+        return pl.col(f"{column}__stored").is_in(sealed.seal_series(values).implode())
+    return pl.col(column).is_in(values.implode())
 
 
 def _join_damaged(
@@ -1023,7 +1016,7 @@ def _join_damaged(
     """Files of records left on their own whose number Excel damaged join the authority file
     whose number starts with the digits that survived (``claims.partial_numbers``); the whole
     leftover file moves, its records marked ``partial_id``."""
-    authority = _authority_key(cfg)
+    authority = cfg.authority_key
     damaged = changed.filter((pl.col("method") == "new") & (pl.col("id_flag") == claims.DAMAGED))
     if authority is None or damaged.height == 0:
         return changed
@@ -1031,11 +1024,7 @@ def _join_damaged(
         "file_id", "id", "name", "birth", "sex"
     )
     if scan is not None and where is not None:  # an update: the placed holders of those names
-        names = damaged["name"].drop_nulls().unique()
-        if "name" in sealed.sealed("records"):
-            probe = pl.col("name__stored").is_in(sealed.seal_series(names).implode())
-        else:
-            probe = pl.col("name").is_in(names.implode())
+        probe = _stored_in(sealed, "name", damaged["name"].drop_nulls().unique())
         placed = (
             scan.filter(where & probe & (pl.col("member") == authority) & pl.col("id_valid"))
             .select("file_id", "id", "name", "birth", "sex")
@@ -1067,7 +1056,7 @@ def _former_in_update(
     """``claims.former_numbers`` for an update: only the files this update opened for a new
     number, compared with the authority's placed files of the same names (read through the
     stored names, then whole: their departments decide whether they can be one person)."""
-    authority = _authority_key(cfg)
+    authority = cfg.authority_key
     empty = pl.DataFrame(schema={"file_id": pl.String, "into": pl.String})
     opened = changed.filter(pl.col("file_id").is_in(fresh["file_id"].implode()))
     if authority is None or scan is None or where is None or opened.height == 0:
@@ -1075,10 +1064,7 @@ def _former_in_update(
     names = opened["name"].drop_nulls().unique()
     if names.len() == 0:
         return empty
-    if "name" in sealed.sealed("records"):
-        probe = pl.col("name__stored").is_in(sealed.seal_series(names).implode())
-    else:
-        probe = pl.col("name").is_in(names.implode())
+    probe = _stored_in(sealed, "name", names)
     holders = (
         scan.filter(where & probe & (pl.col("member") == authority) & pl.col("id_valid"))
         .select("file_id")

@@ -113,6 +113,15 @@ class BaseConfig:
     licences: list[LicenceSource] = field(default_factory=list)
 
     @property
+    def authority_key(self) -> str | None:
+        """The member that holds every resident's current number (公安's register): the
+        authority for names, else the first member."""
+        for m in self.members:
+            if m.resource_id == self.authority.get("姓名"):
+                return m.key
+        return self.members[0].key if self.members else None
+
+    @property
     def attributes(self) -> list[str]:
         seen: list[str] = []
         for m in self.members:

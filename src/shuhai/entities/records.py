@@ -337,11 +337,7 @@ def settle_claims(
         both = pl.concat([both, context.select(cols)], how="vertical_relaxed").unique(
             "key", keep="first", maintain_order=True
         )
-    authority = cfg.members[0].key if cfg.members else None
-    for m in cfg.members:
-        if m.resource_id == cfg.authority.get("姓名"):
-            authority = m.key
-    verdict = claims.judge(both, authority=authority)
+    verdict = claims.judge(both, authority=cfg.authority_key)
     if context is not None and context.height and context_conflicts is not None:
         # placed records whose number is now in conflict are listed with it (they stay put
         # until a full build judges them again)

@@ -160,32 +160,26 @@ def _slow(chunk: bytes, columns: list[str], line: int, rejects: list[RejectedRow
     for n, raw in enumerate(chunk.split(b"\n"), start=line + 1):
         if not raw.strip():
             continue
+        deep = f"JSON 嵌套过深（超过 {MAX_DEPTH} 层）/ JSON nested deeper than {MAX_DEPTH} levels"
         try:
             obj = _loads(raw)
-            if not isinstance(obj, dict):
-                raise ValueError("not an object")
-            if _depth(obj) > MAX_DEPTH:
-                raise ValueError(f"嵌套超过 {MAX_DEPTH} 层 / nested deeper than {MAX_DEPTH} levels")
+            problem = (
+                "不是 JSON 对象 / not a JSON object"
+                if not isinstance(obj, dict)
+                else deep
+                if _depth(obj) > MAX_DEPTH
+                else None
+            )
         except RecursionError:
-            rejects.append(
-                RejectedRow(
-                    n,
-                    "bad_json",
-                    f"JSON 嵌套过深（超过 {MAX_DEPTH} 层）/ JSON nested deeper than {MAX_DEPTH} levels",
-                    raw[:2000].decode("utf-8", "replace"),
-                )
-            )
-            continue
+            problem = deep
         except (ValueError, UnicodeDecodeError) as exc:
+            problem = f"不是有效的 JSON 对象 / not a JSON object: {exc}"
+        if problem is not None:
             rejects.append(
-                RejectedRow(
-                    n,
-                    "bad_json",
-                    f"不是有效的 JSON 对象 / not a JSON object: {exc}",
-                    raw[:2000].decode("utf-8", "replace"),
-                )
+                RejectedRow(n, "bad_json", problem, raw[:2000].decode("utf-8", "replace"))
             )
             continue
+        assert isinstance(obj, dict)
         for c in columns:
             v = obj.get(c)
             values[c].append(
