@@ -5,12 +5,16 @@ agrees with the number — the birth date and sex the number encodes against the
 the name against the other records claiming the same number:
 
 - The records of one valid number are split into name clusters (same name, same pinyin, one
-  character different in a name of three or more). Newborn placeholders (``<母亲姓名>之子/之女``)
-  and missing names belong to no cluster.
+  character different in a name of three or more). Missing names belong to no cluster; a
+  newborn's placeholder (``<母亲姓名>之子/之女``) says the record is somebody's child and never
+  holds the number (``NEWBORN``).
 - A cluster *agrees* when one of its records has the birth date the number encodes (and no
-  other sex). Within it, a record giving another birth date (a lunar birthday, a typo) still
-  anchors; without such a confirmation, a record that contradicts its number does not
+  other sex). A record giving another birth date still anchors under a spelling the agreeing
+  records use (a lunar birthday), not under a look-alike (单秀云 on her mother 徐秀云's
+  number); without such a confirmation a record that contradicts its number does not anchor
   (``CONTRADICTS``).
+- Two agreeing spellings one character apart (陈伟 / 程伟) are one holder's typo, unless the
+  authority's register holds both names.
 - One agreeing cluster holds the number; the other clusters carry somebody else's number
   (``BORROWED``: a guardian's ID on a child's health record, a mother's on her newborn's).
 - Two or more agreeing clusters are two people issued the same number (``DUPLICATE``, 重号): the
