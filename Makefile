@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: demo test bench lint format install install-test chromium java clean
+.PHONY: demo serve demo-reset test bench lint format install install-test chromium java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,20 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## make demo: generate the demo city, load it and serve the portal on http://$(HOST):$(PORT)
+## make demo: generate the demo city, load it and serve the portal on http://$(HOST):$(PORT);
+## run again, it serves the demo already there (what users did in the portal stays)
 demo: install
-	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai demo --persons $(PERSONS)
+	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai demo --persons $(PERSONS) --keep
 	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai serve --host $(HOST) --port $(PORT)
+
+## make serve: serve the portal on what $(HOME_DIR) holds
+serve: install
+	SHUHAI_HOME=$(HOME_DIR) $(BIN)/shuhai serve --host $(HOST) --port $(PORT)
+
+## make demo-reset: throw the demo home away and start over
+demo-reset: install
+	rm -rf $(HOME_DIR)
+	$(MAKE) demo
 
 ## Debian's Chromium for the browser tests (Playwright's own download does not work here)
 chromium:

@@ -349,3 +349,16 @@ def test_the_command_starts_without_loading_the_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_second_make_demo_keeps_the_city_and_what_users_did(env: Path) -> None:
+    """``make demo`` runs ``shuhai demo --keep``: a demo already loaded here is served as it
+    is, so nothing done in the portal since is undone; ``make demo-reset`` starts over."""
+    first = ok("demo", "--persons", "300", "--keep")
+    assert "Demo city ready" in first
+    ok("department", "add", "市新部门", "XB")
+    again = ok("demo", "--persons", "300", "--keep")
+    assert "kept" in again and "Demo city ready" not in again
+    assert "市新部门" in ok("department", "list")
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    assert "shuhai demo --persons $(PERSONS) --keep" in makefile and "demo-reset:" in makefile

@@ -233,11 +233,21 @@ def demo(
     persons: int = typer.Option(20000, help="人口数 / number of persons"),
     seed: int = typer.Option(2024, help="随机种子 / seed"),
     output: Path = typer.Option(None, help="源文件目录 / where to write the source files"),
+    keep: bool = typer.Option(
+        False, "--keep", help="已有完整的演示城市时保留它 / keep a demo city already loaded here"
+    ),
 ) -> None:
     """生成并导入演示城市 / Generate and load the demo city.  Example: shuhai demo --persons 20000"""
     from shuhai.demo import build_demo
+    from shuhai.demo.build import READY_FILE
 
     cfg = _config()
+    if keep and (cfg.home / READY_FILE).exists():
+        console.print(
+            "演示城市已存在，保留不动（重新生成：make demo-reset）/ "
+            "The demo city is already loaded and kept (start over: make demo-reset)"
+        )
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

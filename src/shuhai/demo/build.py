@@ -29,6 +29,7 @@ from shuhai.ingest import ingest
 from shuhai.platform import DEMO_MARKER, open_home
 from shuhai.quality.compare import add_comparison, list_comparisons, run_comparison
 
+READY_FILE = "DEMO_READY"  # a demo city fully generated and loaded (``shuhai demo --keep``)
 EXT = {
     "csv": ".csv",
     "csv-bom": ".csv",
@@ -249,7 +250,7 @@ def build_demo(
             say(f"构建{data['name']} / building the base database…")
             save_base(config, data)
             totals[data["name"]] = build_base(config, data["name"])["counts"]
-    return {
+    result = {
         "departments": len(DEPARTMENTS),
         "resources": len(TABLES),
         **totals,
@@ -261,6 +262,9 @@ def build_demo(
         "accounts_file": str(config.home / ACCOUNTS_FILE),
         "seconds": time.perf_counter() - started,
     }
+    if load:  # written last: a demo interrupted half-way is generated again, not kept
+        (config.home / READY_FILE).write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    return result
 
 
 def _monthly_update(
