@@ -90,3 +90,45 @@ def test_kill_9_at_twenty_points_loses_and_repeats_nothing(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr.decode()
     assert _count(config, res["id"]) == (ROWS, ROWS)
+
+
+def test_two_ingests_into_one_resource_at_once_are_serialized(tmp_path: Path) -> None:
+    """Two departments' clerks append at the same moment (two processes): the lake's writer
+    lock puts one after the other; both succeed and every row is there once."""
+    home = tmp_path / "home"
+    config = open_home(Config.from_env({}, home=str(home)))
+    res = register_persons(config)
+    half = ROWS // 4
+    parts = []
+    for n, start in enumerate((0, half)):
+        path = tmp_path / f"part{n}.csv"
+        pl.DataFrame(
+            {
+                "身份证号": [f"1101051949{i:07d}" for i in range(start, start + half)],
+                "姓名": [f"人{i}" for i in range(start, start + half)],
+                "出生日期": ["1949-12-31"] * half,
+                "月收入": ["1"] * half,
+            }
+        ).write_csv(path)
+        parts.append(path)
+    env = {**os.environ, "SHUHAI_HOME": str(home)}
+    env.pop("SHUHAI_DATABASE_URL", None)
+    cli = [sys.executable, "-c", "from shuhai.cli import main; main()"]
+    children = [
+        subprocess.Popen(
+            [*cli, "ingest", res["code"], str(p), "--mode", "append"],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+        for p in parts
+    ]
+    for child in children:
+        _out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err.decode()
+    table = LakeTable(config.lake_dir, res["id"])
+    ids = pl.from_arrow(
+        table.dataset(table.latest_version()).to_table(columns=["_run_id", "_line"])
+    )
+    assert isinstance(ids, pl.DataFrame)
+    assert ids.height == 2 * half and ids.unique().height == 2 * half
+    assert {r["status"] for r in list_runs(config, limit=10)} == {"succeeded"}
