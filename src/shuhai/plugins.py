@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -27,12 +31,46 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 _pending: list[threading.Thread] = []
 _pending_lock = threading.Lock()
+_detach = False
 
 
-def in_background(name: str, target: Callable[..., None], *args: Any) -> None:
+def detach_follow_ups(on: bool = True) -> None:
+    """Hand follow-up work nobody waits for to detached processes (a short-lived command calls
+    this: it can answer once its own result is in, instead of building a serving index first)."""
+    global _detach
+    _detach = on
+
+
+def in_background(
+    name: str, target: Callable[..., None], config: Any, *args: Any, detachable: bool = False
+) -> None:
     """Run a plugin's follow-up work (a quality check, an index rebuild) in its own thread, so
-    the ingest that triggered it returns at once; ``wait_for_background`` joins them."""
-    thread = threading.Thread(target=target, args=args, name=name)
+    the ingest that triggered it returns at once; ``wait_for_background`` joins them.
+
+    ``detachable`` work (JSON arguments after the config) runs in a process of its own instead
+    when ``detach_follow_ups`` was called; its output goes to ``SHUHAI_HOME/logs/<name>.log``."""
+    if detachable and _detach:
+        logs = config.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "SHUHAI_HOME": str(config.home)}
+        env["SHUHAI_DATABASE_URL"] = config.database_url
+        with open(logs / f"{name}.log", "ab") as out:
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "shuhai.plugins",
+                    f"{target.__module__}:{target.__qualname__}",
+                    json.dumps(args, ensure_ascii=False, default=str),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        return
+    thread = threading.Thread(target=target, args=(config, *args), name=name)
     with _pending_lock:
         _pending[:] = [t for t in _pending if t.is_alive()]
         _pending.append(thread)
@@ -47,4 +85,21 @@ def wait_for_background(timeout: float | None = None) -> None:
         thread.join(timeout)
 
 
-__all__ = ["DEFAULT_PLUGINS", "get_plugin_manager", "in_background", "wait_for_background"]
+def _run_detached(target: str, args: str) -> None:
+    """The detached side of ``in_background``: open the home named by the environment, run."""
+    from shuhai.platform import open_home
+
+    module, _, function = target.partition(":")
+    getattr(importlib.import_module(module), function)(open_home(), *json.loads(args))
+
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "detach_follow_ups",
+    "get_plugin_manager",
+    "in_background",
+    "wait_for_background",
+]
+
+if __name__ == "__main__":
+    _run_detached(sys.argv[1], sys.argv[2])

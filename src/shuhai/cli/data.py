@@ -47,8 +47,10 @@ def ingest(
     Example: shuhai ingest 101001/GA-00001 persons.csv --mode upsert --key 身份证号
     """
     from shuhai.ingest import ingest as run_ingest
+    from shuhai.plugins import detach_follow_ups
 
     cfg = _config()
+    detach_follow_ups()  # the serving index is built by a process of its own: no need to wait
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -143,6 +143,7 @@ def ingest(
     counts: dict[tuple[str, str], int] = {}
     totals = {"in": 0, "good": 0, "bad": 0}
     writer: QuarantineWriter | None = None
+    checkers: list[Any] = []
     stream = None
     try:
         stream = open_source(
@@ -164,6 +165,15 @@ def ingest(
         )
         typer = Typer(plan, stream.columns, run_id)
         writer = QuarantineWriter(qpath, stream.columns, lake.keyring(), resource_id)
+        from shuhai.plugins import get_plugin_manager
+
+        checkers = [
+            c
+            for c in get_plugin_manager().hook.load_checker(
+                config=config, resource_id=resource_id, run_id=run_id, items=spec["items"]
+            )
+            if c is not None
+        ]
         failure: list[BaseException] = []
 
         def typed_frames() -> Iterator[pl.DataFrame]:
@@ -187,6 +197,8 @@ def ingest(
                         )
                     if out.good is not None:
                         totals["good"] += out.good.height
+                        for checker in checkers:  # row rules, on the plain text (入湖即检)
+                            checker.check(out.good)
                         yield out.good
                 _finish_rejects(stream, writer, counts, totals)
                 if totals["in"] == 0:
@@ -223,6 +235,9 @@ def ingest(
                 raise failure[0] from exc
             raise
         writer.close()
+        for checker in checkers:
+            checker.commit()
+        checkers = []
         status = "succeeded"
         _finish(config, run_id, stream, status, totals, counts, version, started, plan.warnings)
     except _NothingLoaded:
@@ -243,6 +258,9 @@ def ingest(
         )
         _fail(config, run_id, resource_id, stream, "failed", error, started)
         raise error from exc
+    finally:
+        for checker in checkers:  # the run made no version: its verdicts are dropped
+            checker.discard()
     result = get_run(config, run_id)
     if result["lake_version"] is not None:
         from shuhai.plugins import get_plugin_manager

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 from sqlalchemy import func, select
 
@@ -26,6 +27,8 @@ from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable
 from shuhai.lake.cipher import Keyring, keyring_for, open_text, seal_text
 from shuhai.lake.schema import quote_identifier as _q
 from shuhai.lake.schema import table_schema
+from shuhai.quality.engine import list_rules
+from shuhai.quality.rowcheck import LoadCheck
 from shuhai.quality.workdays import add_working_days
 
 RAISED, ACCEPTED, VERIFYING, CORRECTED, CLOSED, REJECTED = (
@@ -407,12 +410,24 @@ def _correct(config: Config, objection: dict[str, Any], new_value: str | None, a
     row = {**record, objection["item"]: typed, RUN_COLUMN: run_id, LINE_COLUMN: None}
     table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names}], schema=schema)
     lake = LakeTable(config.lake_dir, res["id"])
-    version = lake.upsert(
-        pa.RecordBatchReader.from_batches(schema, table.to_batches()),
-        run_id=run_id,
-        key_columns=res["key_columns"],
-        metadata={"shuhai.objection_id": str(objection["id"])},
+    checker = LoadCheck(  # the corrected row's verdicts, like a load's (入湖即检)
+        config,
+        res["id"],
+        run_id,
+        list_rules(config, res["id"]),
+        {it["name"]: it["data_type"] for it in res["items"]},
     )
+    try:
+        checker.check(pl.from_arrow(table))
+        version = lake.upsert(
+            pa.RecordBatchReader.from_batches(schema, table.to_batches()),
+            run_id=run_id,
+            key_columns=res["key_columns"],
+            metadata={"shuhai.objection_id": str(objection["id"])},
+        )
+        checker.commit()
+    finally:
+        checker.discard()
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
         assert run is not None

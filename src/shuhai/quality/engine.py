@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ from shuhai.db import IngestRun, QualityResult, QualityRule, QualityRun, Resourc
 from shuhai.errors import InvalidInput, NotFound, recover
 from shuhai.lake import LINE_COLUMN, RUN_COLUMN, LakeTable, cipher
 from shuhai.lake.schema import quote_identifier as _q
+from shuhai.quality import rowcheck
 from shuhai.quality import validators as V
-from shuhai.quality import vectorized
 from shuhai.quality.rules import KINDS, RuleSpec, default_rules, validate_rules
 from shuhai.quality.scores import score_version
 
@@ -115,7 +115,7 @@ def rule_sql(rule: RuleSpec, types: dict[str, str], ref_name: str | None = None)
     raise InvalidInput("quality.unknown_kind", f"未知规则类型 {kind}", f"Unknown rule kind {kind}")
 
 
-PRECHECKED = ("ric", "uscc", "ric_birth_date")
+PRECHECKED = rowcheck.NUMPY_KINDS
 PRECHECK_THREADS = 2
 ROW_KEY = (
     f"({RUN_COLUMN} * 4294967296 + coalesce({LINE_COLUMN}, 0))"  # a row's identity: run and line
@@ -126,12 +126,14 @@ def precheck(
     dataset: Any,
     rules: list[dict[str, Any]],
     open_data: Callable[[pa.Table], pa.Table] = lambda data: data,
+    *,
+    skip: Collection[int] = (),
 ) -> dict[int, pa.Table]:
     """ID and credit-code rules checked with NumPy over whole columns, one Parquet file at a time
     (memory bounded by a few files), files in parallel (NumPy releases the GIL): for each such
     rule, the row keys that fail it. The rule query then only looks these keys up, instead of
     calling into Python for every vector of rows."""
-    prechecked = [(i, r) for i, r in enumerate(rules) if r["kind"] in PRECHECKED]
+    prechecked = [(i, r) for i, r in enumerate(rules) if r["kind"] in PRECHECKED and i not in skip]
     if not prechecked:
         return {}
     with ThreadPoolExecutor(max_workers=PRECHECK_THREADS) as pool:
@@ -161,41 +163,7 @@ def _precheck_file(
         r["params"]["ric"] for _, r in prechecked if "ric" in r["params"]
     }
     table = open_data(pf.read(columns=[c for c in need if c in names] + [RUN_COLUMN, LINE_COLUMN]))
-    line = pc.fill_null(table[LINE_COLUMN], 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    keys = table[RUN_COLUMN].to_numpy(zero_copy_only=False).astype(np.int64) * 4294967296 + line
-    out: dict[int, np.ndarray] = {}
-    scans: dict[
-        str, tuple[np.ndarray, np.ndarray]
-    ] = {}  # ID column -> (valid, birth days), parsed once
-
-    def scan(col: str) -> tuple[np.ndarray, np.ndarray]:
-        if col not in scans:
-            scans[col] = vectorized.ric_scan_slices(table[col])
-        return scans[col]
-
-    for i, r in prechecked:
-        col = r["item"]
-        if col not in names:
-            continue
-        values = table[col]
-        present = pc.is_valid(values).to_numpy(zero_copy_only=False)
-        if r["kind"] == "ric":
-            bad = present & ~scan(col)[0]
-        elif r["kind"] == "uscc":
-            bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
-        else:  # ric_birth_date: the stored date must be the one in the ID, when the ID has one
-            ric = r["params"]["ric"]
-            if ric not in names:
-                continue
-            born = scan(ric)[1]
-            stored = (
-                pc.fill_null(values.cast(pa.int32()), 0)
-                .to_numpy(zero_copy_only=False)
-                .astype(np.int64)
-            )
-            bad = present & (born != vectorized.NO_DATE) & (born != stored)
-        out[i] = keys[bad]
-    return out
+    return rowcheck.failing_keys(table, prechecked, rowcheck.row_keys(table))
 
 
 def rule_dict(rule: QualityRule) -> dict[str, Any]:
@@ -354,7 +322,18 @@ def run_quality(
         # decrypt in NumPy (precheck); other checks on such a column read its plain-text alias.
         sealed = set(table.scan_view(con, "t", dataset, beside=True))
         V.prepare(con)
-        prechecked = precheck(dataset, rules, lambda data: table.open(data, dataset.schema))
+        # Row rules checked by the loads of every run in the version are looked up, not re-read
+        # (``rowcheck``); the others are checked here, ID rules in NumPy on decrypted columns.
+        runs = [r for (r,) in con.sql(f"SELECT DISTINCT {RUN_COLUMN} FROM t").fetchall()]
+        prechecked = rowcheck.stored_failures(config, rid, runs, rules)
+        prechecked.update(
+            precheck(
+                dataset,
+                rules,
+                lambda data: table.open(data, dataset.schema),
+                skip=set(prechecked),
+            )
+        )
         flags = []
         for i, r in enumerate(rules):
             ref = None

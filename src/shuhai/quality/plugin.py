@@ -1,5 +1,8 @@
 """Built-in plugin: run the quality rules on every new lake version (入湖后自动质检).
 
+The row rules are checked during the load itself, on the batches in plain text (``load_checker``,
+see ``shuhai.quality.rowcheck``); the check of the version then only looks their verdicts up.
+
 The check starts in a background thread once the version is committed, so an ingest returns
 (and is timed) without waiting for it; ``wait_for_checks`` joins the pending checks (the CLI and
 the demo call it; Python also joins these non-daemon threads before the interpreter exits).
@@ -33,9 +36,19 @@ def after_ingest(config: Any, run: dict[str, Any]) -> None:
     in_background(f"shuhai-quality-{run['id']}", _check, config, run)
 
 
+@hookimpl
+def load_checker(config: Any, resource_id: int, run_id: int, items: list[dict[str, Any]]) -> Any:
+    from shuhai.quality.engine import list_rules
+    from shuhai.quality.rowcheck import LoadCheck
+
+    rules = list_rules(config, resource_id)
+    types = {it["name"]: it["data_type"] for it in items}
+    return LoadCheck(config, resource_id, run_id, rules, types) if rules else None
+
+
 def wait_for_checks(timeout: float | None = None) -> None:
     """Block until every quality check (and other post-ingest work) of this process is done."""
     wait_for_background(timeout)
 
 
-__all__ = ["after_ingest", "wait_for_checks"]
+__all__ = ["after_ingest", "load_checker", "wait_for_checks"]

@@ -50,7 +50,7 @@ def after_ingest(config: Any, run: dict[str, Any]) -> None:
     if run.get("lake_version") is None:
         return
     if wanted(config, run["resource_id"]):
-        in_background(f"shuhai-index-{run['id']}", _rebuild, config, run)
+        in_background(f"shuhai-index-{run['id']}", _rebuild, config, run, detachable=True)
 
 
 __all__ = ["after_ingest", "wanted"]
