@@ -23,4 +23,12 @@ def load_checker(config: Any, resource_id: int, run_id: int, items: list[dict[st
     plugin checks the row rules here, so the check after the load need not read the rows again."""
 
 
-__all__ = ["after_ingest", "hookimpl", "load_checker", "hookspec"]
+@hookspec
+def load_corrections(config: Any, resource: dict[str, Any], run_id: int) -> Any:
+    """An object that rewrites each typed batch of a load before anything else sees it
+    (``apply(frame) -> frame``), then ``commit() -> dict`` (the step's account, kept with the
+    run) once the version is made, or ``discard()``; ``None`` when there is nothing to rewrite.
+    The quality plugin puts corrections in force back on top of what the source re-sent."""
+
+
+__all__ = ["after_ingest", "hookimpl", "hookspec", "load_checker", "load_corrections"]

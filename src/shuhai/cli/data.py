@@ -111,6 +111,19 @@ def _print_run(run: dict[str, Any]) -> None:
     )
     for w in run["warnings"]:
         console.print(f"[yellow]提示 / Note[/]: {w}")
+    steps = run.get("corrections") or {}
+    if steps.get("rows_corrected"):
+        ids = "、".join(f"#{i}" for i in steps.get("still_old", []))
+        console.print(
+            f"[yellow]修正重放 / corrections put back[/]: {steps['rows_corrected']:,} 行，源头仍报送旧值"
+            f"（疑义 {ids}）/ rows where the source still sends the corrected value's old one"
+        )
+    for what, label in (
+        ("adopted", "源头已更正 / source adopted"),
+        ("changed", "源头改报其他值 / source sent another value"),
+    ):
+        if steps.get(what):
+            console.print(f"{label}: " + "、".join(f"#{i}" for i in steps[what]))
     if run["quarantine"]:
         console.print(
             _table(

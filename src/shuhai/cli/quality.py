@@ -199,7 +199,9 @@ def objection_raise(
 @friendly
 def objection_move(
     objection: int,
-    to: str = typer.Argument(..., help="accepted | verifying | corrected | closed | rejected"),
+    to: str = typer.Argument(
+        ..., help="accepted | verifying | corrected | closed | rejected | withdrawn"
+    ),
     note: str = typer.Option("", help="说明（驳回时必填）/ note (required to reject)"),
     value: str = typer.Option(None, help="修正值 / corrected value"),
     actor: str = typer.Option("cli"),
@@ -217,13 +219,18 @@ def objection_move(
 def objection_list(
     status: str = typer.Option(None),
     overdue: bool = typer.Option(False, help="只看逾期 / overdue only"),
+    source_status: str = typer.Option(
+        None, help="still_old 源头仍报送旧值 | adopted 源头已更正 | changed 源头改报其他值"
+    ),
 ) -> None:
-    """疑义列表 / List objections.  Example: shuhai objection list --overdue"""
+    """疑义列表 / List objections.  Example: shuhai objection list --source-status still_old"""
     from shuhai.quality.corrections import list_objections
 
     rows = [
         dict(o, key=json.dumps(o["key"], ensure_ascii=False))
-        for o in list_objections(_config(), status=status, overdue=overdue)
+        for o in list_objections(
+            _config(), status=status, overdue=overdue, source_status=source_status
+        )
     ]
     console.print(
         _table(
@@ -238,6 +245,7 @@ def objection_list(
                 "status_label",
                 "deadline",
                 "overdue",
+                "source_status_label",
             ],
         )
     )

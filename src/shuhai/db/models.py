@@ -270,6 +270,13 @@ class Objection(Base):
     raised_by: Mapped[str] = mapped_column(String(100))
     deadline: Mapped[date] = mapped_column(Date)
     lake_version: Mapped[int | None] = mapped_column(Integer)  # the version the correction made
+    corrected_value: Mapped[str | None] = mapped_column(Text)  # what the correction wrote
+    # what the source sent for the item since (修正后源头报送情况): still_old (the load put the
+    # correction back on top), adopted (源头已更正: the correction is settled), changed (another
+    # value: the source's stands); with the run that sent it
+    source_status: Mapped[str | None] = mapped_column(String(12))
+    source_run_id: Mapped[int | None] = mapped_column(Integer)
+    source_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # which of the values above are SM4-encrypted (hex), as their columns are in the lake:
     # {"key": {column: data key id}, "values": data key id of the item, or null}
     sealed: Mapped[dict[str, Any] | None] = mapped_column(JSON)

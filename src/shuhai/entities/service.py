@@ -279,7 +279,7 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
             )
         ]
     from shuhai.entities.relations import links_for
-    from shuhai.quality.corrections import objections_for_records
+    from shuhai.quality.corrections import corrections_for_records, objections_for_records
 
     return {
         "base": info,
@@ -291,6 +291,7 @@ def profile(config: Config, base: str | int, file_id: str) -> dict[str, Any]:
         "timeline": timeline,
         "disagreements": disagreements,
         "objections": objections_for_records(config, records),
+        "corrections": corrections_for_records(config, records),
         "events": events,
         "pending_reviews": reviews,
         "links": links_for(config, info, file_id),

@@ -67,6 +67,7 @@ def run_dict(run: IngestRun) -> dict[str, Any]:
         "error_code": run.error_code,
         "error": run.error_message,
         "warnings": (run.options or {}).get("warnings", []),
+        "corrections": (run.options or {}).get("corrections"),
         "quarantine": [
             {"column": q.column, "reason_code": q.reason_code, "reason": q.reason, "count": q.count}
             for q in run.quarantine
@@ -144,6 +145,7 @@ def ingest(
     totals = {"in": 0, "good": 0, "bad": 0}
     writer: QuarantineWriter | None = None
     checkers: list[Any] = []
+    rewriters: list[Any] = []
     stream = None
     try:
         stream = open_source(
@@ -167,9 +169,15 @@ def ingest(
         writer = QuarantineWriter(qpath, stream.columns, lake.keyring(), resource_id)
         from shuhai.plugins import get_plugin_manager
 
+        hook = get_plugin_manager().hook
+        rewriters = [
+            c
+            for c in hook.load_corrections(config=config, resource=spec, run_id=run_id)
+            if c is not None
+        ]
         checkers = [
             c
-            for c in get_plugin_manager().hook.load_checker(
+            for c in hook.load_checker(
                 config=config, resource_id=resource_id, run_id=run_id, items=spec["items"]
             )
             if c is not None
@@ -196,10 +204,13 @@ def ingest(
                             }
                         )
                     if out.good is not None:
-                        totals["good"] += out.good.height
+                        good = out.good
+                        totals["good"] += good.height
+                        for rewriter in rewriters:  # corrections in force go back on top
+                            good = rewriter.apply(good)
                         for checker in checkers:  # row rules, on the plain text (入湖即检)
-                            checker.check(out.good)
-                        yield out.good
+                            checker.check(good)
+                        yield good
                 _finish_rejects(stream, writer, counts, totals)
                 if totals["in"] == 0:
                     raise RejectedFile(
@@ -238,8 +249,23 @@ def ingest(
         for checker in checkers:
             checker.commit()
         checkers = []
+        steps = {}
+        for rewriter in rewriters:
+            steps.update(rewriter.commit())
+        rewriters = []
         status = "succeeded"
-        _finish(config, run_id, stream, status, totals, counts, version, started, plan.warnings)
+        _finish(
+            config,
+            run_id,
+            stream,
+            status,
+            totals,
+            counts,
+            version,
+            started,
+            plan.warnings,
+            {"corrections": steps} if steps else {},
+        )
     except _NothingLoaded:
         if writer:
             writer.close()
@@ -261,6 +287,8 @@ def ingest(
     finally:
         for checker in checkers:  # the run made no version: its verdicts are dropped
             checker.discard()
+        for rewriter in rewriters:
+            rewriter.discard()
     result = get_run(config, run_id)
     if result["lake_version"] is not None:
         from shuhai.plugins import get_plugin_manager
@@ -401,6 +429,7 @@ def _finish(
     version: int | None,
     started: float,
     warnings: list[str],
+    steps: dict[str, Any] | None = None,
 ) -> None:
     with session_scope(config.database_url) as s:
         run = s.get(IngestRun, run_id)
@@ -417,7 +446,7 @@ def _finish(
         run.source_kind = stream.kind if stream else run.source_kind
         run.finished_at = datetime.now(UTC)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
-        run.options = {**(run.options or {}), "warnings": warnings}
+        run.options = {**(run.options or {}), "warnings": warnings, **(steps or {})}
         s.add_all(_summary_rows(run_id, counts))
         if version is not None:
             res = s.get(Resource, run.resource_id)

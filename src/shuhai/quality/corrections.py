@@ -31,13 +31,14 @@ from shuhai.quality.engine import list_rules
 from shuhai.quality.rowcheck import LoadCheck
 from shuhai.quality.workdays import add_working_days
 
-RAISED, ACCEPTED, VERIFYING, CORRECTED, CLOSED, REJECTED = (
+RAISED, ACCEPTED, VERIFYING, CORRECTED, CLOSED, REJECTED, WITHDRAWN = (
     "raised",
     "accepted",
     "verifying",
     "corrected",
     "closed",
     "rejected",
+    "withdrawn",
 )
 LABELS = {
     RAISED: "提出",
@@ -46,16 +47,27 @@ LABELS = {
     CORRECTED: "修正",
     CLOSED: "办结",
     REJECTED: "驳回",
+    WITHDRAWN: "撤回修正",
 }
 TRANSITIONS = {
     RAISED: {ACCEPTED, REJECTED},
     ACCEPTED: {VERIFYING, REJECTED},
     VERIFYING: {CORRECTED, REJECTED},
-    CORRECTED: {CLOSED},
-    CLOSED: set(),
+    CORRECTED: {CLOSED, WITHDRAWN},
+    CLOSED: {WITHDRAWN},
     REJECTED: set(),
+    WITHDRAWN: set(),
 }
 OPEN = {RAISED, ACCEPTED, VERIFYING}
+CORRECTED_STATES = (CORRECTED, CLOSED)  # a correction was written and not withdrawn
+# What the source sent for a corrected item since (修正后源头报送情况).
+STILL_OLD, ADOPTED, CHANGED = "still_old", "adopted", "changed"
+SOURCE_LABELS = {
+    STILL_OLD: "源头仍报送旧值，已按修正值入湖",
+    ADOPTED: "源头已更正",
+    CHANGED: "源头已改报其他值，以源头为准",
+}
+SETTLED = (ADOPTED, CHANGED)  # the correction no longer needs putting back
 DEFAULT_DAYS = 5
 MAX_ATTACHMENT = 10 * 1024 * 1024
 
@@ -99,6 +111,13 @@ def _opened(o: Objection, keyring: Keyring | None) -> tuple[dict[str, Any], Any,
     return key, show(values, o.current_value), show(values, o.proposed_value)
 
 
+def _opened_value(o: Objection, value: str | None, keyring: Keyring | None) -> str | None:
+    key_id = (o.sealed or {}).get("values")
+    if key_id is None or value is None:
+        return value
+    return open_text(keyring, key_id, value)
+
+
 def objection_dict(o: Objection, keyring: Keyring | None = None) -> dict[str, Any]:
     today = dt.date.today()
     key, current, proposed = _opened(o, keyring)
@@ -117,6 +136,12 @@ def objection_dict(o: Objection, keyring: Keyring | None = None) -> dict[str, An
         "deadline": o.deadline.isoformat(),
         "overdue": o.status in OPEN and o.deadline < today,
         "lake_version": o.lake_version,
+        "corrected_value": _opened_value(o, o.corrected_value, keyring),
+        "in_force": o.status in CORRECTED_STATES and o.source_status not in SETTLED,
+        "source_status": o.source_status,
+        "source_status_label": SOURCE_LABELS.get(o.source_status or ""),
+        "source_run_id": o.source_run_id,
+        "source_seen_at": o.source_seen_at.isoformat() if o.source_seen_at else None,
         "created_at": o.created_at.isoformat() if o.created_at else None,
         "history": [
             {
@@ -308,12 +333,21 @@ def list_objections(
     resource: str | int | None = None,
     status: str | None = None,
     overdue: bool = False,
+    source_status: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Objections, newest first; ``source_status`` (``still_old`` …) lists the corrections whose
+    source was last seen sending that (``still_old``: for the source department to fix)."""
     if status is not None and status not in LABELS:
         raise InvalidInput(
             "objection.bad_status",
             f"状态应为 {'/'.join(LABELS)}",
             f"Status must be one of {', '.join(LABELS)}",
+        )
+    if source_status is not None and source_status not in SOURCE_LABELS:
+        raise InvalidInput(
+            "objection.bad_source_status",
+            f"源头报送情况应为 {'/'.join(SOURCE_LABELS)}",
+            f"Source status must be one of {', '.join(SOURCE_LABELS)}",
         )
     with session_scope(config.database_url) as s:
         stmt = select(Objection).order_by(Objection.id.desc())
@@ -323,6 +357,11 @@ def list_objections(
             stmt = stmt.where(Objection.status == status)
         if overdue:
             stmt = stmt.where(Objection.status.in_(OPEN), Objection.deadline < dt.date.today())
+        if source_status:
+            stmt = stmt.where(
+                Objection.source_status == source_status,
+                Objection.status.in_(CORRECTED_STATES),
+            )
         keyring = keyring_for(config.lake_dir)
         return [objection_dict(o, keyring) for o in s.scalars(stmt)]
 
@@ -351,15 +390,19 @@ def transition(
                 f"不能从“{LABELS[o.status]}”转为“{LABELS[to]}”",
                 f"Cannot move an objection from {o.status} to {to}",
             )
-        if to == REJECTED and not note.strip():
+        if to in (REJECTED, WITHDRAWN) and not note.strip():
             raise InvalidInput(
-                "objection.reason_required", "驳回必须说明理由", "A rejection needs a reason"
+                "objection.reason_required",
+                "驳回或撤回修正必须说明理由",
+                "A rejection or a withdrawal needs a reason",
             )
         snapshot = objection_dict(o, keyring_for(config.lake_dir))
     version = None
+    written: str | None = None
     if to == CORRECTED:
         new_value = value if value is not None else snapshot["proposed_value"]
         version = _correct(config, snapshot, new_value, actor)
+        written = new_value
     with session_scope(config.database_url) as s:
         o = _get(s, objection_id)
         if o.status != snapshot["status"]:
@@ -372,7 +415,18 @@ def transition(
         o.status = to
         if version is not None:
             o.lake_version = version
+            o.corrected_value = _sealed_value(o, written, keyring_for(config.lake_dir))
+            o.source_status = o.source_run_id = o.source_seen_at = None
         return objection_dict(o, keyring_for(config.lake_dir))
+
+
+def _sealed_value(o: Objection, value: str | None, keyring: Keyring | None) -> str | None:
+    """A value of the objection's item as the metadata database keeps it: sealed when its
+    current and proposed values are (``_sealed_fields``)."""
+    key_id = (o.sealed or {}).get("values")
+    if key_id is None or value is None:
+        return value
+    return seal_text(keyring, key_id, value)
 
 
 def _correct(config: Config, objection: dict[str, Any], new_value: str | None, actor: str) -> int:
@@ -495,7 +549,9 @@ def set_policy(config: Config, resource: str | int, working_days: int) -> None:
 
 __all__ = [
     "LABELS",
+    "SOURCE_LABELS",
     "attach",
+    "corrections_for_records",
     "get_objection",
     "list_objections",
     "open_flags",
@@ -508,22 +564,49 @@ __all__ = [
 def objections_for_records(config: Config, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Open objections on any of these lake rows (a profile's source records): matched by the
     record's resource and its key values."""
+    return _on_records(config, records, OPEN)
+
+
+def corrections_for_records(
+    config: Config, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Corrections written into any of these lake rows (修正, 办结; not withdrawn): where a value
+    of a profile came from when it is not what the source sent — each with its item, its
+    objection and what the source has sent since (no values: the sources show those)."""
+    return [
+        {
+            "id": o["id"],
+            "resource_id": o["resource_id"],
+            "item": o["item"],
+            "status_label": o["status_label"],
+            "in_force": o["in_force"],
+            "source_status": o["source_status"],
+            "source_status_label": o["source_status_label"],
+            "lake_version": o["lake_version"],
+        }
+        for o in _on_records(config, records, set(CORRECTED_STATES))
+    ]
+
+
+def _on_records(
+    config: Config, records: list[dict[str, Any]], statuses: set[str]
+) -> list[dict[str, Any]]:
     by_resource: dict[int, list[dict[str, Any]]] = {}
     for r in records:
         by_resource.setdefault(int(r["resource_id"]), []).append(r)
     out = []
     with session_scope(config.database_url) as s:
         for resource_id, rows in by_resource.items():
-            opened = s.scalars(
+            found = s.scalars(
                 select(Objection).where(
-                    Objection.resource_id == resource_id, Objection.status.in_(OPEN)
+                    Objection.resource_id == resource_id, Objection.status.in_(statuses)
                 )
             ).all()
-            if not opened:
+            if not found:
                 continue
             ids = {str(r.get("id")) for r in rows if r.get("id")}
             keyring = keyring_for(config.lake_dir)
-            for o in opened:
+            for o in found:
                 values = {str(v).upper() for v in (_opened(o, keyring)[0] or {}).values()}
                 if values & ids:
                     out.append(objection_dict(o, keyring))

@@ -2,6 +2,8 @@
 
 The row rules are checked during the load itself, on the batches in plain text (``load_checker``,
 see ``shuhai.quality.rowcheck``); the check of the version then only looks their verdicts up.
+Corrections in force are put back on each load before that (``load_corrections``, see
+``shuhai.quality.carryover``).
 
 The check starts in a background thread once the version is committed, so an ingest returns
 (and is timed) without waiting for it; ``wait_for_checks`` joins the pending checks (the CLI and
@@ -46,9 +48,17 @@ def load_checker(config: Any, resource_id: int, run_id: int, items: list[dict[st
     return LoadCheck(config, resource_id, run_id, rules, types) if rules else None
 
 
+@hookimpl
+def load_corrections(config: Any, resource: dict[str, Any], run_id: int) -> Any:
+    from shuhai.quality.carryover import LoadCorrections, in_force
+
+    corrections = in_force(config, resource["id"]) if resource["key_columns"] else []
+    return LoadCorrections(config, resource, run_id, corrections) if corrections else None
+
+
 def wait_for_checks(timeout: float | None = None) -> None:
     """Block until every quality check (and other post-ingest work) of this process is done."""
     wait_for_background(timeout)
 
 
-__all__ = ["after_ingest", "load_checker", "wait_for_checks"]
+__all__ = ["after_ingest", "load_checker", "load_corrections", "wait_for_checks"]

@@ -2,7 +2,7 @@
 
 An objection is seen by the person or system that raised it and by the members of the department
 that provides the resource (who answer it) — not by the public, not by other departments. The
-record key and the current and proposed values go through the policy point of the resource; the
+record key and the current, proposed and corrected values go through the policy point of the resource; the
 free text (the reason, each step's note, the attachment's name) is masked like a free-text column
 (ID, mobile and card numbers inside it), for everyone but the providing department's officer.
 """
@@ -44,6 +44,7 @@ def masked(items: list[dict[str, Any]], d: Decision) -> list[dict[str, Any]]:
     keys = mask_records([dict(o["key"] or {}) for o in items], d)
     current = masked_values(d, [(o["item"], o["current_value"]) for o in items])
     proposed = masked_values(d, [(o["item"], o["proposed_value"]) for o in items])
+    written = masked_values(d, [(o["item"], o.get("corrected_value")) for o in items])
     reasons = _free_text([o.get("reason") for o in items], d)
     files = _free_text([o.get("attachment") for o in items], d)
     notes = _free_text([h.get("note") for o in items for h in o.get("history") or []], d)
@@ -54,12 +55,13 @@ def masked(items: list[dict[str, Any]], d: Decision) -> list[dict[str, Any]]:
             "key": key if o["key"] else o["key"],
             "current_value": cur,
             "proposed_value": prop,
+            "corrected_value": fixed,
             "reason": reason,
             "attachment": file,
             "history": [{**h, "note": next(at)} for h in o.get("history") or []],
         }
-        for o, key, cur, prop, reason, file in zip(
-            items, keys, current, proposed, reasons, files, strict=True
+        for o, key, cur, prop, fixed, reason, file in zip(
+            items, keys, current, proposed, written, reasons, files, strict=True
         )
     ]
 

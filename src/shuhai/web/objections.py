@@ -34,7 +34,8 @@ class ObjectionIn(BaseModel):
 class TransitionIn(BaseModel):
     to: str = Field(
         ...,
-        description="accepted 受理 · verifying 核实 · corrected 修正 · closed 办结 · rejected 驳回",
+        description="accepted 受理 · verifying 核实 · corrected 修正 · closed 办结 · rejected 驳回"
+        " · withdrawn 撤回修正",
     )
     note: str = ""
     value: str | None = Field(None, description="修正值（默认为提出的值）/ corrected value")
@@ -52,15 +53,26 @@ def raise_objection(request: Request, rid: Id, body: ObjectionIn) -> dict[str, A
     return objections.one(_config(request), viewer(request), o, "objection.read")
 
 
-@router.get("/objections", summary="疑义列表 / objections (filter by status, overdue)")
+@router.get(
+    "/objections", summary="疑义列表 / objections (filter by status, overdue, source status)"
+)
 def list_objections(
     request: Request,
     status: str | None = Query(None, max_length=12),
     overdue: bool = False,
     resource: OptionalId = None,
+    source_status: str | None = Query(
+        None,
+        max_length=12,
+        description="still_old 源头仍报送旧值 · adopted 源头已更正 · changed 源头改报其他值",
+    ),
 ) -> dict[str, Any]:
     items = corrections.list_objections(
-        _config(request), resource=resource, status=status, overdue=overdue
+        _config(request),
+        resource=resource,
+        status=status,
+        overdue=overdue,
+        source_status=source_status,
     )
     return {"items": objections.visible(_config(request), viewer(request), items)}
 

@@ -242,16 +242,26 @@ def comparison_run_page(request: Request, cid: Id, run_id: Id, offset: Offset = 
 
 @router.get("/objections", response_class=HTMLResponse)
 def objections_page(
-    request: Request, status: str | None = Query(None, max_length=12), overdue: bool = False
+    request: Request,
+    status: str | None = Query(None, max_length=12),
+    overdue: bool = False,
+    source_status: str | None = Query(None, max_length=12),
 ) -> HTMLResponse:
     config = _config(request)
-    items = objections.visible(
-        config, viewer(request), corrections.list_objections(config, status=status, overdue=overdue)
+    found = corrections.list_objections(
+        config, status=status, overdue=overdue, source_status=source_status
     )
     return _page(
         request,
         "objections.html",
-        {"items": items, "status": status, "overdue": overdue, "labels": corrections.LABELS},
+        {
+            "items": objections.visible(config, viewer(request), found),
+            "status": status,
+            "overdue": overdue,
+            "source_status": source_status,
+            "labels": corrections.LABELS,
+            "source_labels": corrections.SOURCE_LABELS,
+        },
     )
 
 

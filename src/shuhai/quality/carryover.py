@@ -1,0 +1,176 @@
+"""Corrections in force over later loads (修正持续生效): a department that re-sends its full
+snapshot does not undo what an objection corrected.
+
+A correction (an objection 修正 or 办结, not 撤回修正) is in force until its source sends the
+corrected value itself. Each load of the resource compares the rows it brings for the record with
+the correction, on the plain text, before the row rules and the encryption see them:
+
+- the source still sends the value that was corrected (``still_old``): the corrected value is
+  put on top, and the objection says so (源头仍报送旧值) with the run, for the source department;
+- the source sends the corrected value (``adopted``, 源头已更正): the correction is settled;
+- the source sends yet another value (``changed``): the source's value stands — it changed its
+  record since — and the objection says so; the correction is settled.
+
+Outcomes are written only when the load's version is committed; the run keeps its own account
+(``options["corrections"]``) as a step of its own. Records absent from a load leave the
+correction as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import select
+
+from shuhai.config import Config
+from shuhai.db import Objection, ObjectionEvent, session_scope
+from shuhai.lake.cipher import keyring_for
+from shuhai.lake.schema import table_schema
+from shuhai.quality.corrections import (
+    ADOPTED,
+    CHANGED,
+    CORRECTED_STATES,
+    SETTLED,
+    SOURCE_LABELS,
+    STILL_OLD,
+    _opened,
+    _opened_value,
+)
+
+RANK = {STILL_OLD: 0, ADOPTED: 1, CHANGED: 2}  # several rows of one record: the old value wins
+
+
+def in_force(config: Config, resource_id: int) -> list[dict[str, Any]]:
+    """The corrections of a resource still to be put back on its loads, in plain text."""
+    keyring = keyring_for(config.lake_dir)
+    with session_scope(config.database_url) as s:
+        rows = s.scalars(
+            select(Objection).where(
+                Objection.resource_id == resource_id, Objection.status.in_(CORRECTED_STATES)
+            )
+        ).all()
+        out = []
+        for o in rows:
+            if o.source_status in SETTLED:
+                continue
+            key, current, proposed = _opened(o, keyring)
+            written = _opened_value(o, o.corrected_value, keyring)
+            out.append(
+                {
+                    "id": o.id,
+                    "key": key,
+                    "item": o.item,
+                    "old": current,
+                    "new": proposed if o.corrected_value is None else written,
+                }
+            )
+        return out
+
+
+class LoadCorrections:
+    """Puts the corrections in force back on each typed batch of one load (one thread)."""
+
+    def __init__(
+        self,
+        config: Config,
+        resource: dict[str, Any],
+        run_id: int,
+        corrections: list[dict[str, Any]],
+    ) -> None:
+        self.config, self.run_id = config, run_id
+        self.keys = list(resource["key_columns"])
+        schema = table_schema(resource["items"])
+        self.by_item: dict[str, pl.DataFrame] = {}
+        for item in sorted({c["item"] for c in corrections}):
+            mine = [c for c in corrections if c["item"] == item]
+            new = pa.array([c["new"] for c in mine], pa.string())
+            self.by_item[item] = pl.DataFrame(
+                {
+                    **{
+                        f"__k{i}": [str(c["key"].get(k)) for c in mine]
+                        for i, k in enumerate(self.keys)
+                    },
+                    "__old": [c["old"] for c in mine],
+                    "__new": [c["new"] for c in mine],
+                    "__oid": [c["id"] for c in mine],
+                },
+                schema_overrides={"__old": pl.String, "__new": pl.String, "__oid": pl.Int64},
+            ).with_columns(pl.Series("__typed", pl.from_arrow(new.cast(schema.field(item).type))))
+        self.outcomes: dict[int, str] = {}
+        self.rows = 0
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if not self.by_item or any(k not in frame.columns for k in self.keys):
+            return frame
+        keyed = frame.with_columns(
+            pl.col(k).cast(pl.String).alias(f"__k{i}") for i, k in enumerate(self.keys)
+        )
+        names = [f"__k{i}" for i in range(len(self.keys))]
+        for item, table in self.by_item.items():
+            if item not in frame.columns:
+                continue
+            joined = keyed.join(table, on=names, how="left", maintain_order="left")
+            sent = pl.col(item).cast(pl.String)
+            matched = pl.col("__oid").is_not_null()
+            old = matched & sent.eq_missing(pl.col("__old"))
+            agreed = matched & sent.eq_missing(pl.col("__new"))
+            seen = joined.filter(matched).select(
+                "__oid",
+                pl.when(old)
+                .then(pl.lit(STILL_OLD))
+                .when(agreed)
+                .then(pl.lit(ADOPTED))
+                .otherwise(pl.lit(CHANGED))
+                .alias("__what"),
+            )
+            for oid, what in seen.iter_rows():
+                if oid not in self.outcomes or RANK[what] < RANK[self.outcomes[oid]]:
+                    self.outcomes[oid] = what
+            put_back = joined.select(old).to_series()
+            self.rows += int(put_back.sum())
+            keyed = joined.with_columns(
+                pl.when(old)
+                .then(pl.col("__typed").cast(frame.schema[item]))
+                .otherwise(pl.col(item))
+                .alias(item)
+            ).drop("__old", "__new", "__oid", "__typed")
+        return keyed.drop(names)
+
+    def summary(self) -> dict[str, Any]:
+        """The run's own account of this step: rows put back and each objection's outcome."""
+        per: dict[str, list[int]] = {STILL_OLD: [], ADOPTED: [], CHANGED: []}
+        for oid, what in sorted(self.outcomes.items()):
+            per[what].append(oid)
+        return {"rows_corrected": self.rows, **per}
+
+    def commit(self) -> dict[str, Any]:
+        """Record the outcomes on the objections (the version holding the rows exists now)."""
+        record_outcomes(self.config, self.run_id, self.outcomes.items())
+        return self.summary()
+
+    def discard(self) -> None:
+        self.outcomes.clear()
+
+
+def record_outcomes(config: Config, run_id: int, outcomes: Iterable[tuple[int, str]]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(config.database_url) as s:
+        for oid, what in outcomes:
+            o = s.get(Objection, oid)
+            if o is None:
+                continue
+            if o.source_status != what:
+                note = f"导入 #{run_id}：{SOURCE_LABELS[what]}"
+                o.events.append(
+                    ObjectionEvent(
+                        from_status=o.status, to_status=o.status, actor="数海导入", note=note
+                    )
+                )
+            o.source_status, o.source_run_id, o.source_seen_at = what, run_id, now
+
+
+__all__ = ["LoadCorrections", "in_force", "record_outcomes"]
