@@ -567,9 +567,7 @@ def objections_for_records(config: Config, records: list[dict[str, Any]]) -> lis
     return _on_records(config, records, OPEN)
 
 
-def corrections_for_records(
-    config: Config, records: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def corrections_for_records(config: Config, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Corrections written into any of these lake rows (修正, 办结; not withdrawn): where a value
     of a profile came from when it is not what the source sent — each with its item, its
     objection and what the source has sent since (no values: the sources show those)."""

@@ -104,9 +104,7 @@ def profile_view(view: SourceView, p: dict[str, Any]) -> dict[str, Any]:
         "timeline": [t for t in p["timeline"] if view.readable(t["resource_id"])],
         "disagreements": disagreements,
         "objections": shown_objections,
-        "corrections": [
-            c for c in p.get("corrections", []) if view.readable(c["resource_id"])
-        ],
+        "corrections": [c for c in p.get("corrections", []) if view.readable(c["resource_id"])],
         "links": links,
     }
 
