@@ -83,6 +83,36 @@ def _remembered(text: str) -> tuple[type, str, str, str, int, list[dict[str, Any
     return found[-1] if found else None
 
 
+class StorageFull(ShuhaiError):
+    """The disk (or quota) under the platform's files is full (507 Insufficient Storage)."""
+
+    status = 507
+
+
+NO_SPACE = (28, 122)  # ENOSPC, EDQUOT
+NO_SPACE_TEXT = (
+    "No space left on device",
+    "os error 28",
+    "Disk quota exceeded",
+    "os error 122",
+    "database or disk is full",  # SQLite
+)
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether ``exc`` (or one it came from) is a full disk: an ``OSError`` with ENOSPC/EDQUOT,
+    or the text Rust and C writers (Polars, Delta, Arrow) pass it on as."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            return True
+        if any(text in str(exc) for text in NO_SPACE_TEXT):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
 class InvalidInput(ShuhaiError):
     """Input that cannot be accepted (422 for parameters, also used for rejected files)."""
 
@@ -125,6 +155,8 @@ def check_paging(code: str, limit: int, offset: int, most: int) -> None:
 
 
 __all__ = [
+    "StorageFull",
+    "out_of_space",
     "Conflict",
     "Forbidden",
     "InvalidInput",

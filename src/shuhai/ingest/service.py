@@ -30,7 +30,14 @@ from sqlalchemy import select
 from shuhai.catalog.service import find_resource, resource_dict
 from shuhai.config import Config
 from shuhai.db import IngestRun, QuarantineSummary, Resource, session_scope
-from shuhai.errors import InvalidInput, NotFound, RejectedFile, ShuhaiError
+from shuhai.errors import (
+    InvalidInput,
+    NotFound,
+    RejectedFile,
+    ShuhaiError,
+    StorageFull,
+    out_of_space,
+)
 from shuhai.ingest.quarantine import QuarantineWriter, quarantine_path
 from shuhai.ingest.readers import open_source, public_url
 from shuhai.ingest.typing import Typer, make_plan, reason_text
@@ -277,7 +284,21 @@ def ingest(
         raise
     except Exception as exc:
         if writer:
-            writer.close()
+            _close_quietly(writer)
+        if out_of_space(exc):
+            log.warning("ingest run %s: disk full: %s", run_id, exc)
+            full = StorageFull(
+                "ingest.disk_full",
+                "磁盘空间已满，本次导入未产生新版本，已有版本不受影响；请清理或扩容存储后重新导入"
+                f"（{config.home}）",
+                "The disk is full: this load made no version and the versions already stored are"
+                f" untouched; free or add storage, then load again ({config.home})",
+            )
+            try:
+                _fail(config, run_id, resource_id, stream, "failed", full, started)
+            except Exception:  # noqa: BLE001 - the metadata's disk may be the full one
+                log.warning("run %s could not be marked failed", run_id, exc_info=True)
+            raise full from exc
         log.exception("ingest run %s failed", run_id)
         error = ShuhaiError(
             "ingest.failed", f"导入失败：{exc}", f"Ingest failed: {exc}", status=500
@@ -295,6 +316,15 @@ def ingest(
 
         get_plugin_manager().hook.after_ingest(config=config, run=result)
     return result
+
+
+def _close_quietly(writer: QuarantineWriter) -> None:
+    """Close the quarantine file of a failed run; on a full disk closing fails too (the file is
+    removed with the run's other traces by ``_fail``)."""
+    try:
+        writer.close()
+    except OSError:
+        log.warning("quarantine file of a failed run could not be closed", exc_info=True)
 
 
 def prefetch(batches: Iterator[pa.RecordBatch], depth: int) -> Iterator[pa.RecordBatch]:

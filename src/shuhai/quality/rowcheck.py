@@ -205,16 +205,19 @@ class LoadCheck:
             self._part.replace(self.path)
 
     def discard(self) -> None:
-        self._close()
+        try:
+            self._close()
+        except (OSError, pa.ArrowException):  # a full disk fails the close as well
+            log.warning("row verdicts of a failed load could not be closed", exc_info=True)
         self._part.unlink(missing_ok=True)
 
     def _close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        con, self.con = self.con, None
+        writer, self.writer = self.writer, None
+        if con is not None:
+            con.close()
+        if writer is not None:
+            writer.close()
 
 
 def stored_failures(
