@@ -17,3 +17,17 @@ def test_migrations_match_the_models(any_config: Config) -> None:
     with get_engine(any_config.database_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_the_quick_head_check_agrees_with_alembic(any_config: Config) -> None:
+    """``open_home`` skips Alembic when the database is at the head it reads from file names."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from shuhai.db.session import MIGRATIONS, current_revision, head_revision
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [head_revision()]
+    open_home(any_config)
+    assert current_revision(any_config.database_url) == head_revision()

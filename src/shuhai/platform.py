@@ -18,9 +18,6 @@ _lock = threading.Lock()
 def open_home(config: Config | None = None) -> Config:
     """Resolve settings, create the home's folders, apply migrations and mark runs that a dead
     process left 'running' as interrupted (the first time per process and home)."""
-    from shuhai.entities.build import recover_builds
-    from shuhai.ingest.service import recover_interrupted
-
     config = config or Config.from_env()
     config.ensure_dirs()
     keyring = LakeKeyring(config)
@@ -34,10 +31,29 @@ def open_home(config: Config | None = None) -> Config:
         with _lock:
             if key not in _prepared:
                 upgrade(config.database_url)
-                recover_interrupted(config)
-                recover_builds(config)
+                _recover(config)
                 _prepared.add(key)
     return config
+
+
+def _recover(config: Config) -> None:
+    """Runs and builds a dead process left 'running' become 'interrupted'. One cheap query
+    first: the modules that know how (and their heavy imports) load only when there are any."""
+    from sqlalchemy import func, select
+
+    from shuhai.db import BaseBuild, IngestRun, session_scope
+
+    with session_scope(config.database_url) as s:
+        runs = s.scalar(select(func.count()).where(IngestRun.status == "running"))
+        builds = s.scalar(select(func.count()).where(BaseBuild.status == "running"))
+    if runs:
+        from shuhai.ingest.service import recover_interrupted
+
+        recover_interrupted(config)
+    if builds:
+        from shuhai.entities.build import recover_builds
+
+        recover_builds(config)
 
 
 __all__ = ["DEMO_MARKER", "open_home"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -31,14 +33,19 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 _pending: list[threading.Thread] = []
 _pending_lock = threading.Lock()
-_detach = False
+_detach: contextvars.ContextVar[bool] = contextvars.ContextVar("shuhai_detach", default=False)
 
 
-def detach_follow_ups(on: bool = True) -> None:
-    """Hand follow-up work nobody waits for to detached processes (a short-lived command calls
-    this: it can answer once its own result is in, instead of building a serving index first)."""
-    global _detach
-    _detach = on
+@contextmanager
+def detached_follow_ups() -> Iterator[None]:
+    """Within this block, follow-up work nobody waits for runs in detached processes (a
+    short-lived command's load: it answers once its own result is in, instead of building a
+    serving index first)."""
+    token = _detach.set(True)
+    try:
+        yield
+    finally:
+        _detach.reset(token)
 
 
 def in_background(
@@ -48,8 +55,8 @@ def in_background(
     the ingest that triggered it returns at once; ``wait_for_background`` joins them.
 
     ``detachable`` work (JSON arguments after the config) runs in a process of its own instead
-    when ``detach_follow_ups`` was called; its output goes to ``SHUHAI_HOME/logs/<name>.log``."""
-    if detachable and _detach:
+    inside ``detached_follow_ups``; its output goes to ``SHUHAI_HOME/logs/<name>.log``."""
+    if detachable and _detach.get():
         logs = config.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "SHUHAI_HOME": str(config.home)}
@@ -95,7 +102,7 @@ def _run_detached(target: str, args: str) -> None:
 
 __all__ = [
     "DEFAULT_PLUGINS",
-    "detach_follow_ups",
+    "detached_follow_ups",
     "get_plugin_manager",
     "in_background",
     "wait_for_background",

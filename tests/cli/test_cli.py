@@ -362,3 +362,32 @@ def test_a_second_make_demo_keeps_the_city_and_what_users_did(env: Path) -> None
     assert "市新部门" in ok("department", "list")
     makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "shuhai demo --persons $(PERSONS) --keep" in makefile and "demo-reset:" in makefile
+
+
+def test_ingest_answers_before_the_serving_index_is_built(env: Path) -> None:
+    """The command prints its verdict and exits; a detached process builds the serving index of
+    a shared resource afterwards (lookups use the lake meanwhile)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    ok("init")
+    ok("department", "add", "市公安局", "GA")
+    spec = write(
+        env / "res.yaml",
+        "name: 人口\ndepartment: GA\nclassification: '101001'\nkey_columns: [身份证号]\n"
+        "share_type: 无条件共享\nitems:\n  - {name: 身份证号}\n  - {name: 姓名}\n",
+    )
+    ok("catalog", "register", str(spec))
+    src = write(env / "a.csv", "身份证号,姓名\n350102198001010014,张三\n")
+    cli = [sys.executable, "-c", "from shuhai.cli import main; main()"]
+    done = subprocess.run(
+        [*cli, "ingest", "人口", str(src)], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert done.returncode == 0 and "质量" in done.stdout, done.stderr
+    index = env / "home" / "serving" / "r1" / "v0.sqlite"
+    deadline = time.monotonic() + 60
+    while not index.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert index.exists(), (env / "home" / "logs").glob("*.log")

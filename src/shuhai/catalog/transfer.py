@@ -11,9 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from shuhai.catalog.elements import DATA_TYPES, UPDATE_CYCLES
@@ -157,6 +154,10 @@ def import_json(catalog: Catalog, path: Path) -> dict[str, int]:
 def export_xlsx(catalog: Catalog, path: Path) -> Path:
     """Write the catalog (or, when it is empty, the blank template) as the departments' XLSX."""
     data = export_json(catalog)
+    from openpyxl import Workbook  # (only the export needs it: a tenth of a second to import)
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     head_font = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="1F4E79")

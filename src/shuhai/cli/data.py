@@ -47,10 +47,9 @@ def ingest(
     Example: shuhai ingest 101001/GA-00001 persons.csv --mode upsert --key 身份证号
     """
     from shuhai.ingest import ingest as run_ingest
-    from shuhai.plugins import detach_follow_ups
+    from shuhai.plugins import detached_follow_ups
 
     cfg = _config()
-    detach_follow_ups()  # the serving index is built by a process of its own: no need to wait
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -70,20 +69,21 @@ def ingest(
                 description=f"已读 {rows:,} 行，隔离 {bad:,} 行 / {rows:,} rows, {bad:,} quarantined",
             )
 
-        run = run_ingest(
-            cfg,
-            resource,
-            source,
-            mode=mode,
-            key=key or None,
-            format=format,
-            encoding=encoding,
-            sheet=sheet,
-            header_row=header_row,
-            table=table,
-            query=query,
-            progress=progress,
-        )
+        with detached_follow_ups():  # the serving index is built by a process of its own
+            run = run_ingest(
+                cfg,
+                resource,
+                source,
+                mode=mode,
+                key=key or None,
+                format=format,
+                encoding=encoding,
+                sheet=sheet,
+                header_row=header_row,
+                table=table,
+                query=query,
+                progress=progress,
+            )
     _print_run(run)
     if run["lake_version"] is not None:
         from shuhai.quality.plugin import wait_for_checks

@@ -4,8 +4,6 @@ The lake holds the data; these tables hold what describes it. Alembic migrations
 ``shuhai/db/migrations`` create them; tests run them on SQLite and PostgreSQL.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -44,7 +42,7 @@ class Department(Base):
     uscc: Mapped[str | None] = mapped_column(String(18))  # 统一社会信用代码
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    resources: Mapped[list[Resource]] = relationship(back_populates="department")
+    resources: Mapped[list["Resource"]] = relationship(back_populates="department")
 
 
 class Resource(Base):
@@ -80,13 +78,13 @@ class Resource(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    department: Mapped[Department] = relationship(back_populates="resources")
-    items: Mapped[list[InfoItem]] = relationship(
+    department: Mapped["Department"] = relationship(back_populates="resources")
+    items: Mapped[list["InfoItem"]] = relationship(
         back_populates="resource",
         order_by="InfoItem.position",
         cascade="all, delete-orphan",
     )
-    runs: Mapped[list[IngestRun]] = relationship(back_populates="resource")
+    runs: Mapped[list["IngestRun"]] = relationship(back_populates="resource")
 
 
 class InfoItem(Base):
@@ -109,7 +107,7 @@ class InfoItem(Base):
     level: Mapped[str | None] = mapped_column(String(2))  # L1–L4
     grading_confirmed_by: Mapped[str | None] = mapped_column(String(100))
 
-    resource: Mapped[Resource] = relationship(back_populates="items")
+    resource: Mapped["Resource"] = relationship(back_populates="items")
 
 
 class IngestRun(Base):
@@ -136,8 +134,8 @@ class IngestRun(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    resource: Mapped[Resource] = relationship(back_populates="runs")
-    quarantine: Mapped[list[QuarantineSummary]] = relationship(
+    resource: Mapped["Resource"] = relationship(back_populates="runs")
+    quarantine: Mapped[list["QuarantineSummary"]] = relationship(
         back_populates="run", cascade="all, delete-orphan"
     )
 
@@ -156,7 +154,7 @@ class QuarantineSummary(Base):
     reason: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(BigInteger)
 
-    run: Mapped[IngestRun] = relationship(back_populates="quarantine")
+    run: Mapped["IngestRun"] = relationship(back_populates="quarantine")
 
 
 class QualityRule(Base):
@@ -193,7 +191,7 @@ class QualityRun(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    results: Mapped[list[QualityResult]] = relationship(
+    results: Mapped[list["QualityResult"]] = relationship(
         back_populates="run", cascade="all, delete-orphan"
     )
 
@@ -215,7 +213,7 @@ class QualityResult(Base):
     failed: Mapped[int] = mapped_column(BigInteger, default=0)
     samples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
-    run: Mapped[QualityRun] = relationship(back_populates="results")
+    run: Mapped["QualityRun"] = relationship(back_populates="results")
 
 
 class Comparison(Base):
@@ -285,7 +283,7 @@ class Objection(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    events: Mapped[list[ObjectionEvent]] = relationship(
+    events: Mapped[list["ObjectionEvent"]] = relationship(
         back_populates="objection", order_by="ObjectionEvent.id", cascade="all, delete-orphan"
     )
 
@@ -305,7 +303,7 @@ class ObjectionEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    objection: Mapped[Objection] = relationship(back_populates="events")
+    objection: Mapped["Objection"] = relationship(back_populates="events")
 
 
 class ObjectionPolicy(Base):

@@ -40,8 +40,30 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files' names (``0016_…``):
+    known without importing Alembic, whose import alone costs a short command a tenth of a
+    second."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with get_engine(url).connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return None
+
+
 def upgrade(url: str) -> None:
-    """Apply every Alembic migration (``shuhai init`` and server start call this)."""
+    """Apply every Alembic migration (``shuhai init`` and server start call this); a database
+    already at the newest revision is left alone without loading Alembic."""
+    if current_revision(url) == head_revision():
+        return
     from alembic import command
     from alembic.config import Config as AlembicConfig
 

@@ -24,7 +24,6 @@ from typing import Protocol
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as pds
 
 from shuhai.errors import ShuhaiError
 from shuhai.lake.schema import quote_identifier
@@ -229,6 +228,8 @@ def register(
     if not sealed:
         con.register(name, data)
         return {}
+    import pyarrow.dataset as pds  # (it imports pandas: only where a dataset is opened)
+
     if isinstance(data, pds.FileSystemDataset):
         # Parts written by Polars store binary columns as views, those written by delta-rs as
         # plain binary; a filter DuckDB pushes into the scan (``col = <sealed value>``) has a

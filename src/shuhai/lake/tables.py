@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
@@ -33,6 +32,9 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from shuhai.errors import InvalidInput, NotFound, recover
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: loaded only where a version is scanned
+    import pyarrow.dataset as ds
 from shuhai.lake import cipher
 from shuhai.lake.schema import quote_identifier
 
@@ -296,6 +298,8 @@ class LakeTable:
         can outlive the interpreter and abort it at exit."""
         dt = self._table(version)
         schema = pa.schema(dt.schema().to_arrow())
+        import pyarrow.dataset as ds
+
         return ds.dataset(dt.file_uris(), schema=schema, format="parquet")
 
     def keyring(self) -> cipher.Keyring | None:

@@ -1,0 +1,5 @@
+"""``python -m shuhai``: the ``shuhai`` command."""
+
+from shuhai.cli import main
+
+main()
