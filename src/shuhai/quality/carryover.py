@@ -71,6 +71,14 @@ def in_force(config: Config, resource_id: int) -> list[dict[str, Any]]:
         return out
 
 
+def _fits(value: str | None, kind: pa.DataType) -> bool:
+    try:
+        pa.array([value], pa.string()).cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
 class LoadCorrections:
     """Puts the corrections in force back on each typed batch of one load (one thread)."""
 
@@ -85,8 +93,14 @@ class LoadCorrections:
         self.keys = list(resource["key_columns"])
         schema = table_schema(resource["items"])
         self.by_item: dict[str, pl.DataFrame] = {}
-        for item in sorted({c["item"] for c in corrections}):
-            mine = [c for c in corrections if c["item"] == item]
+        names = set(schema.names)
+        for item in sorted({c["item"] for c in corrections if c["item"] in names}):
+            field = schema.field(item)
+            # a value that no longer fits its item (the item's type changed since) is not put
+            # back: the load must not fail on it
+            mine = [c for c in corrections if c["item"] == item and _fits(c["new"], field.type)]
+            if not mine:
+                continue
             new = pa.array([c["new"] for c in mine], pa.string())
             self.by_item[item] = pl.DataFrame(
                 {
@@ -99,7 +113,7 @@ class LoadCorrections:
                     "__oid": [c["id"] for c in mine],
                 },
                 schema_overrides={"__old": pl.String, "__new": pl.String, "__oid": pl.Int64},
-            ).with_columns(pl.Series("__typed", pl.from_arrow(new.cast(schema.field(item).type))))
+            ).with_columns(pl.Series("__typed", pl.from_arrow(new.cast(field.type))))
         self.outcomes: dict[int, str] = {}
         self.rows = 0
 

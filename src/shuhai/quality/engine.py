@@ -2,6 +2,9 @@
 
 One scan of the version writes the failing rows (keys, line, one flag per rule) to a small
 table; values checked per rule come from the Delta log's null counts, so the data is read once.
+Row rules that the loads of every run in the version already answered on the plain text
+(``shuhai.quality.rowcheck``) are looked up by row key in that scan, so an encrypted ID column is
+neither decrypted nor re-validated; only set rules (unique, reference) need the values.
 Results are stored per version (metadata), failing rows as Parquet under ``SHUHAI_HOME/quality``.
 """
 
