@@ -201,3 +201,20 @@ def test_the_source_department_sees_what_it_still_sends(
     Catalog(config).add_department({"name": "人社", "code": "RS"})
     other = signed_client(app, config, "rs_officer", ["officer"], "RS")
     assert other.get("/api/v1/objections?source_status=still_old").json()["items"] == []
+
+
+def test_a_record_corrected_twice_gets_the_latest_value_once(
+    config: Config, res: dict, tmp_path: Path
+) -> None:
+    first = _corrected(config, res["id"], "张叁")
+    second = _corrected(config, res["id"], "张叄")
+    run = ingest(config, res["id"], _snapshot(tmp_path, "day2", "张三"), mode="replace")
+    assert run["rows_loaded"] == 2 and LakeTable(config.lake_dir, res["id"]).count() == 2
+    assert _names(config, res["id"])[ZHANG] == "张叄"
+    assert run["corrections"]["still_old"] == [second["id"]]
+    assert get_objection(config, first["id"])["source_status"] is None
+    # the source adopts the latest value: the whole chain is settled, the first is not revived
+    ingest(config, res["id"], _snapshot(tmp_path, "day3", "张叄"), mode="replace")
+    assert get_objection(config, second["id"])["source_status"] == "adopted"
+    later = ingest(config, res["id"], _snapshot(tmp_path, "day4", "张三"), mode="replace")
+    assert later.get("corrections") is None and _names(config, res["id"])[ZHANG] == "张三"
