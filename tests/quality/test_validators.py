@@ -177,3 +177,36 @@ def test_birth_date_and_sex_from_the_id() -> None:
 def test_compiled_uscc_check_is_the_numpy_check(values: list[str | None]) -> None:
     arr = pa.array(values, pa.string())
     assert vectorized.uscc_valid(arr).to_pylist() == vectorized.uscc_valid_numpy(arr).to_pylist()
+
+
+_ID_CHARS = "0123456789Xx  \t\u3000\u00a0\u2003男５a"
+_SEX = st.one_of(
+    st.none(),
+    st.sampled_from(["1", "2", "0", "9", "男", "女", " 男 ", "\u30001", "1\t", "x", ""]),
+    st.text(alphabet="12男女 \u3000\t", max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.text(alphabet=_ID_CHARS, min_size=13, max_size=20)), _SEX
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_ric_sex_in_arrow_agrees_with_the_rule_sql(rows: list) -> None:
+    """The Arrow spelling of 性别与身份证号一致 (used by loads and checks) answers like the SQL
+    rule, down to DuckDB's trimming of Unicode spaces (not tabs) and non-digit sequence digits."""
+    from shuhai.quality.engine import rule_sql
+    from shuhai.quality.rules import RuleSpec
+
+    rics = pa.array([r for r, _ in rows], pa.string())
+    sexes = pa.array([s for _, s in rows], pa.string())
+    con = duckdb.connect()
+    con.register("t", pa.table({"ric": rics, "sex": sexes}))
+    sql = rule_sql(RuleSpec("sex", "ric_sex", {"ric": "ric"}), {})
+    expected = [bool(v) for (v,) in con.sql(f"SELECT coalesce({sql}, false) FROM t").fetchall()]
+    assert vectorized.ric_sex_agrees(rics, sexes).tolist() == expected

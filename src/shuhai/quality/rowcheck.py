@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 1  # bump when a validator's meaning changes: stored verdicts of older loads are redone
 SET_KINDS = ("unique", "reference")  # 集合规则: answered only by the whole version
-NUMPY_KINDS = ("ric", "uscc", "ric_birth_date")  # checked with NumPy over whole columns
+NUMPY_KINDS = ("ric", "uscc", "ric_birth_date", "ric_sex")  # NumPy/Arrow over whole columns
 STORED_KINDS = ("not_null",)  # as cheap on the stored form as a lookup: never pre-checked
 ROW_KEY_FACTOR = 4294967296
 RULES_META = b"shuhai.rules"
@@ -89,6 +89,11 @@ def failing_keys(
             bad = present & ~scan(col)[0]
         elif r["kind"] == "uscc":
             bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
+        elif r["kind"] == "ric_sex":
+            ric = r["params"]["ric"]
+            if ric not in names:
+                continue
+            bad = ~vectorized.ric_sex_agrees(table[ric], values)
         else:  # ric_birth_date: the stored date must be the one in the ID, when the ID has one
             ric = r["params"]["ric"]
             if ric not in names:

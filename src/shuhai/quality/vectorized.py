@@ -209,6 +209,33 @@ def uscc_valid_numpy(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _with_nulls(out, arr)
 
 
+# What DuckDB's ``trim`` removes (Unicode category Zs), so the Arrow spelling below trims alike.
+SPACES = " \u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u202f\u205f\u3000"
+
+
+def ric_sex_agrees(ric: pa.Array | pa.ChunkedArray, sex: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per row, whether a sex value agrees with the ID number's sequence digit (odd: 1 男, even:
+    2 女), in Arrow compute over whole columns: rows with either value missing, or an ID that is
+    not 15 or 18 characters long, agree. The same answer as ``validators.ric_sex`` in the rule
+    SQL (tested against it), at a fraction of its cost."""
+    r = pc.utf8_trim(ric, characters=SPACES)
+    n = pc.utf8_length(r)
+    digit = pc.if_else(
+        pc.equal(n, 15), pc.utf8_slice_codeunits(r, 14, 15), pc.utf8_slice_codeunits(r, 16, 17)
+    )
+    is_digit = pc.match_substring_regex(digit, "^[0-9]$")
+    odd = pc.is_in(digit, value_set=pa.array(list("13579")))
+    from_id = pc.if_else(is_digit, pc.if_else(odd, "1", "2"), pa.scalar(None, pa.string()))
+    s = pc.utf8_trim(sex.cast(pa.string()), characters=SPACES)
+    stated = pc.if_else(pc.equal(s, "男"), "1", pc.if_else(pc.equal(s, "女"), "2", s))
+    exempt = pc.or_kleene(
+        pc.or_kleene(pc.is_null(sex), pc.is_null(ric)),
+        pc.invert(pc.is_in(n, value_set=pa.array([15, 18], n.type))),
+    )
+    same = pc.fill_null(pc.equal(from_id, stated), False)
+    return pc.fill_null(pc.or_kleene(exempt, same), True).to_numpy(zero_copy_only=False)
+
+
 SLICE = 65536  # rows per NumPy pass: the byte matrices stay in cache
 
 
@@ -252,6 +279,7 @@ __all__ = [
     "register",
     "ric_scan",
     "ric_scan_slices",
+    "ric_sex_agrees",
     "region_keys",
     "ric_birth_days",
     "ric_valid",
