@@ -210,3 +210,45 @@ def test_ric_sex_in_arrow_agrees_with_the_rule_sql(rows: list) -> None:
     sql = rule_sql(RuleSpec("sex", "ric_sex", {"ric": "ric"}), {})
     expected = [bool(v) for (v,) in con.sql(f"SELECT coalesce({sql}, false) FROM t").fetchall()]
     assert vectorized.ric_sex_agrees(rics, sexes).tolist() == expected
+
+
+_PHONE_CHARS = "0123456789+-  \t\u3000转@.abcXY"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["mobile", "landline", "phone", "email", "postal_code", "sex_code"]),
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=_PHONE_CHARS, max_size=16),
+            st.sampled_from(
+                [
+                    "13800138000",
+                    " 13800138000\u3000",
+                    "+86 13800138000",
+                    "0591-87654321",
+                    "87654321转12",
+                    "a.b@example.cn",
+                    "350001",
+                    " 男",
+                    "1\t",
+                    "13800138000\n",
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_text_rules_in_arrow_agree_with_the_rule_sql(kind: str, values: list) -> None:
+    """Phone, e-mail, postal and sex codes as loads check them (Arrow) and as the SQL does."""
+    from shuhai.quality.engine import rule_sql
+    from shuhai.quality.rules import RuleSpec
+
+    arr = pa.array(values, pa.string())
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": arr}))
+    sql = rule_sql(RuleSpec("v", kind, {}), {})
+    expected = [bool(v) for (v,) in con.sql(f"SELECT coalesce({sql}, false) FROM t").fetchall()]
+    assert vectorized.text_ok(kind, arr).tolist() == expected

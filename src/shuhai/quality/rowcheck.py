@@ -37,7 +37,18 @@ log = logging.getLogger(__name__)
 
 VERSION = 1  # bump when a validator's meaning changes: stored verdicts of older loads are redone
 SET_KINDS = ("unique", "reference")  # 集合规则: answered only by the whole version
-NUMPY_KINDS = ("ric", "uscc", "ric_birth_date", "ric_sex")  # NumPy/Arrow over whole columns
+NUMPY_KINDS = (  # checked with NumPy or Arrow compute over whole columns, not through DuckDB
+    "ric",
+    "uscc",
+    "ric_birth_date",
+    "ric_sex",
+    "mobile",
+    "landline",
+    "phone",
+    "email",
+    "postal_code",
+    "sex_code",
+)
 STORED_KINDS = ("not_null",)  # as cheap on the stored form as a lookup: never pre-checked
 ROW_KEY_FACTOR = 4294967296
 RULES_META = b"shuhai.rules"
@@ -89,6 +100,8 @@ def failing_keys(
             bad = present & ~scan(col)[0]
         elif r["kind"] == "uscc":
             bad = present & ~vectorized.in_slices(vectorized.uscc_valid, values)
+        elif r["kind"] in vectorized.TEXT_KINDS:
+            bad = present & ~vectorized.text_ok(r["kind"], values)
         elif r["kind"] == "ric_sex":
             ric = r["params"]["ric"]
             if ric not in names:

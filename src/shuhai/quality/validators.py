@@ -107,14 +107,30 @@ def uscc_strict(col: str) -> str:
     )
 
 
+# Patterns matched against the whole trimmed value (RE2: DuckDB's ``regexp_full_match`` and
+# Arrow's ``match_substring_regex`` read them alike; ``vectorized`` checks loads with Arrow).
+PATTERNS = {
+    "mobile": r"(\+?86[- ]?)?1[3-9][0-9]{9}",
+    "landline": r"(0[0-9]{2,3}[- ]?)?[2-9][0-9]{6,7}((-|转)[0-9]{1,6})?",
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "postal_code": r"[0-8][0-9]{5}",
+}
+SEX_CODES = ("0", "1", "2", "9", "男", "女")
+
+
+def _full_match(col: str, kind: str) -> str:
+    pattern = PATTERNS[kind].replace("'", "''")
+    return f"({col} IS NULL OR regexp_full_match(trim({col}), '{pattern}'))"
+
+
 def mobile(col: str) -> str:
     """Mainland mobile number: 11 digits starting 13–19 (an optional +86 or 86 prefix)."""
-    return f"({col} IS NULL OR regexp_full_match(trim({col}), '(\\+?86[- ]?)?1[3-9][0-9]{{9}}'))"
+    return _full_match(col, "mobile")
 
 
 def landline(col: str) -> str:
     """Fixed-line number: optional area code 0xx(x), 7–8 digit number, optional extension."""
-    return f"({col} IS NULL OR regexp_full_match(trim({col}), '(0[0-9]{{2,3}}[- ]?)?[2-9][0-9]{{6,7}}((-|转)[0-9]{{1,6}})?'))"
+    return _full_match(col, "landline")
 
 
 def phone(col: str) -> str:
@@ -122,17 +138,18 @@ def phone(col: str) -> str:
 
 
 def email(col: str) -> str:
-    return f"({col} IS NULL OR regexp_full_match(trim({col}), '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}'))"
+    return _full_match(col, "email")
 
 
 def postal_code(col: str) -> str:
     """Mainland postal code: 6 digits, first 0–8."""
-    return f"({col} IS NULL OR regexp_full_match(trim({col}), '[0-8][0-9]{{5}}'))"
+    return _full_match(col, "postal_code")
 
 
 def sex_code(col: str) -> str:
     """GB/T 2261.1 性别代码: 0 未知, 1 男, 2 女, 9 未说明 (男/女 words accepted too)."""
-    return f"({col} IS NULL OR trim({col}) IN ('0', '1', '2', '9', '男', '女'))"
+    values = ", ".join(f"'{v}'" for v in SEX_CODES)
+    return f"({col} IS NULL OR trim({col}) IN ({values}))"
 
 
 def prepare(con: object) -> None:
