@@ -253,9 +253,7 @@ def text_ok(kind: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         )
     else:
         ok = pc.match_substring_regex(trimmed, f"^(?:{PATTERNS[kind]})$")
-    return pc.fill_null(pc.or_kleene(pc.is_null(trimmed), ok), True).to_numpy(
-        zero_copy_only=False
-    )
+    return pc.fill_null(pc.or_kleene(pc.is_null(trimmed), ok), True).to_numpy(zero_copy_only=False)
 
 
 TEXT_KINDS = ("mobile", "landline", "phone", "email", "postal_code", "sex_code")
