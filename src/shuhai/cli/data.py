@@ -92,11 +92,7 @@ def ingest(
             wait_for_checks()
         from shuhai.quality import quality_history
 
-        history = [
-            q
-            for q in quality_history(cfg, run["resource_id"])
-            if q["lake_version"] == run["lake_version"]
-        ]
+        history = quality_history(cfg, run["resource_id"], version=run["lake_version"])
         if history:
             console.print(
                 f"质量 / quality v{run['lake_version']}: 综合 overall {history[-1]['scores']['overall']:.1%} (shuhai quality report {run['resource_id']})"

@@ -522,13 +522,17 @@ def get_quality_run(config: Config, run_id: int) -> dict[str, Any]:
         return quality_run_dict(q, cipher.keyring_for(config.lake_dir))
 
 
-def quality_history(config: Config, resource: str | int) -> list[dict[str, Any]]:
-    """Every quality run of a resource, oldest first (for the trend chart)."""
+def quality_history(
+    config: Config, resource: str | int, *, version: int | None = None
+) -> list[dict[str, Any]]:
+    """Every quality run of a resource, oldest first (for the trend chart); of one lake
+    ``version`` only, when given."""
     with session_scope(config.database_url) as s:
         res = find_resource(s, resource)
-        runs = s.scalars(
-            select(QualityRun).where(QualityRun.resource_id == res.id).order_by(QualityRun.id)
-        ).all()
+        stmt = select(QualityRun).where(QualityRun.resource_id == res.id)
+        if version is not None:
+            stmt = stmt.where(QualityRun.lake_version == version)
+        runs = s.scalars(stmt.order_by(QualityRun.id)).all()
         keyring = cipher.keyring_for(config.lake_dir)
         return [quality_run_dict(q, keyring) for q in runs]
 

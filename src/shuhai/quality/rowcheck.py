@@ -142,6 +142,7 @@ class LoadCheck:
     ) -> None:
         self.path = rows_path(config, resource_id, run_id)
         self.rules = [r for r in rules if r["enabled"] and row_level(r)]
+        self.prints = [fingerprint(r) for r in self.rules]
         self.types = types  # info item -> data type (C, N, D, ...), for typed range literals
         self.writer: pq.ParquetWriter | None = None
         self.con: Any = None
@@ -159,7 +160,7 @@ class LoadCheck:
             if r["item"] in names and r["params"].get("ric", r["item"]) in names
         ]
         if self.checked is None:
-            self.checked = [fingerprint(r) for _, r in usable]
+            self.checked = [self.prints[i] for i, _ in usable]
             self.path.parent.mkdir(parents=True, exist_ok=True)
             meta = {RULES_META: json.dumps(self.checked).encode()}
             self.writer = pq.ParquetWriter(
@@ -202,7 +203,7 @@ class LoadCheck:
         parts = [
             pa.table(
                 {
-                    "rule": pa.array([fingerprint(self.rules[i])] * len(k), pa.string()),
+                    "rule": pa.repeat(pa.scalar(self.prints[i], pa.string()), len(k)),
                     "k": pa.array(k, pa.int64()),
                 }
             )
