@@ -123,6 +123,23 @@ def approved(config: Config) -> Grants:
     return _grants_source[0](config) if _grants_source else no_grants
 
 
+OpenColumns = Callable[[int], list[str] | None]  # resource id -> the items it opens, or None
+
+_open_source: list[Callable[[Config], OpenColumns]] = []
+
+
+def register_open(source: Callable[[Config], OpenColumns]) -> None:
+    """Where the published open datasets come from (``shuhai.open`` registers itself when
+    imported): a 无条件开放 resource is read by the public only once it is published, and then
+    only the items its publication opens. Without a source, an open resource's items are read
+    with L3/L4 masked, as before open datasets existed."""
+    _open_source[:] = [source]
+
+
+def opened(config: Config) -> OpenColumns | None:
+    return _open_source[0](config) if _open_source else None
+
+
 def decide(
     config: Config, viewer: Viewer, resource: str | int, *, grants: Grants = no_grants
 ) -> Decision:
@@ -187,7 +204,17 @@ def decide(
         if res.get("open_type") == OPEN and (
             viewer.kind == "anonymous" or PUBLIC in viewer.roles or not viewer.roles
         ):
-            return allow(columns, {"L3", "L4"}, "access.open", "开放数据", "Open data")
+            published = opened(config)
+            cols = columns if published is None else published(res["id"])
+            if cols is None:
+                return deny(
+                    "access.not_published",
+                    "该资源尚未作为开放数据发布",
+                    "The resource is not published as open data",
+                )
+            if published is not None:  # 核心 (L4) items are never opened, even if graded later
+                cols = [c for c in columns if c in set(cols) and levels.get(c) != "L4"]
+            return allow(cols, {"L3", "L4"}, "access.open", "开放数据", "Open data")
         return deny("access.denied", "无权访问该资源", "No access to this resource")
     if viewer.department_id == owner:
         if OFFICER in viewer.roles or viewer.kind == "system":  # its officer, or its own system
@@ -469,5 +496,7 @@ __all__ = [
     "no_grants",
     "record",
     "register_grants",
+    "register_open",
+    "opened",
     "remembered",
 ]

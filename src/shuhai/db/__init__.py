@@ -18,6 +18,9 @@ from shuhai.db.models import (
     Objection,
     ObjectionEvent,
     ObjectionPolicy,
+    OpenDataset,
+    OpenDownload,
+    OpenPlanEntry,
     QualityResult,
     QualityRule,
     QualityRun,
@@ -33,6 +36,9 @@ from shuhai.db.models import (
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "OpenDataset",
+    "OpenDownload",
+    "OpenPlanEntry",
     "ShareApplication",
     "SignInFailure",
     "ApiCredential",

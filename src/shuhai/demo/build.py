@@ -169,6 +169,8 @@ def build_demo(
                 **where,
             }
         )
+    say("发布开放数据 / publishing open data…")
+    publish_open(config, [m["resource"] for m in manifest])
     say("写入真值 / writing ground truth…")
     pl.DataFrame(
         truth,
@@ -265,6 +267,62 @@ def build_demo(
     if load:  # written last: a demo interrupted half-way is generated again, not kept
         (config.home / READY_FILE).write_text(json.dumps(result, ensure_ascii=False), "utf-8")
     return result
+
+
+# 开放主题 of each demo department's datasets
+THEMES_BY_DEPARTMENT = {
+    "GA": "公共安全",
+    "SCJG": "市场监管",
+    "SW": "财税金融",
+    "RS": "社保就业",
+    "WJ": "健康卫生",
+    "JY": "教育科技",
+    "MZ": "民生服务",
+    "HB": "资源环境",
+    "JT": "道路交通",
+    "TJ": "统计数据",
+    "ZJ": "城建住房",
+    "XY": "信用服务",
+}
+
+
+def publish_open(config: Config, resources: list[str]) -> int:
+    """Publish every demo resource whose 开放属性 allows it, with a theme, keywords from its
+    name, the city as its spatial coverage, and an entry in this year's opening plan."""
+    import datetime as dt
+
+    from shuhai.access.policy import operator
+    from shuhai.open import OPENABLE, plan, publish
+    from shuhai.open.search import query_words
+
+    today = dt.date.today()
+    n = 0
+    for code in resources:
+        res = Catalog(config).get(code)
+        if res["open_type"] not in OPENABLE:
+            continue
+        plan(
+            config,
+            code,
+            year=today.year,
+            planned_date=dt.date(today.year, 1 + n % max(1, today.month), 15),
+            note="演示开放计划 / demo plan",
+            viewer=operator(),
+        )
+        words = [w for w in query_words(res["name"]) if len(w) > 1][:5]
+        publish(
+            config,
+            code,
+            {
+                "theme": THEMES_BY_DEPARTMENT.get(res["department"]["code"], ""),
+                "keywords": words,
+                "spatial": "福建省福州市",
+                "description": res["abstract"] or f"{res['department']['name']}开放的{res['name']}",
+            },
+            viewer=operator(),
+        )
+        n += 1
+    return n
 
 
 def _monthly_update(

@@ -27,6 +27,7 @@ from shuhai.web import (
     grading,
     hygiene,
     objections,
+    open,
     openapi,
     pages,
     quality,
@@ -90,6 +91,9 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.include_router(grading.pages)
     app.include_router(bases.api)
     app.include_router(bases.pages)
+    app.include_router(open.api)
+    app.include_router(open.ckan_api)
+    app.include_router(open.pages)
     app.include_router(pages.router)
     return app
 

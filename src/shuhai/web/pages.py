@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shuhai import ingest as ing
 from shuhai import quality, serve
@@ -20,7 +20,7 @@ from shuhai.quality import compare, corrections
 from shuhai.quality.scores import DIMENSIONS
 from shuhai.serve import objections
 from shuhai.web.access import officer_of, viewer
-from shuhai.web.auth import check_csrf
+from shuhai.web.auth import check_csrf, current_user
 from shuhai.web.params import Id, Offset, OptionalId, OptionalVersion
 
 router = APIRouter(include_in_schema=False)
@@ -63,8 +63,11 @@ def home_figures(config: Config) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
-    """On the event loop: the figures are reused for ``HOME_SECONDS``, a render is ~1 ms."""
+async def home(request: Request) -> Response:
+    """The public lands on the open-data portal; signed-in staff on the platform's figures
+    (on the event loop: the figures are reused for ``HOME_SECONDS``, a render is ~1 ms)."""
+    if current_user(request) is None:
+        return RedirectResponse("/open", status_code=303)
     return _page(request, "home.html", home_figures(_config(request)))
 
 

@@ -33,6 +33,21 @@
     });
   }
 
+  var chart = document.getElementById('open-chart');
+  if (chart && window.fetch) {
+    fetch(chart.dataset.src, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
+      .then(function (c) {
+        if (!c.kind || !window.echarts) { chart.style.display = 'none'; return; }
+        echarts.init(chart).setOption({
+          tooltip: {trigger: 'axis'}, grid: {left: 60, right: 20, top: 30, bottom: 60},
+          title: {text: c.measure + (c.dimension ? ' · ' + c.dimension : ''), textStyle: {fontSize: 13}},
+          xAxis: {type: 'category', data: c.x, axisLabel: {rotate: c.x.length > 8 ? 40 : 0}},
+          yAxis: {type: 'value'},
+          series: [{type: c.kind, data: c.y, smooth: c.kind === 'line'}]
+        });
+      }).catch(function () { chart.style.display = 'none'; });
+  }
+
   var select = document.getElementById('apply-resource');
   if (select) {
     select.addEventListener('change', function (e) {

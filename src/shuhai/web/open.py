@@ -1,0 +1,399 @@
+"""Open data on the web (公共数据开放): the public portal (``/open…``), its REST API
+(``/api/v1/open/…``) and the CKAN-compatible Action API (``/api/3/action/{name}`` and
+``/api/action/{name}``). Thin routes over ``shuhai.open``; every row served passes the policy
+point there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from shuhai import open as opendata
+from shuhai.access import limits
+from shuhai.access.identity import OFFICER
+from shuhai.config import Config
+from shuhai.errors import InvalidInput, ShuhaiError
+from shuhai.open import ckan, downloads, page
+from shuhai.web.access import require, viewer
+from shuhai.web.auth import check_csrf
+
+api = APIRouter(prefix="/api/v1/open", tags=["open"])
+ckan_api = APIRouter(tags=["ckan"])
+pages = APIRouter(include_in_schema=False)
+
+ANONYMOUS_CALLS_PER_MINUTE = 600  # per address, for the open APIs
+KEY_CALLS_PER_MINUTE = 3000  # per signed-in user or key
+
+FACET_LABELS = {
+    "department": "提供部门 Publisher",
+    "theme": "主题 Theme",
+    "format": "资源格式 Format",
+    "open_type": "开放类型 Open type",
+    "frequency": "更新频率 Frequency",
+}
+SORT_LABELS = {
+    "relevance": "相关度 Relevance",
+    "newest": "最新发布 Newest",
+    "updated": "最近更新 Updated",
+    "most_used": "最常用 Most used",
+    "title": "名称 Title",
+}
+
+
+def _config(request: Request) -> Config:
+    config: Config = request.app.state.config
+    return config
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _throttle(request: Request) -> None:
+    """Rate limits of the open APIs: per address for anonymous callers, per user otherwise
+    (counted in Redis when configured, so every server process counts together)."""
+    v = viewer(request)
+    if v.kind == "anonymous":
+        key, most = f"open:addr:{_address(request)}", ANONYMOUS_CALLS_PER_MINUTE
+    else:
+        key, most = f"open:{v.kind}:{v.name}", KEY_CALLS_PER_MINUTE
+    try:
+        limits.hit(_config(request), key, most)
+    except limits.TooManyRequests:
+        raise limits.TooManyRequests(
+            "open.rate_limited",
+            f"调用过于频繁（每分钟至多 {most} 次），请稍后再试",
+            f"Too many calls (at most {most} a minute); retry shortly",
+        ) from None
+
+
+def _filters(**values: list[str] | None) -> dict[str, list[str]]:
+    return {k: v for k, v in values.items() if v}
+
+
+class PublishIn(BaseModel):
+    """发布开放数据集 / publish a resource as an open dataset."""
+
+    resource: str = Field(..., max_length=120, description="资源代码或编号 / resource code or id")
+    title: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    keywords: list[str] | None = Field(None, max_length=50)
+    theme: str | None = Field(None, max_length=40)
+    licence: str | None = Field(None, max_length=40)
+    temporal_start: str | None = Field(None, max_length=10)
+    temporal_end: str | None = Field(None, max_length=10)
+    spatial: str | None = Field(None, max_length=100)
+    contact: str | None = Field(None, max_length=200)
+    columns: list[str] | None = Field(
+        None, max_length=1000, description="开放的信息项 / items opened"
+    )
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=1000)
+
+
+class PlanIn(BaseModel):
+    resource: str = Field(..., max_length=120)
+    year: int = Field(..., ge=2000, le=2100)
+    planned_date: str = Field(..., max_length=10, description="计划开放日期 / YYYY-MM-DD")
+    note: str = Field("", max_length=1000)
+
+
+def _meta(body: BaseModel) -> dict[str, Any]:
+    return {k: v for k, v in body.model_dump(exclude={"resource"}).items() if v is not None}
+
+
+# --- REST API ------------------------------------------------------------------------------
+
+
+@api.get("/datasets", summary="检索开放数据 / search open datasets")
+def search_datasets(
+    request: Request,
+    q: str = Query("", max_length=10_000),
+    department: list[str] | None = Query(None),
+    theme: list[str] | None = Query(None),
+    format: list[str] | None = Query(None),
+    open_type: list[str] | None = Query(None),
+    frequency: list[str] | None = Query(None),
+    keyword: list[str] | None = Query(None),
+    sort: str = Query("relevance", max_length=20),
+    limit: int = Query(20, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> dict[str, Any]:
+    _throttle(request)
+    filters = _filters(
+        department=department,
+        theme=theme,
+        format=format,
+        open_type=open_type,
+        frequency=frequency,
+        keyword=keyword,
+    )
+    return opendata.search(
+        _config(request), q, filters=filters, sort=sort, limit=limit, offset=offset
+    )
+
+
+@api.post("/datasets", status_code=201, summary="发布开放数据集 / publish a dataset")
+def publish_dataset(request: Request, body: PublishIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.publish", resource=body.resource)
+    return opendata.publish(_config(request), body.resource, _meta(body), viewer=v)
+
+
+@api.get("/datasets/{name}", summary="开放数据集 / one dataset")
+def show_dataset(request: Request, name: str) -> dict[str, Any]:
+    _throttle(request)
+    return opendata.get_dataset(_config(request), name)
+
+
+@api.patch("/datasets/{name}", summary="修改元数据 / update a dataset's metadata")
+def update_dataset(request: Request, name: str, body: PublishIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.update", resource=name)
+    ds = opendata.get_dataset(_config(request), name)
+    return opendata.publish(_config(request), ds["resource"]["id"], _meta(body), viewer=v)
+
+
+@api.post("/datasets/{name}/withdraw", summary="撤回开放数据集 / withdraw a dataset")
+def withdraw_dataset(request: Request, name: str, body: WithdrawIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.withdraw", resource=name)
+    return opendata.withdraw(_config(request), name, viewer=v, reason=body.reason)
+
+
+@api.get("/datasets/{name}/preview", summary="数据预览（50 行）/ a 50-row preview")
+def preview_dataset(
+    request: Request, name: str, limit: int = Query(50, ge=1, le=50)
+) -> dict[str, Any]:
+    _throttle(request)
+    return downloads.preview(_config(request), viewer(request), name, limit=limit)
+
+
+@api.get("/datasets/{name}/chart", summary="图表预览 / a chart of the data")
+def chart_dataset(request: Request, name: str) -> dict[str, Any]:
+    _throttle(request)
+    return page.chart(_config(request), viewer(request), name)
+
+
+@api.get(
+    "/datasets/{name}/download.{fmt}",
+    summary="下载 / download (csv, xlsx, json, parquet)",
+    response_class=StreamingResponse,
+)
+def download_dataset(
+    request: Request,
+    name: str,
+    fmt: str,
+    version: int | None = Query(None, ge=0, le=2**62),
+) -> StreamingResponse:
+    _throttle(request)
+    d = downloads.download(
+        _config(request), viewer(request), name, fmt, version=version, address=_address(request)
+    )
+    return StreamingResponse(
+        d.body,
+        media_type=d.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(d.filename)}",
+            "X-Shuhai-Download": d.id,
+            "X-Shuhai-Version": str(d.version),
+            "Link": f'</api/v1/open/downloads/{d.id}>; rel="describedby"',
+        },
+    )
+
+
+@api.get("/downloads/{download_id}", summary="下载记录 / what a download id leads back to")
+def show_download(request: Request, download_id: str) -> dict[str, Any]:
+    return downloads.download_record(_config(request), download_id)
+
+
+@api.get("/plan", summary="年度开放计划 / the yearly opening plan")
+def show_plan(request: Request, year: int | None = Query(None, ge=2000, le=2100)) -> dict[str, Any]:
+    return opendata.list_plan(_config(request), year)
+
+
+@api.post("/plan", status_code=201, summary="列入开放计划 / plan a resource's opening")
+def add_plan(request: Request, body: PlanIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.plan", resource=body.resource)
+    return opendata.plan(
+        _config(request),
+        body.resource,
+        year=body.year,
+        planned_date=body.planned_date,
+        note=body.note,
+        viewer=v,
+    )
+
+
+@api.get("/figures", summary="平台开放指标 / the platform's open-data figures")
+def show_figures(request: Request) -> dict[str, Any]:
+    return opendata.figures(_config(request))
+
+
+# --- CKAN Action API -----------------------------------------------------------------------
+
+
+def _ckan_help(request: Request, name: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={quote(name)}"
+
+
+async def _ckan(request: Request, name: str) -> JSONResponse:
+    help_url = _ckan_help(request, name)
+    params: dict[str, Any] = {}
+    try:
+        if request.method == "POST":
+            kind = request.headers.get("content-type", "")
+            raw = await request.body()
+            if len(raw) > 1_000_000:
+                raise ckan.ValidationError("ckan.too_large", "请求体过大", "Request body too large")
+            if raw.strip() and "form" not in kind:
+                try:
+                    body = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise ckan.ValidationError(
+                        "ckan.bad_json", "请求体不是有效的 JSON", "The body is not valid JSON"
+                    ) from None
+                if not isinstance(body, dict):
+                    raise ckan.ValidationError(
+                        "ckan.bad_json", "请求体应为 JSON 对象", "The body must be a JSON object"
+                    )
+                params = body
+            elif raw.strip():
+                params = dict((await request.form()).items())
+        params = {**dict(request.query_params.items()), **params}
+        _throttle(request)
+        ctx = ckan.Context(_config(request), viewer(request), str(request.base_url).rstrip("/"))
+        from starlette.concurrency import run_in_threadpool
+
+        result = await run_in_threadpool(ckan.call, ctx, name, params)
+    except ShuhaiError as exc:
+        status, error = ckan.error_body(exc)
+        return JSONResponse(
+            {"help": help_url, "success": False, "error": error}, status_code=status
+        )
+    return JSONResponse({"help": help_url, "success": True, "result": result})
+
+
+for prefix in ("/api/3/action", "/api/action"):
+    ckan_api.add_api_route(
+        prefix + "/{name}",
+        _ckan,
+        methods=["GET", "POST"],
+        summary="CKAN 兼容接口 / CKAN Action API",
+        include_in_schema=prefix == "/api/3/action",
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def _render(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+
+
+@pages.get("/open", response_class=HTMLResponse)
+def open_home(request: Request) -> HTMLResponse:
+    config = _config(request)
+    newest = opendata.search(config, "", sort="newest", limit=6)
+    popular = opendata.search(config, "", sort="most_used", limit=6)
+    return _render(
+        request,
+        "open_home.html",
+        {
+            "figures": opendata.figures(config),
+            "newest": newest["results"],
+            "popular": popular["results"],
+            "themes": newest["facets"]["theme"],
+            "departments": newest["facets"]["department"],
+        },
+    )
+
+
+@pages.get("/open/datasets", response_class=HTMLResponse)
+def open_search(
+    request: Request,
+    q: str = Query("", max_length=10_000),
+    department: list[str] | None = Query(None),
+    theme: list[str] | None = Query(None),
+    format: list[str] | None = Query(None),
+    open_type: list[str] | None = Query(None),
+    frequency: list[str] | None = Query(None),
+    sort: str = Query("relevance", max_length=20),
+    page: int = Query(1, ge=1, le=10_000),
+) -> HTMLResponse:
+    filters = _filters(
+        department=department, theme=theme, format=format, open_type=open_type, frequency=frequency
+    )
+    size = 20
+    if sort not in SORT_LABELS:
+        raise InvalidInput("open.bad_sort", "未知的排序方式", "Unknown sort order")
+    result = opendata.search(
+        _config(request), q, filters=filters, sort=sort, limit=size, offset=(page - 1) * size
+    )
+    return _render(
+        request,
+        "open_search.html",
+        {
+            "q": q,
+            "filters": filters,
+            "result": result,
+            "facet_labels": FACET_LABELS,
+            "sort_labels": SORT_LABELS,
+            "sort": sort,
+            "page": page,
+            "pages": max(1, (result["count"] + size - 1) // size),
+        },
+    )
+
+
+@pages.get("/open/datasets/{name}", response_class=HTMLResponse)
+def open_dataset(request: Request, name: str) -> HTMLResponse:
+    config = _config(request)
+    ds = opendata.get_dataset(config, name)
+    preview, preview_error = None, None
+    try:
+        preview = downloads.preview(config, viewer(request), name)
+    except ShuhaiError as exc:
+        preview_error = exc.message
+    base = str(request.base_url).rstrip("/")
+    return _render(
+        request,
+        "open_dataset.html",
+        {
+            "ds": ds,
+            "preview": preview,
+            "preview_error": preview_error,
+            "history": page.history(config, name),
+            "quality": page.quality(config, name),
+            "base": base,
+            "formats": list(downloads.FORMATS),
+            "chartable": page.chart_plan(config, viewer(request), name) is not None,
+        },
+    )
+
+
+@pages.get("/open/plan", response_class=HTMLResponse)
+def open_plan(request: Request, year: int | None = Query(None, ge=2000, le=2100)) -> HTMLResponse:
+    return _render(
+        request,
+        "open_plan.html",
+        {"plan": opendata.list_plan(_config(request), year), "labels": opendata.PLAN_STATUS},
+    )
+
+
+@pages.post("/open/datasets/{name}/withdraw")
+def withdraw_form(
+    request: Request, name: str, reason: str = Form(...), csrf: str = Form("")
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    v = require(request, (OFFICER,), action="open.withdraw", resource=name)
+    opendata.withdraw(_config(request), name, viewer=v, reason=reason)
+    return RedirectResponse("/open/datasets", status_code=303)
+
+
+__all__ = ["api", "ckan_api", "pages"]
