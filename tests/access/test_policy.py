@@ -6,9 +6,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from shuhai.access.policy import Viewer, apply, decide
+from shuhai.access.policy import Viewer, apply, decide, operator
 from shuhai.catalog import Catalog
 from shuhai.config import Config
+from shuhai.open import publish, withdraw
 
 ITEMS = [
     {"name": "身份证号"},
@@ -45,6 +46,7 @@ def city(any_config: Config) -> dict[str, int]:
                 "open_type": open_type,
             }
         )
+    publish(config, "参保无条件共享", viewer=operator())  # what the public may read of it
     return ids
 
 
@@ -66,8 +68,9 @@ def viewers(ids: dict[str, int]) -> dict[str, Viewer]:
 # resource share type -> viewer -> (allowed, masked ID?)
 EXPECTED = {
     "无条件共享": {
-        "anonymous": (True, True),  # also 无条件开放: open data, personal columns masked
-        "public": (True, True),
+        # also 无条件开放 and published: open data, personal items masked, the ID (L4) left out
+        "anonymous": (True, None),
+        "public": (True, None),
         "admin": (False, None),
         "security": (False, None),
         "auditor": (False, None),
@@ -101,10 +104,25 @@ def test_access_matrix(any_config: Config, city: dict[str, int], share: str) -> 
         d = decide(config, viewer, f"参保{share}")
         allowed, masked = EXPECTED[share][who]
         assert d.allowed is allowed, (share, who, d.reason)
-        if allowed:
+        if allowed and masked is None:
+            assert "身份证号" not in d.columns and "姓名" in d.masking, (share, who)
+        elif allowed:
             assert ("身份证号" in d.masking) is masked, (share, who)
         else:
             assert not d.columns and " / " in d.reason
+
+
+def test_open_data_is_read_by_the_public_only_while_published(
+    any_config: Config, city: dict[str, int]
+) -> None:
+    config = any_config
+    public = viewers(city)["public"]
+    assert decide(config, public, "参保无条件共享").allowed
+    withdraw(config, "303001-rs-00001", viewer=operator(), reason="核查")
+    d = decide(config, public, "参保无条件共享")
+    assert not d.allowed and d.code == "access.not_published"
+    publish(config, "参保无条件共享", {"columns": ["参保日期"]}, viewer=operator())
+    assert decide(config, public, "参保无条件共享").columns == ["参保日期"]
 
 
 def test_a_grant_opens_exactly_the_approved_columns(
@@ -150,6 +168,7 @@ def test_apply_masks_and_drops(any_config: Config, city: dict[str, int]) -> None
     row = apply(frame, public).row(0, named=True)
     assert row["姓名"] == "张*丰" and row["联系电话"] == "138****8000"
     assert row["备注"] == "电话138****8000"
+    assert "身份证号" not in row and "银行账号" not in row  # L4: never open
     officer = decide(config, viewers(city)["own_officer"], "参保无条件共享")
     assert apply(frame, officer).row(0, named=True)["身份证号"] == "350102198001010014"
     denied = decide(config, viewers(city)["admin"], "参保无条件共享")

@@ -18,9 +18,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from shuhai.access import audit, signing
+from shuhai.access.policy import operator
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.ingest import ingest
+from shuhai.open import publish
+from shuhai.open.datasets import slug
 from shuhai.platform import open_home
 from shuhai.quality import run_quality, set_rules
 from shuhai.quality.compare import add_comparison, run_comparison
@@ -46,11 +49,13 @@ VIEWERS = [
     "other_user",
     "other_system",
 ]
-# share type -> viewer -> None (refused) | True (masked) | False (in full), as in the policy
-POLICY: dict[str, dict[str, bool | None]] = {
+# share type -> viewer -> None (refused) | True (masked) | False (in full) | "absent" (the ID
+# left out: the public reads only what a published open dataset opens, never an L4 item) |
+# "missing" (404: no such open dataset), as in the policy
+POLICY: dict[str, dict[str, bool | str | None]] = {
     "无条件共享": {
-        "anonymous": True,  # also 无条件开放: open data, personal columns masked
-        "public": True,
+        "anonymous": "absent",  # also 无条件开放 and published: open data, ID never opened
+        "public": "absent",
         "admin": None,
         "security": None,
         "auditor": None,
@@ -129,7 +134,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             {"key": {"身份证号": id_number}, "item": "姓名", "reason": "姓名有误"},
             actor="rs_officer",
         )
+        if share == "无条件共享":
+            publish(config, rid, viewer=operator())
         out["res"][share] = {
+            "name": slug(res["code"]),
             "rid": rid,
             "run": run["run_id"] if "run_id" in run else run["id"],
             "quality": q["id"],
@@ -182,7 +190,7 @@ def _query(path: str) -> list[tuple[str, str]]:
 
 def routes(r: dict[str, int]) -> dict[str, tuple[str, str, bool]]:
     """name -> (path, which rule applies, is a JSON API route)."""
-    rid, run, q = r["rid"], r["run"], r["quality"]
+    rid, run, q, name = r["rid"], r["run"], r["quality"], r["name"]
     cid, crun, oid = r["cid"], r["crun"], r["oid"]
     return {
         "data": (f"/api/v1/resources/{rid}/data", "policy", True),
@@ -207,13 +215,23 @@ def routes(r: dict[str, int]) -> dict[str, tuple[str, str, bool]]:
         "comparison_page": (f"/comparisons/{cid}/runs/{crun}", "both_sides", False),
         "objection_page": (f"/objections/{oid}", "own_department", False),
         "objections_page": ("/objections", "listed_own", False),
+        # open data (数据开放): the published dataset's opened items only
+        "open_preview": (f"/api/v1/open/datasets/{name}/preview", "open", True),
+        "open_download": (f"/api/v1/open/datasets/{name}/download.csv", "open", True),
+        "open_page": (f"/open/datasets/{name}", "open", False),
+        "ckan_datastore": (f"/api/3/action/datastore_search?resource_id={name}", "open", True),
+        "ckan_datastore_legacy": (f"/api/action/datastore_search?resource_id={name}", "open", True),
     }
 
 
-def expected(rule: str, share: str, who: str) -> bool | None:
+def expected(rule: str, share: str, who: str) -> bool | str | None:
     policy = POLICY[share][who]
     if rule in ("policy", "listed"):
         return policy
+    if rule == "open":  # the open-data routes serve the opened items only, to whoever may read
+        if share != "无条件共享":
+            return "missing"  # not open, so not published: no such dataset for anyone
+        return None if policy is None else "absent"
     if rule == "share":
         return None if who == "anonymous" else policy
     if rule == "own_officer":
@@ -236,11 +254,24 @@ def test_no_read_without_entitlement(city: dict[str, Any], share: str) -> None:
             status, text = fetch(city, who, path)
             want = expected(rule, share, who)
             seen = (full in text, masked in text)
-            ok = seen == {None: (False, False), True: (False, True), False: (True, False)}[want]
-            if is_api and not rule.startswith("listed"):
+            ok = (
+                seen
+                == {
+                    None: (False, False),
+                    True: (False, True),
+                    False: (True, False),
+                    "absent": (False, False),
+                    "missing": (False, False),
+                }[want]
+            )
+            if want == "missing":
+                ok = ok and status == 404
+            elif is_api and not rule.startswith("listed"):
                 ok = ok and (status == 200 if want is not None else status in (401, 403))
                 if want is None:
                     ok = ok and status == (401 if who == "anonymous" else 403)
+            elif want == "absent":
+                ok = ok and status == 200
             ok = ok and status < 500
             if not ok:
                 failures.append((name, who, status, seen, want))
@@ -325,6 +356,19 @@ NO_RECORDS = {
     "/resources/{rid}/rules": "rule definitions page",
     "/quality": "department scorecard page",
     "/comparisons": "comparison definitions page",
+    "/api/v1/open/datasets": "open catalog search (metadata): tests/open/test_search.py",
+    "/api/v1/open/datasets/{name}": "open dataset metadata: tests/open/test_datasets.py",
+    "/api/v1/open/datasets/{name}/chart": "aggregates of opened, unmasked items: tests/open",
+    "/api/v1/open/downloads/{download_id}": "what a download id leads to (no actor, no rows)",
+    "/api/v1/open/plan": "the opening plan",
+    "/api/v1/open/figures": "open-data figures",
+    "/open": "open data home: figures and titles",
+    "/open/datasets": "open catalog search page",
+    "/open/plan": "opening plan page",
+    # in the matrix above with concrete values (the route's own parameter is the format/action)
+    "/api/v1/open/datasets/{name}/download.{fmt}": "in the matrix as open_download",
+    "/api/3/action/{name}": "in the matrix as ckan_datastore; other actions: metadata",
+    "/api/action/{name}": "in the matrix as ckan_datastore_legacy; other actions: metadata",
 }
 
 

@@ -131,8 +131,7 @@ _open_source: list[Callable[[Config], OpenColumns]] = []
 def register_open(source: Callable[[Config], OpenColumns]) -> None:
     """Where the published open datasets come from (``shuhai.open`` registers itself when
     imported): a 无条件开放 resource is read by the public only once it is published, and then
-    only the items its publication opens. Without a source, an open resource's items are read
-    with L3/L4 masked, as before open datasets existed."""
+    only the items its publication opens. Without a source nothing is open (default deny)."""
     _open_source[:] = [source]
 
 
@@ -205,15 +204,15 @@ def decide(
             viewer.kind == "anonymous" or PUBLIC in viewer.roles or not viewer.roles
         ):
             published = opened(config)
-            cols = columns if published is None else published(res["id"])
-            if cols is None:
+            cols = published(res["id"]) if published is not None else None
+            if cols is None:  # not published (or no open-data package in this process)
                 return deny(
                     "access.not_published",
                     "该资源尚未作为开放数据发布",
                     "The resource is not published as open data",
                 )
-            if published is not None:  # 核心 (L4) items are never opened, even if graded later
-                cols = [c for c in columns if c in set(cols) and levels.get(c) != "L4"]
+            # 核心 (L4) items are never opened, even if graded so after publishing
+            cols = [c for c in columns if c in set(cols) and levels.get(c) != "L4"]
             return allow(cols, {"L3", "L4"}, "access.open", "开放数据", "Open data")
         return deny("access.denied", "无权访问该资源", "No access to this resource")
     if viewer.department_id == owner:

@@ -29,6 +29,7 @@ from shuhai.errors import Forbidden, InvalidInput, NotFound, ShuhaiError
 from shuhai.lake import LakeTable
 from shuhai.lake.schema import LINE_COLUMN, RUN_COLUMN, quote_identifier
 from shuhai.open.datasets import count_use, get_dataset
+from shuhai.open.downloads import opened_columns
 from shuhai.share.serving import MAX_VALUE, _typed
 
 MAX_LIMIT = 32_000  # CKAN's own ceiling for one page
@@ -192,7 +193,7 @@ def datastore_search(
     try:
         table, version = _table(config, dataset)
         data = table.dataset(version)
-        allowed = [c for c in decision.columns if c in data.schema.names]
+        allowed = opened_columns(dataset, decision, data.schema.names)
         masked = set(decision.masking)
         if not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
             raise _bad(
@@ -358,7 +359,9 @@ def _views(
         table, version = _table(config, dataset)
         data = table.dataset(version)
         plain = [
-            c for c in decision.columns if c in data.schema.names and c not in decision.masking
+            c
+            for c in opened_columns(dataset, decision, data.schema.names)
+            if c not in decision.masking
         ]
         if any(c in table.encrypted_columns(version) for c in plain):
             plain = [c for c in plain if c not in table.encrypted_columns(version)]

@@ -75,6 +75,15 @@ def _version(table: LakeTable, version: int | None) -> int:
     return use
 
 
+def opened_columns(
+    dataset: dict[str, Any], decision: Decision, stored: list[str] | None
+) -> list[str]:
+    """What the open-data routes serve this caller: the items the dataset opens that the caller
+    may read (its own officer too sees only those here), in the catalog's order."""
+    opened = set(dataset["columns"])
+    return [c for c in decision.columns if c in opened and (stored is None or c in stored)]
+
+
 def inert(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells a spreadsheet would evaluate (``=1+1``, ``@SUM(…)``, ``-2+3+cmd|…``, a leading
     tab or carriage return) get a leading apostrophe; plain numbers such as ``-3.5`` are kept."""
@@ -95,7 +104,7 @@ def _batches(
     """The opened, masked columns of a version, batch by batch (system columns left out)."""
     table = LakeTable(config.lake_dir, dataset["resource"]["id"])
     data = table.dataset(version)
-    columns = [c for c in decision.columns if c in data.schema.names]
+    columns = opened_columns(dataset, decision, data.schema.names)
     stored = pa.schema([data.schema.field(c) for c in columns])
 
     def frames() -> Iterator[pl.DataFrame]:
@@ -330,7 +339,7 @@ def preview(
     else:
         version = _version(table, None)
         data = table.dataset(version)
-        columns = [c for c in decision.columns if c in data.schema.names]
+        columns = opened_columns(dataset, decision, data.schema.names)
         head = data.head(limit, columns=columns)
         frame = pl.from_arrow(table.open(head, pa.schema([data.schema.field(c) for c in columns])))
         assert isinstance(frame, pl.DataFrame)
@@ -351,7 +360,7 @@ def preview(
         "dataset": dataset["name"],
         "version": version,
         "total": total,
-        "columns": [c for c in decision.columns],
+        "columns": opened_columns(dataset, decision, None),
         "masking": decision.masking,
         "rows": rows,
     }
