@@ -3,15 +3,22 @@ a person resource (never open), and a resource not yet published."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from shuhai.access.policy import operator
 from shuhai.catalog import Catalog
 from shuhai.config import Config
 from shuhai.ingest import ingest
 from shuhai.open import publish
+from shuhai.platform import open_home
+from shuhai.web.app import create_app
 from tests.conftest import write
 
 AIR_ITEMS = [
@@ -92,3 +99,26 @@ def open_city(config: Config, tmp_path: Path) -> dict:
 @pytest.fixture
 def city(config: Config, tmp_path: Path) -> dict:
     return open_city(config, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The open city served by a real server (uvicorn) on a free port."""
+    tmp: Path = tmp_path_factory.mktemp("ckan")
+    config = open_home(Config.from_env({}, home=str(tmp / "home")))
+    open_city(config, tmp)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)

@@ -3,43 +3,11 @@ server, and CKAN's error shapes for bad calls."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from ckanapi import NotAuthorized, NotFound, RemoteCKAN, SearchQueryError, ValidationError
-
-from shuhai.config import Config
-from shuhai.platform import open_home
-from shuhai.web.app import create_app
-from tests.open.conftest import open_city
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp: Path = tmp_path_factory.mktemp("ckan")
-    config = open_home(Config.from_env({}, home=str(tmp / "home")))
-    open_city(config, tmp)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import importlib
 
 from shuhai.cli.common import app, main
 
-GROUPS = ("data", "catalog", "quality", "bases", "security", "share")
+GROUPS = ("data", "catalog", "quality", "bases", "security", "share", "open")
 for _group in GROUPS:
     importlib.import_module(f"shuhai.cli.{_group}")
 

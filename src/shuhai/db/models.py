@@ -22,6 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Tables the migrations make that no model maps: the open catalog's full-text index, whose shape
+# is each database's own (an SQLite FTS5 virtual table and its shadow tables, a PostgreSQL
+# table with a generated tsvector and a GIN index), read and written by ``shuhai.open.search``.
+UNMAPPED_TABLES = ("open_fts",)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -11,7 +11,13 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from pydantic import BaseModel, Field
 
 from shuhai import open as opendata
@@ -19,7 +25,7 @@ from shuhai.access import limits
 from shuhai.access.identity import OFFICER
 from shuhai.config import Config
 from shuhai.errors import InvalidInput, ShuhaiError
-from shuhai.open import ckan, downloads, page
+from shuhai.open import ckan, downloads, interchange, page
 from shuhai.web.access import require, viewer
 from shuhai.web.auth import check_csrf
 
@@ -184,6 +190,14 @@ def chart_dataset(request: Request, name: str) -> dict[str, Any]:
     "/datasets/{name}/download.{fmt}",
     summary="下载 / download (csv, xlsx, json, parquet)",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                media.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                for media, _ext in downloads.FORMATS.values()
+            }
+        }
+    },
 )
 def download_dataset(
     request: Request,
@@ -227,6 +241,40 @@ def add_plan(request: Request, body: PlanIn) -> dict[str, Any]:
         planned_date=body.planned_date,
         note=body.note,
         viewer=v,
+    )
+
+
+@api.get(
+    "/catalog.ttl",
+    summary="DCAT 目录（Turtle）/ the open catalog as DCAT Turtle",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/turtle": {"schema": {"type": "string"}}}}},
+)
+def catalog_turtle(request: Request) -> PlainTextResponse:
+    text, errors = interchange.dcat(_config(request), str(request.base_url).rstrip("/"))
+    return PlainTextResponse(
+        text, media_type="text/turtle", headers={"X-Shuhai-Left-Out": str(len(errors))}
+    )
+
+
+@api.get(
+    "/catalog.jsonld",
+    summary="DCAT 目录（JSON-LD）/ the open catalog as DCAT JSON-LD",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/ld+json": {"schema": {}}}}},
+)
+def catalog_jsonld(request: Request) -> PlainTextResponse:
+    text, errors = interchange.dcat(_config(request), str(request.base_url).rstrip("/"), "json-ld")
+    return PlainTextResponse(
+        text, media_type="application/ld+json", headers={"X-Shuhai-Left-Out": str(len(errors))}
+    )
+
+
+@api.get("/datasets/{name}/datapackage.json", summary="数据包描述 / Frictionless Data Package")
+def datapackage(request: Request, name: str) -> dict[str, Any]:
+    _throttle(request)
+    return interchange.datapackage(
+        _config(request), viewer(request), name, str(request.base_url).rstrip("/")
     )
 
 
@@ -280,13 +328,15 @@ async def _ckan(request: Request, name: str) -> JSONResponse:
 
 
 for prefix in ("/api/3/action", "/api/action"):
-    ckan_api.add_api_route(
-        prefix + "/{name}",
-        _ckan,
-        methods=["GET", "POST"],
-        summary="CKAN 兼容接口 / CKAN Action API",
-        include_in_schema=prefix == "/api/3/action",
-    )
+    for method in ("GET", "POST"):
+        ckan_api.add_api_route(
+            prefix + "/{name}",
+            _ckan,
+            methods=[method],
+            name=f"ckan_{method.lower()}_{prefix.count('/')}",
+            summary="CKAN 兼容接口 / CKAN Action API",
+            include_in_schema=prefix == "/api/3/action",
+        )
 
 
 # --- pages ---------------------------------------------------------------------------------

@@ -22,6 +22,30 @@ ERROR_SCHEMA = {
         "status": {"type": "integer"},
     },
 }
+# CKAN's own envelope, which the CKAN-compatible Action API answers in (its clients expect it)
+CKAN_SCHEMA = {
+    "title": "CkanResponse",
+    "description": "CKAN 兼容响应 / CKAN's response envelope",
+    "type": "object",
+    "required": ["help", "success"],
+    "properties": {
+        "help": {"type": "string"},
+        "success": {"type": "boolean"},
+        "result": {},
+        "error": {
+            "type": "object",
+            "required": ["__type", "message"],
+            "properties": {"__type": {"type": "string"}, "message": {"type": "string"}},
+        },
+    },
+}
+CKAN_STATUSES = {
+    "200": "成功 / success",
+    "403": "Authorization Error",
+    "404": "Not Found Error",
+    "409": "Validation Error / Search Query Error",
+    "429": "Rate Limit Error",
+}
 ERRORS = {
     "400": "请求错误 / Bad request",
     "401": "未登录或签名无效 / Not signed in, or a bad signature",
@@ -48,9 +72,20 @@ def install(app: FastAPI) -> None:
         )
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas["Error"] = ERROR_SCHEMA
+        schemas["CkanResponse"] = CKAN_SCHEMA
         ref = {"$ref": "#/components/schemas/Error"}
+        ckan = {"$ref": "#/components/schemas/CkanResponse"}
         for ops in doc.get("paths", {}).values():
             for op in ops.values():
+                if "ckan" in op.get("tags", []):
+                    op["responses"] = {
+                        code: {
+                            "description": text,
+                            "content": {"application/json": {"schema": ckan}},
+                        }
+                        for code, text in CKAN_STATUSES.items()
+                    }
+                    continue
                 responses = op.setdefault("responses", {})
                 for code, text in ERRORS.items():
                     responses[code] = {
