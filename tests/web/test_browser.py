@@ -188,3 +188,41 @@ def test_apply_approve_and_audit_in_the_browser(server: str, browser, tmp_path: 
     assert "share.decide" in auditor.inner_text("#audit-entries")
     for page in (applicant, provider, auditor):
         page.close()
+
+
+def test_open_data_search_preview_download(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """The public's path (公众): the home page is the open-data portal; search in Chinese, open
+    a dataset, see its preview, download it as CSV, and find the API example."""
+    page = browser.new_page(accept_downloads=True)
+    page.goto(server + "/")
+    page.wait_for_url("**/open")
+    assert "公共数据开放平台" in page.inner_text("h1")
+    assert "/tmp" not in page.content() and "sqlite:" not in page.content()  # no server paths
+    page.fill("#open-q", "营业执照")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/open/datasets?q=*")
+    hit = page.locator("article.result", has_text="企业营业执照信息")
+    assert hit.count() == 1 and hit.locator("mark").count() >= 1
+    assert "匹配" in hit.inner_text()
+    hit.locator("h3 a").click()
+    page.wait_for_selector("text=数据预览")
+    assert page.locator("table tr").count() > 5
+    assert "datastore_search" in page.inner_text("pre.code")
+    with page.expect_download() as info:
+        page.click("text=下载 CSV")
+    path = tmp_path / "dl.csv"
+    info.value.save_as(path)
+    body = path.read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf") and "统一社会信用代码".encode() in body.splitlines()[0]
+    # a theme facet narrows the list; on a phone the facets sit above the results
+    page.goto(server + "/open/datasets")
+    page.click("aside >> text=市场监管")
+    page.wait_for_url("**theme=*")
+    assert "✓" in page.inner_text("aside")
+    page.set_viewport_size({"width": 390, "height": 800})
+    aside, results = page.locator("aside").bounding_box(), page.locator("#total").bounding_box()
+    assert aside and results and aside["y"] < results["y"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, width
+    page.screenshot(path=str(tmp_path / "open.png"), full_page=True)
+    page.close()

@@ -8,7 +8,9 @@ items masked. 不予开放 resources cannot be published and are never listed, n
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -397,19 +399,51 @@ def list_datasets(config: Config) -> list[dict[str, Any]]:
 
 
 COUNTERS = ("views", "downloads", "api_calls")
+FLUSH_SECONDS = 2.0  # usage counts are written at most this often (one transaction per flush)
+_pending: dict[tuple[str, int, str], int] = {}
+_pending_lock = threading.Lock()
+_flushed = [time.monotonic()]
 
 
 def count_use(config: Config, dataset_id: int, counter: str, n: int = 1) -> None:
-    """One more view, download or API call of a dataset (the figures on its page)."""
+    """One more view, download or API call of a dataset (the figures on its page). Counted in
+    memory and written every ``FLUSH_SECONDS``: a busy API does not write once per call."""
     if counter not in COUNTERS:
         raise ValueError(counter)
-    column = getattr(OpenDataset, counter)
-    with session_scope(config.database_url) as s:
-        s.execute(  # updated_at kept: a view is not a change of the dataset
-            update(OpenDataset)
-            .where(OpenDataset.id == dataset_id)
-            .values({column: column + n, OpenDataset.updated_at: OpenDataset.updated_at})
-        )
+    with _pending_lock:
+        key = (config.database_url, dataset_id, counter)
+        _pending[key] = _pending.get(key, 0) + n
+        due = time.monotonic() - _flushed[0] >= FLUSH_SECONDS
+    if due:
+        flush_counts()
+
+
+def flush_counts() -> None:
+    """Write the usage counts gathered so far (also at exit)."""
+    with _pending_lock:
+        taken = dict(_pending)
+        _pending.clear()
+        _flushed[0] = time.monotonic()
+    by_url: dict[str, list[tuple[int, str, int]]] = {}
+    for (url, dataset_id, counter), n in taken.items():
+        by_url.setdefault(url, []).append((dataset_id, counter, n))
+    for url, rows in by_url.items():
+        try:
+            with session_scope(url) as s:
+                for dataset_id, counter, n in rows:
+                    column = getattr(OpenDataset, counter)
+                    s.execute(  # updated_at kept: a view is not a change of the dataset
+                        update(OpenDataset)
+                        .where(OpenDataset.id == dataset_id)
+                        .values(
+                            {column: column + n, OpenDataset.updated_at: OpenDataset.updated_at}
+                        )
+                    )
+        except Exception:  # noqa: BLE001 - counts are figures, never a reason to fail a read
+            logging.getLogger(__name__).warning("usage counts not written", exc_info=True)
+
+
+atexit.register(flush_counts)
 
 
 # --- the policy point's source ----------------------------------------------------------------
@@ -552,6 +586,7 @@ def list_plan(config: Config, year: int | None = None) -> dict[str, Any]:
 
 def figures(config: Config) -> dict[str, Any]:
     """The platform's own open-data figures (开放数林指数's data and use layers, in short)."""
+    flush_counts()
     with session_scope(config.database_url) as s:
         rows = s.execute(
             select(OpenDataset, Resource)

@@ -263,17 +263,22 @@ def datastore_search(
                     )
                     params.extend([w] * len(searchable))
         clause = (" WHERE " + " AND ".join(where)) if where else ""
+        # Without a sort the rows come in the version's stored order (its files in the log's
+        # order, each in line order: DuckDB preserves it), so a page stops reading once it is
+        # full; a sort is made total by the rows' (run, line).
         ordering = ", ".join(f"{quote_identifier(c)} {d}" for c, d in order)
-        ordering = (
-            ordering + ", " if ordering else ""
-        ) + f"{quote_identifier(RUN_COLUMN)}, {quote_identifier(LINE_COLUMN)}"
+        if ordering:
+            ordering = (
+                f" ORDER BY {ordering}, {quote_identifier(RUN_COLUMN)}, "
+                f"{quote_identifier(LINE_COLUMN)}"
+            )
         con = duckdb.connect(":memory:")
         try:
             table.scan_view(con, "t", data)
             select = ", ".join(quote_identifier(c) for c in [*wanted, RUN_COLUMN, LINE_COLUMN])
             head = "SELECT DISTINCT" if distinct else "SELECT"
             page = con.sql(
-                f"{head} {select} FROM t{clause} ORDER BY {ordering} LIMIT {int(limit)} OFFSET {int(offset)}",
+                f"{head} {select} FROM t{clause}{ordering} LIMIT {int(limit)} OFFSET {int(offset)}",
                 params=params,
             ).pl()
             total = (

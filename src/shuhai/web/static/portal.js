@@ -33,11 +33,19 @@
     });
   }
 
+  // The open-data chart: ECharts (1 MB) is fetched only when the chart scrolls into view.
+  function withEcharts(then) {
+    if (window.echarts) { then(); return; }
+    var s = document.createElement('script');
+    s.src = '/static/echarts.min.js'; s.onload = then;
+    document.head.appendChild(s);
+  }
   var chart = document.getElementById('open-chart');
-  if (chart && window.fetch) {
+  function drawChart() {
     fetch(chart.dataset.src, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
       .then(function (c) {
         if (!c.kind || !window.echarts) { chart.style.display = 'none'; return; }
+        chart.setAttribute('aria-label', '图表 / chart: ' + c.measure + ' · ' + c.dimension);
         echarts.init(chart).setOption({
           tooltip: {trigger: 'axis'}, grid: {left: 60, right: 20, top: 30, bottom: 60},
           title: {text: c.measure + (c.dimension ? ' · ' + c.dimension : ''), textStyle: {fontSize: 13}},
@@ -46,6 +54,16 @@
           series: [{type: c.kind, data: c.y, smooth: c.kind === 'line'}]
         });
       }).catch(function () { chart.style.display = 'none'; });
+  }
+  if (chart && window.fetch) {
+    if ('IntersectionObserver' in window) {
+      var seen = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) {
+          seen.disconnect(); withEcharts(drawChart);
+        }
+      });
+      seen.observe(chart);
+    } else { withEcharts(drawChart); }
   }
 
   var select = document.getElementById('apply-resource');
