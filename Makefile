@@ -58,7 +58,7 @@ test: install-test chromium java
 	$(BIN)/python -m pytest -q
 
 ## make bench: the figures each issue names, side by side with the reference tools
-bench: install-test
+bench: install-test chromium
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/quality.py
@@ -68,6 +68,7 @@ bench: install-test
 	$(BIN)/python bench/share.py --rows 10000000
 	$(BIN)/pip install -q datasette  # the reference the portal is measured against
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/open.py
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
