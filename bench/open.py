@@ -329,13 +329,15 @@ def download_bench(server: Server, home: Path, name: str, rid: int) -> dict[str,
     for _ in range(3):  # the median of three (each server worker starts cold once)
         t = time.perf_counter()
         rows = 0
-        with httpx.stream(
-            "GET", f"{server.url}/api/v1/open/datasets/{name}/download.csv", timeout=600
-        ) as r:
-            with target.open("wb") as f:
-                for chunk in r.iter_bytes():
-                    f.write(chunk)
-                    rows += chunk.count(b"\n")
+        with (
+            httpx.stream(
+                "GET", f"{server.url}/api/v1/open/datasets/{name}/download.csv", timeout=600
+            ) as r,
+            target.open("wb") as f,
+        ):
+            for chunk in r.iter_bytes():
+                f.write(chunk)
+                rows += chunk.count(b"\n")
         takes.append(time.perf_counter() - t)
     ours = statistics.median(takes)
     rss = max(
