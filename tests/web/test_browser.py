@@ -226,3 +226,48 @@ def test_open_data_search_preview_download(server: str, browser, tmp_path: Path)
     assert width <= 400, width
     page.screenshot(path=str(tmp_path / "open.png"), full_page=True)
     page.close()
+
+
+def test_conditional_open_data_apply_approve_key_call(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """有条件开放 in the portal: a citizen applies with the signed pledge, the tax bureau's officer
+    approves, the citizen takes a key (shown once) and calls the CKAN API with it."""
+    import httpx
+
+    page = browser.new_page()
+    found = httpx.get(server + "/api/v1/open/datasets", params={"q": "纳税信用等级"}).json()
+    name = next(r["name"] for r in found["results"] if r["title"] == "纳税信用等级评价信息")
+    page.goto(server + f"/open/datasets/{name}")
+    assert "有条件开放" in page.inner_text("h1") and "登录后申请" in page.inner_text("body")
+    sign_in(page, server, "citizen", then=f"/open/datasets/{name}")
+    page.goto(server + f"/open/datasets/{name}")
+    page.fill("#purpose", "研究纳税信用与企业经营状况的关系")
+    page.fill("#scenario", "学术研究，仅发布统计结果，不公开原始数据")
+    page.click("button:has-text('提交申请')")  # the pledge is not yet signed: the browser asks
+    assert "/apply" not in page.url
+    page.check("input[name=pledge_accepted]")
+    page.fill("#signed_by", "公众用户")
+    page.click("button:has-text('提交申请')")
+    page.wait_for_url("**/open/applications?sent=*")
+    assert "已提交" in page.inner_text("[role=status]") and "待审核" in page.inner_text("table")
+    page.context.clear_cookies()
+    sign_in(page, server, "sw_officer", then="/open/applications")
+    page.goto(server + "/open/applications")
+    card = page.locator("article.result", has_text="纳税信用等级评价信息").first
+    assert "公众用户" in card.inner_text()
+    card.locator("button[value=yes]").click()
+    page.wait_for_url("**/open/applications")
+    page.context.clear_cookies()
+    sign_in(page, server, "citizen", then="/open/applications")
+    page.goto(server + "/open/applications")
+    assert "已批准" in page.inner_text("table")
+    page.click("button:has-text('领取密钥')")
+    key = page.inner_text("#new-key").strip()
+    assert key.startswith("shk_")
+    page.screenshot(path=str(tmp_path / "key.png"), full_page=True)
+    got = httpx.get(
+        server + "/api/3/action/datastore_search",
+        params={"resource_id": name, "limit": 3},
+        headers={"Authorization": key},
+    )
+    assert got.status_code == 200 and got.json()["result"]["total"] > 0
+    page.close()

@@ -44,6 +44,7 @@ UNCONDITIONAL = "无条件共享"  # 无条件共享
 CONDITIONAL = "有条件共享"  # 有条件共享
 NOT_SHARED = "不予共享"  # 不予共享
 OPEN = "无条件开放"  # 无条件开放
+CONDITIONAL_OPEN = "有条件开放"  # 有条件开放 (受限开放): by approved application
 OPERATOR = "operator"  # 数据目录操作员: the OS user running the command line on the data directory
 OPERATOR_CODE = "access.operator"
 
@@ -139,6 +140,20 @@ def opened(config: Config) -> OpenColumns | None:
     return _open_source[0](config) if _open_source else None
 
 
+OpenGrants = Callable[[int, "Viewer"], bool]  # (resource id, viewer) -> approved to use it
+_open_grants: list[Callable[[Config], OpenGrants]] = []
+
+
+def register_open_grants(source: Callable[[Config], OpenGrants]) -> None:
+    """Where approved applications for conditionally open data come from (``shuhai.open``
+    registers itself): without a source, nobody reads conditionally open data."""
+    _open_grants[:] = [source]
+
+
+def open_granted(config: Config, resource_id: int, viewer: Viewer) -> bool:
+    return bool(_open_grants) and _open_grants[0](config)(resource_id, viewer)
+
+
 def decide(
     config: Config, viewer: Viewer, resource: str | int, *, grants: Grants = no_grants
 ) -> Decision:
@@ -193,14 +208,14 @@ def decide(
             "系统管理员、安全保密管理员、安全审计员不读取部门数据（三员分立）",
             "Platform roles do not read department data (separation of duties)",
         )
-    if viewer.kind == "system" and viewer.scopes and res["code"] not in viewer.scopes:
+    if viewer.kind in ("system", "open_key") and viewer.scopes and res["code"] not in viewer.scopes:
         return deny(
             "access.out_of_scope",
             "凭证的授权范围不含该资源",
             "The credential's scope excludes this resource",
         )
     if not viewer.department_member:
-        if res.get("open_type") == OPEN and (
+        if res.get("open_type") in (OPEN, CONDITIONAL_OPEN) and (
             viewer.kind == "anonymous" or PUBLIC in viewer.roles or not viewer.roles
         ):
             published = opened(config)
@@ -210,6 +225,12 @@ def decide(
                     "access.not_published",
                     "该资源尚未作为开放数据发布",
                     "The resource is not published as open data",
+                )
+            if res["open_type"] == CONDITIONAL_OPEN and not open_granted(config, res["id"], viewer):
+                return deny(
+                    "access.open_conditional",
+                    "有条件开放数据须申请并获批准后使用",
+                    "Conditionally open data: apply, and use it once approved",
                 )
             # 核心 (L4) items are never opened, even if graded so after publishing
             cols = [c for c in columns if c in set(cols) and levels.get(c) != "L4"]
@@ -496,6 +517,8 @@ __all__ = [
     "record",
     "register_grants",
     "register_open",
+    "register_open_grants",
+    "open_granted",
     "opened",
     "remembered",
 ]

@@ -18,8 +18,10 @@ from shuhai.db.models import (
     Objection,
     ObjectionEvent,
     ObjectionPolicy,
+    OpenApplication,
     OpenDataset,
     OpenDownload,
+    OpenKey,
     OpenPlanEntry,
     QualityResult,
     QualityRule,
@@ -36,7 +38,9 @@ from shuhai.db.models import (
 from shuhai.db.session import get_engine, session_scope, upgrade
 
 __all__ = [
+    "OpenApplication",
     "OpenDataset",
+    "OpenKey",
     "OpenDownload",
     "OpenPlanEntry",
     "ShareApplication",

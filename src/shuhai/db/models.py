@@ -629,3 +629,59 @@ class OpenDownload(Base):
     rows: Mapped[int | None] = mapped_column(BigInteger)
     address: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class OpenApplication(Base):
+    """有条件开放申请: a registered person or enterprise asks to use a conditionally open dataset,
+    with its purpose, scenario and a signed security pledge (安全承诺); the owning department
+    answers within 5 working days; an approval issues a personal key for that dataset and
+    period."""
+
+    __tablename__ = "open_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("open_datasets.id", ondelete="CASCADE"), index=True
+    )
+    applicant: Mapped[str] = mapped_column(String(100), index=True)  # the signed-in user
+    applicant_kind: Mapped[str] = mapped_column(String(12))  # person | enterprise
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    uscc: Mapped[str] = mapped_column(String(18), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    purpose: Mapped[str] = mapped_column(Text)
+    scenario: Mapped[str] = mapped_column(Text)
+    pledge_version: Mapped[str] = mapped_column(String(20))
+    pledge_signed_by: Mapped[str] = mapped_column(String(100))
+    pledge_signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), index=True, default="submitted")
+    deadline: Mapped[date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenKey(Base):
+    """开放数据调用密钥: a personal key for one conditionally open dataset and period, stored as
+    its SHA-256 (shown once when issued); sent CKAN's way (``Authorization`` or
+    ``X-CKAN-API-Key``)."""
+
+    __tablename__ = "open_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("open_applications.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, to tell keys apart
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("open_datasets.id", ondelete="CASCADE"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

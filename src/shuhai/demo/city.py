@@ -83,6 +83,7 @@ class Table:
     share_type: str = "无条件共享"
     share_condition: str = ""
     open_type: str = "不予开放"
+    open_condition: str = ""
     update_cycle: str = "每月"
     date_style: str = "iso"  # iso | slash | compact | chinese
 
@@ -113,6 +114,7 @@ class Table:
             ),
             "share_method": "接口" if self.source == "sqlite" else "共享平台",
             "open_type": self.open_type,
+            "open_condition": self.open_condition,
             "update_cycle": self.update_cycle,
             "publish_date": date(2024, 1, 1),
             "key_columns": self.key,
@@ -987,7 +989,8 @@ TABLES: list[Table] = [
         _tax_credit,
         key=["纳税人识别号"],
         update_cycle="每年",
-        open_type="无条件开放",
+        open_type="有条件开放",  # 受限开放: by application with a signed pledge
+        open_condition="用于信用研究、风控建模等，须说明用途场景并签署数据安全承诺",
     ),
     Table(
         "SW",

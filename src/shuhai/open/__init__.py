@@ -1,5 +1,8 @@
-"""Open data (数据开放): publishing, the opening plan, search, downloads and the CKAN API."""
+"""Open data (数据开放): publishing, the opening plan, search, downloads, conditional opening
+and the CKAN API. Importing the package registers it with the policy point (published items,
+approved applications)."""
 
+from shuhai.open import applications
 from shuhai.open.datasets import (
     CONDITIONAL_OPEN,
     LICENCES,
@@ -20,6 +23,7 @@ from shuhai.open.datasets import (
 from shuhai.open.search import search
 
 __all__ = [
+    "applications",
     "CONDITIONAL_OPEN",
     "LICENCES",
     "NOT_OPEN",

@@ -41,10 +41,29 @@ def viewer(request: Request) -> Viewer:
         v = Viewer("user", user["username"], user["department_id"], tuple(user["roles"]))
     elif "x-shuhai-appkey" in request.headers and request.method in SAFE_METHODS:
         v = signed_system(request, b"", refused="api.refused")
+    elif key := open_key(request):
+        from shuhai.open.applications import resolve_key
+
+        found = resolve_key(_config(request), key)
+        if found is None:
+            record(_config(request), Viewer(), "open.key", "", outcome="refused", detail="bad_key")
+            raise Unauthorized(
+                "open.bad_key",
+                "开放数据密钥无效、已撤销或已过期",
+                "The open-data key is unknown, revoked or expired",
+            )
+        v = found
     else:
         v = Viewer()
     request.state.viewer = v
     return v
+
+
+def open_key(request: Request) -> str | None:
+    """A personal open-data key sent CKAN's way: ``X-CKAN-API-Key`` or a bare ``Authorization``."""
+    key = request.headers.get("x-ckan-api-key") or request.headers.get("authorization", "")
+    key = key.strip()
+    return key if key.startswith("shk_") else None
 
 
 def signed_system(request: Request, body: bytes, *, refused: str) -> Viewer:

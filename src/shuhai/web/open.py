@@ -25,9 +25,10 @@ from shuhai.access import limits
 from shuhai.access.identity import OFFICER
 from shuhai.config import Config
 from shuhai.errors import InvalidInput, ShuhaiError
-from shuhai.open import ckan, downloads, interchange, page
-from shuhai.web.access import require, viewer
-from shuhai.web.auth import check_csrf
+from shuhai.open import applications, ckan, downloads, interchange, page
+from shuhai.web.access import require, signed_in, viewer
+from shuhai.web.auth import check_csrf, current_user
+from shuhai.web.params import Id
 
 api = APIRouter(prefix="/api/v1/open", tags=["open"])
 ckan_api = APIRouter(tags=["ckan"])
@@ -103,6 +104,30 @@ class PublishIn(BaseModel):
 
 class WithdrawIn(BaseModel):
     reason: str = Field(..., min_length=1, max_length=1000)
+
+
+class PledgeIn(BaseModel):
+    accepted: bool = Field(..., description="已阅读并同意数据安全承诺书 / read and accepted")
+    signed_by: str = Field(..., min_length=1, max_length=100, description="签名 / signature")
+
+
+class ApplyIn(BaseModel):
+    """有条件开放申请 / apply for conditionally open data."""
+
+    applicant_kind: str = Field("person", description="person 个人 / enterprise 企业")
+    organisation: str = Field("", max_length=200)
+    uscc: str = Field("", max_length=18, description="企业的统一社会信用代码 / credit code")
+    contact: str = Field("", max_length=200)
+    purpose: str = Field(..., max_length=5000, description="用途 / purpose")
+    scenario: str = Field(..., max_length=5000, description="使用场景 / scenario")
+    period_start: str | None = Field(None, max_length=10)
+    period_end: str | None = Field(None, max_length=10)
+    pledge: PledgeIn
+
+
+class OpenDecisionIn(BaseModel):
+    approve: bool
+    reason: str = Field("", max_length=2000)
 
 
 class PlanIn(BaseModel):
@@ -278,6 +303,47 @@ def datapackage(request: Request, name: str) -> dict[str, Any]:
     )
 
 
+@api.get("/pledge", summary="数据安全承诺书 / the security pledge applicants sign")
+def show_pledge() -> dict[str, str]:
+    return {"version": applications.PLEDGE_VERSION, "text": applications.PLEDGE}
+
+
+@api.post(
+    "/datasets/{name}/applications",
+    status_code=201,
+    summary="申请有条件开放数据 / apply for conditionally open data",
+)
+def apply_dataset(request: Request, name: str, body: ApplyIn) -> dict[str, Any]:
+    return applications.apply(_config(request), name, body.model_dump(), viewer=signed_in(request))
+
+
+@api.get("/applications", summary="我的申请与密钥、待审核申请 / applications and keys")
+def list_open_applications(request: Request) -> dict[str, Any]:
+    return applications.list_applications(_config(request), signed_in(request))
+
+
+@api.post("/applications/{application_id}/decision", summary="审核开放申请 / approve or refuse")
+def decide_open(request: Request, application_id: Id, body: OpenDecisionIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.decide", resource=str(application_id))
+    return applications.decide(
+        _config(request), application_id, approve=body.approve, viewer=v, reason=body.reason
+    )
+
+
+@api.post(
+    "/applications/{application_id}/key",
+    status_code=201,
+    summary="领取调用密钥（只显示一次）/ take the personal key (shown once)",
+)
+def take_key(request: Request, application_id: Id) -> dict[str, Any]:
+    return applications.issue_key(_config(request), application_id, viewer=signed_in(request))
+
+
+@api.post("/keys/{key_id}/revoke", summary="撤销密钥 / revoke a key")
+def revoke_open_key(request: Request, key_id: Id) -> dict[str, Any]:
+    return applications.revoke_key(_config(request), key_id, viewer=signed_in(request))
+
+
 @api.get("/figures", summary="平台开放指标 / the platform's open-data figures")
 def show_figures(request: Request) -> dict[str, Any]:
     return opendata.figures(_config(request))
@@ -423,6 +489,8 @@ def open_dataset(request: Request, name: str) -> HTMLResponse:
             "base": base,
             "formats": list(downloads.FORMATS),
             "chartable": page.chart_plan(config, viewer(request), name) is not None,
+            "pledge": applications.PLEDGE,
+            "me": current_user(request),
         },
     )
 
@@ -434,6 +502,87 @@ def open_plan(request: Request, year: int | None = Query(None, ge=2000, le=2100)
         "open_plan.html",
         {"plan": opendata.list_plan(_config(request), year), "labels": opendata.PLAN_STATUS},
     )
+
+
+@pages.post("/open/datasets/{name}/apply")
+def apply_form(
+    request: Request,
+    name: str,
+    applicant_kind: str = Form("person"),
+    organisation: str = Form(""),
+    uscc: str = Form(""),
+    contact: str = Form(""),
+    purpose: str = Form(""),
+    scenario: str = Form(""),
+    period_end: str = Form(""),
+    pledge_accepted: str = Form(""),
+    signed_by: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    made = applications.apply(
+        _config(request),
+        name,
+        {
+            "applicant_kind": applicant_kind,
+            "organisation": organisation,
+            "uscc": uscc,
+            "contact": contact,
+            "purpose": purpose,
+            "scenario": scenario,
+            "period_end": period_end or None,
+            "pledge": {"accepted": pledge_accepted == "yes", "signed_by": signed_by},
+        },
+        viewer=signed_in(request),
+    )
+    return RedirectResponse(f"/open/applications?sent={made['id']}", status_code=303)
+
+
+@pages.get("/open/applications", response_class=HTMLResponse)
+def applications_page(
+    request: Request, sent: int | None = Query(None, ge=1, le=2**62)
+) -> HTMLResponse:
+    if current_user(request) is None:
+        return RedirectResponse("/login?next=/open/applications", status_code=303)  # type: ignore[return-value]
+    listing = applications.list_applications(_config(request), signed_in(request))
+    return _render(
+        request,
+        "open_applications.html",
+        {"listing": listing, "sent": sent, "key": None},
+    )
+
+
+@pages.post("/open/applications/{application_id}/decision")
+def decision_form(
+    request: Request,
+    application_id: Id,
+    approve: str = Form(...),
+    reason: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    v = require(request, (OFFICER,), action="open.decide", resource=str(application_id))
+    applications.decide(
+        _config(request), application_id, approve=approve == "yes", viewer=v, reason=reason
+    )
+    return RedirectResponse("/open/applications", status_code=303)
+
+
+@pages.post("/open/applications/{application_id}/key", response_class=HTMLResponse)
+def key_form(request: Request, application_id: Id, csrf: str = Form("")) -> HTMLResponse:
+    check_csrf(request, csrf)
+    key = applications.issue_key(_config(request), application_id, viewer=signed_in(request))
+    listing = applications.list_applications(_config(request), signed_in(request))
+    return _render(
+        request, "open_applications.html", {"listing": listing, "sent": None, "key": key}
+    )
+
+
+@pages.post("/open/keys/{key_id}/revoke")
+def revoke_form(request: Request, key_id: Id, csrf: str = Form("")) -> RedirectResponse:
+    check_csrf(request, csrf)
+    applications.revoke_key(_config(request), key_id, viewer=signed_in(request))
+    return RedirectResponse("/open/applications", status_code=303)
 
 
 @pages.post("/open/datasets/{name}/withdraw")

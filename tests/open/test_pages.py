@@ -1,0 +1,88 @@
+"""The public portal's pages and the open REST API as a browser or a script meets them:
+right status codes, no server paths, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shuhai.web.app import create_app
+from tests.conftest import signed_client
+
+NAME = "204001-hb-00001"
+
+
+@pytest.fixture
+def anon(config, city) -> TestClient:
+    return TestClient(create_app(config), raise_server_exceptions=False)
+
+
+def test_the_public_lands_on_the_open_portal(anon: TestClient, config) -> None:
+    r = anon.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/open"
+    home = anon.get("/open")
+    assert home.status_code == 200 and "公共数据开放平台" in home.text
+    assert str(config.home) not in home.text and "sqlite:" not in home.text
+    assert "环境空气质量日报" in home.text
+
+
+def test_search_page_and_dataset_page(anon: TestClient) -> None:
+    found = anon.get("/open/datasets", params={"q": "空气"})
+    assert found.status_code == 200 and "<mark>环境空气质量</mark>日报" in found.text
+    page = anon.get(f"/open/datasets/{NAME}")
+    assert page.status_code == 200
+    for part in ("字段", "数据预览", "datastore_search", "下载 CSV", "版本历史", "138****8000"):
+        assert part in page.text, part
+    assert "13800138000" not in page.text  # masked for the public
+    assert anon.get("/open/datasets/nope").status_code == 404
+    assert anon.get("/open/datasets/203001-rs-00001").status_code == 404  # open, not published
+    assert anon.get("/open/plan").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/open/datasets?q=" + "x" * 10_000, 200),
+        ("/open/datasets?sort=random()", 422),
+        ("/open/datasets?page=0", 422),
+        ("/api/v1/open/datasets?limit=5000", 422),
+        ("/api/v1/open/datasets?department=%3Cscript%3E", 200),
+        (f"/api/v1/open/datasets/{NAME}/download.exe", 422),
+        (f"/api/v1/open/datasets/{NAME}/download.csv?version=-1", 422),
+        (f"/api/v1/open/datasets/{NAME}/preview?limit=1000", 422),
+        ("/api/v1/open/downloads/%2e%2e%2fetc", 404),
+        ("/api/v1/open/plan?year=99999", 422),
+        ("/api/v1/open/applications", 401),
+        ("/open/applications", 303),
+    ],
+)
+def test_bad_requests_get_clear_answers(anon: TestClient, path: str, status: int) -> None:
+    r = anon.get(path, follow_redirects=False)
+    assert r.status_code == status, r.text[:300]
+    assert "Traceback" not in r.text
+
+
+def test_applications_page_for_the_public_and_for_an_officer(config, city) -> None:
+    app = create_app(config)
+    citizen = signed_client(app, config, "citizen", ["public"], None)
+    r = citizen.get("/open/applications")
+    assert r.status_code == 200 and "我的申请" in r.text and "我的密钥" in r.text
+    officer = signed_client(app, config, "hb_officer", ["officer"], "HB")
+    r = officer.get("/open/applications")
+    assert r.status_code == 200 and "待本部门审核" in r.text
+
+
+def test_publishing_through_the_api_is_for_the_owning_officer(config, city) -> None:
+    app = create_app(config)
+    body = {"resource": "203001/RS-00001", "keywords": ["养老"]}
+    assert TestClient(app).post("/api/v1/open/datasets", json=body).status_code == 401
+    other = signed_client(app, config, "hb_officer", ["officer"], "HB")
+    assert other.post("/api/v1/open/datasets", json=body).status_code == 403
+    own = signed_client(app, config, "rs_officer", ["officer"], "RS")
+    r = own.post("/api/v1/open/datasets", json=body)
+    assert r.status_code == 201 and r.json()["name"] == "203001-rs-00001"
+    bad = own.post("/api/v1/open/datasets", json={**body, "theme": "火星"})
+    assert bad.status_code == 422 and bad.json()["code"] == "open.unknown_theme"
+    gone = own.post("/api/v1/open/datasets/203001-rs-00001/withdraw", json={"reason": "核查"})
+    assert gone.status_code == 200
+    assert TestClient(app).get("/api/v1/open/datasets/203001-rs-00001").status_code == 404
