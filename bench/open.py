@@ -241,7 +241,7 @@ def datasette_bench(csv: Path, rounds: int, stations: list[str]) -> dict[str, ob
     """Datasette on the same rows in SQLite: a filter and its count (Datasette's table JSON)."""
     import polars as pl
 
-    db = OUT / "air.db"
+    db = OUT / f"{csv.stem}.db"
     if not db.exists():
         con = sqlite3.connect(db)
         con.execute(
@@ -253,10 +253,14 @@ def datasette_bench(csv: Path, rounds: int, stations: list[str]) -> dict[str, ob
         con.close()
     out: dict[str, object] = {}
     for label in ("no_index", "indexed"):
+        con = sqlite3.connect(db)
         if label == "indexed":
-            con = sqlite3.connect(db)
             con.execute("CREATE INDEX IF NOT EXISTS air_station ON air (监测站点)")
-            con.close()
+        else:
+            con.execute("DROP INDEX IF EXISTS air_station")
+        rows = con.execute("SELECT count(*) FROM air").fetchone()[0]
+        con.close()
+        out["rows"] = rows
         port = free_port()
         proc = subprocess.Popen(
             [

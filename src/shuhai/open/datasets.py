@@ -28,7 +28,7 @@ from shuhai.config import Config
 from shuhai.db import OpenDataset, OpenPlanEntry, Resource, session_scope
 from shuhai.errors import Forbidden, InvalidInput, NotFound
 from shuhai.events import ACCESS_CHANGED, emit
-from shuhai.open.search import reindex
+from shuhai.open.search import changed, reindex
 
 UNCONDITIONAL_OPEN = "无条件开放"  # 无条件开放: anonymous download and API
 CONDITIONAL_OPEN = "有条件开放"  # 有条件开放 (受限开放): by application, with a personal key
@@ -456,6 +456,7 @@ _cache_lock = threading.Lock()
 def _forget(**_payload: Any) -> None:
     with _cache_lock:
         _cache.clear()
+    changed()
 
 
 def published_columns(config: Config) -> Callable[[int], list[str] | None]:

@@ -63,6 +63,7 @@ STOP = frozenset(
 
 # Weights of where a word is found, for the ranking (the same on every database).
 WEIGHTS = {"title": 8.0, "keywords": 5.0, "fields": 3.0, "publisher": 2.0, "description": 1.0}
+BY_WEIGHT = sorted(WEIGHTS, key=lambda f: -WEIGHTS[f])
 
 
 def _synonyms() -> dict[str, list[str]]:
@@ -356,10 +357,26 @@ def _load(s: Session, key: str) -> dict[int, _Entry]:
     return out
 
 
+STAMP_SECONDS = 1.0  # how often a search asks the database whether the catalog changed
+_stamps: dict[str, tuple[float, tuple[Any, ...]]] = {}
+
+
+def changed() -> None:
+    """This process changed the catalog: the next search asks the database again."""
+    _stamps.clear()
+
+
 def entries(s: Session, key: str) -> dict[int, _Entry]:
-    stamp = _stamp(s)
+    """The published datasets' view, reloaded when the catalog changed (asked at most once a
+    second: a change shows in searches within a second, in every server process)."""
+    now = time.monotonic()
+    seen = _stamps.get(key)
     hit = _entries.get(key)
-    if hit is not None and hit[0] == stamp and hit[1] > time.monotonic():
+    if seen is not None and seen[0] > now and hit is not None and hit[0] == seen[1]:
+        return hit[2]
+    stamp = _stamp(s)
+    _stamps[key] = (now + STAMP_SECONDS, stamp)
+    if hit is not None and hit[0] == stamp and hit[1] > now:
         return hit[2]
     loaded = _load(s, key)
     with _entries_lock:
@@ -474,14 +491,22 @@ def search(
         for k in FACETS:
             facets[k][e.facets[k]] = facets[k].get(e.facets[k], 0) + 1
     scored = []
+    # each clause's options, exact ones first (set lookups) and prefix ones after (scans)
+    ordered = [
+        [o for o in c.options if not any(t.endswith("*") for t in o)]
+        + [o for o in c.options if any(t.endswith("*") for t in o)]
+        for c in clauses
+    ]
     for e in found:
         score, why = 0.0, []
-        for c in clauses:
+        for c, options in zip(clauses, ordered, strict=True):
             best, where = 0.0, None
-            for field, toks in e.doc_tokens.items():
-                hit = next((o for o in c.options if _has(toks, o)), None)
-                if hit is not None and WEIGHTS[field] > best:
+            for field in BY_WEIGHT:  # the heaviest field that matches decides
+                toks = e.doc_tokens[field]
+                hit = next((o for o in options if _has(toks, o)), None)
+                if hit is not None:
                     best, where = WEIGHTS[field], (field, "".join(hit))
+                    break
             score += best
             if where:
                 why.append({"word": c.word, "field": where[0], "matched": where[1].rstrip("*")})
