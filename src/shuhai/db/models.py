@@ -685,3 +685,60 @@ class OpenKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenRequest(Base):
+    """数据需求: someone asks for data that is not yet open; the department answers in public."""
+
+    __tablename__ = "open_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    requester: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), index=True, default="open")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("open_datasets.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenFeedback(Base):
+    """评分、评论与问题反馈 on an open dataset: comments are shown once the publisher approves
+    them; a problem report on a row also becomes an objection (疑义) on the record."""
+
+    __tablename__ = "open_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("open_datasets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # comment | problem
+    author: Mapped[str] = mapped_column(String(100))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), index=True, default="pending")
+    objection_id: Mapped[int | None] = mapped_column(Integer)
+    moderated_by: Mapped[str | None] = mapped_column(String(100))
+    moderated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenShowcase(Base):
+    """成果提交: an application built on open data, shown with its datasets once reviewed."""
+
+    __tablename__ = "open_showcases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    author: Mapped[str] = mapped_column(String(100))
+    datasets: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), index=True, default="pending")
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

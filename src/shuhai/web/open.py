@@ -25,7 +25,7 @@ from shuhai.access import limits
 from shuhai.access.identity import OFFICER
 from shuhai.config import Config
 from shuhai.errors import InvalidInput, ShuhaiError
-from shuhai.open import applications, ckan, downloads, interchange, page
+from shuhai.open import applications, ckan, downloads, interaction, interchange, page
 from shuhai.web.access import require, signed_in, viewer
 from shuhai.web.auth import check_csrf, current_user
 from shuhai.web.params import Id
@@ -128,6 +128,44 @@ class ApplyIn(BaseModel):
 class OpenDecisionIn(BaseModel):
     approve: bool
     reason: str = Field("", max_length=2000)
+
+
+class RequestIn(BaseModel):
+    """数据需求 / ask for data that is not open yet."""
+
+    title: str = Field(..., max_length=200)
+    description: str = Field(..., max_length=5000)
+    department: str | None = Field(None, max_length=64, description="部门代码或名称 / department")
+
+
+class AnswerIn(BaseModel):
+    answer: str = Field(..., max_length=5000)
+    dataset: str | None = Field(None, max_length=120, description="已开放的数据集 / the dataset")
+    decline: bool = False
+
+
+class CommentIn(BaseModel):
+    text: str = Field("", max_length=2000)
+    rating: int | None = Field(None, ge=1, le=5)
+
+
+class ProblemIn(BaseModel):
+    text: str = Field(..., max_length=2000)
+    row_id: int | None = Field(None, ge=0, le=2**62, description="行号 _id / the row's _id")
+    item: str | None = Field(None, max_length=100)
+    proposed_value: str | None = Field(None, max_length=1000)
+
+
+class ModerateIn(BaseModel):
+    approve: bool
+    note: str = Field("", max_length=1000)
+
+
+class ShowcaseIn(BaseModel):
+    title: str = Field(..., max_length=200)
+    description: str = Field(..., max_length=5000)
+    url: str = Field("", max_length=500)
+    datasets: list[str] = Field(..., max_length=50)
 
 
 class PlanIn(BaseModel):
@@ -344,9 +382,87 @@ def revoke_open_key(request: Request, key_id: Id) -> dict[str, Any]:
     return applications.revoke_key(_config(request), key_id, viewer=signed_in(request))
 
 
+@api.post("/requests", status_code=201, summary="提交数据需求 / ask for data not yet open")
+def post_request(request: Request, body: RequestIn) -> dict[str, Any]:
+    return interaction.request_data(_config(request), body.model_dump(), viewer=signed_in(request))
+
+
+@api.get("/requests", summary="数据需求与答复（公开）/ data requests and answers")
+def get_requests(
+    request: Request, status: str | None = Query(None, max_length=12)
+) -> list[dict[str, Any]]:
+    return interaction.list_requests(_config(request), status=status)
+
+
+@api.post("/requests/{request_id}/answer", summary="答复数据需求 / answer a request")
+def post_answer(request: Request, request_id: Id, body: AnswerIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.request_answer", resource=str(request_id))
+    return interaction.answer_request(
+        _config(request),
+        request_id,
+        viewer=v,
+        answer=body.answer,
+        dataset=body.dataset,
+        decline=body.decline,
+    )
+
+
+@api.get("/datasets/{name}/comments", summary="评分与评论 / ratings and comments")
+def get_comments(request: Request, name: str) -> dict[str, Any]:
+    return interaction.feedback(_config(request), name, viewer=viewer(request))
+
+
+@api.post("/datasets/{name}/comments", status_code=201, summary="评分或评论 / rate or comment")
+def post_comment(request: Request, name: str, body: CommentIn) -> dict[str, Any]:
+    return interaction.comment(
+        _config(request), name, viewer=signed_in(request), text=body.text, rating=body.rating
+    )
+
+
+@api.post("/datasets/{name}/problems", status_code=201, summary="问题反馈 / report a problem")
+def post_problem(request: Request, name: str, body: ProblemIn) -> dict[str, Any]:
+    return interaction.report_problem(
+        _config(request),
+        name,
+        viewer=signed_in(request),
+        text=body.text,
+        row_id=body.row_id,
+        item=body.item,
+        proposed_value=body.proposed_value,
+    )
+
+
+@api.post("/feedback/{feedback_id}/moderation", summary="审核评论 / moderate a comment")
+def post_moderation(request: Request, feedback_id: Id, body: ModerateIn) -> dict[str, Any]:
+    v = require(request, (OFFICER,), action="open.moderate", resource=str(feedback_id))
+    return interaction.moderate(_config(request), feedback_id, viewer=v, approve=body.approve)
+
+
+@api.get("/showcases", summary="数据应用成果 / applications built on open data")
+def get_showcases(
+    request: Request, dataset: str | None = Query(None, max_length=120)
+) -> list[dict[str, Any]]:
+    return interaction.showcases(_config(request), dataset=dataset, viewer=viewer(request))
+
+
+@api.post("/showcases", status_code=201, summary="提交应用成果 / submit an application")
+def post_showcase(request: Request, body: ShowcaseIn) -> dict[str, Any]:
+    return interaction.submit_showcase(
+        _config(request), body.model_dump(), viewer=signed_in(request)
+    )
+
+
+@api.post("/showcases/{showcase_id}/review", summary="审核应用成果 / review a showcase")
+def post_review(request: Request, showcase_id: Id, body: ModerateIn) -> dict[str, Any]:
+    v = signed_in(request)
+    return interaction.review_showcase(
+        _config(request), showcase_id, viewer=v, approve=body.approve, note=body.note
+    )
+
+
 @api.get("/figures", summary="平台开放指标 / the platform's open-data figures")
 def show_figures(request: Request) -> dict[str, Any]:
-    return opendata.figures(_config(request))
+    return {**opendata.figures(_config(request)), **interaction.counts(_config(request))}
 
 
 # --- CKAN Action API -----------------------------------------------------------------------
@@ -421,7 +537,7 @@ def open_home(request: Request) -> HTMLResponse:
         request,
         "open_home.html",
         {
-            "figures": opendata.figures(config),
+            "figures": {**opendata.figures(config), **interaction.counts(config)},
             "newest": newest["results"],
             "popular": popular["results"],
             "themes": newest["facets"]["theme"],
@@ -490,6 +606,8 @@ def open_dataset(request: Request, name: str) -> HTMLResponse:
             "formats": list(downloads.FORMATS),
             "chartable": page.chart_plan(config, viewer(request), name) is not None,
             "pledge": applications.PLEDGE,
+            "feedback": interaction.feedback(config, name, viewer=viewer(request)),
+            "showcases": interaction.showcases(config, dataset=name),
             "me": current_user(request),
         },
     )
@@ -583,6 +701,151 @@ def revoke_form(request: Request, key_id: Id, csrf: str = Form("")) -> RedirectR
     check_csrf(request, csrf)
     applications.revoke_key(_config(request), key_id, viewer=signed_in(request))
     return RedirectResponse("/open/applications", status_code=303)
+
+
+@pages.get("/open/requests", response_class=HTMLResponse)
+def requests_page(request: Request) -> HTMLResponse:
+    config = _config(request)
+    from shuhai.catalog import Catalog
+
+    return _render(
+        request,
+        "open_requests.html",
+        {
+            "requests": interaction.list_requests(config),
+            "labels": interaction.REQUEST_STATUS,
+            "departments": Catalog(config).departments(),
+        },
+    )
+
+
+@pages.post("/open/requests")
+def request_form(
+    request: Request,
+    title: str = Form(""),
+    description: str = Form(""),
+    department: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    interaction.request_data(
+        _config(request),
+        {"title": title, "description": description, "department": department or None},
+        viewer=signed_in(request),
+    )
+    return RedirectResponse("/open/requests?sent=1", status_code=303)
+
+
+@pages.post("/open/requests/{request_id}/answer")
+def answer_form(
+    request: Request,
+    request_id: Id,
+    answer: str = Form(""),
+    dataset: str = Form(""),
+    decline: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    v = require(request, (OFFICER,), action="open.request_answer", resource=str(request_id))
+    interaction.answer_request(
+        _config(request),
+        request_id,
+        viewer=v,
+        answer=answer,
+        dataset=dataset or None,
+        decline=decline == "yes",
+    )
+    return RedirectResponse("/open/requests", status_code=303)
+
+
+@pages.post("/open/datasets/{name}/comments")
+def comment_form(
+    request: Request,
+    name: str,
+    text: str = Form(""),
+    rating: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    stars = int(rating) if rating.isdigit() else None
+    interaction.comment(_config(request), name, viewer=signed_in(request), text=text, rating=stars)
+    return RedirectResponse(f"/open/datasets/{name}?commented=1#feedback", status_code=303)
+
+
+@pages.post("/open/datasets/{name}/problems")
+def problem_form(
+    request: Request,
+    name: str,
+    text: str = Form(""),
+    row_id: str = Form(""),
+    item: str = Form(""),
+    proposed_value: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    interaction.report_problem(
+        _config(request),
+        name,
+        viewer=signed_in(request),
+        text=text,
+        row_id=int(row_id) if row_id.isdigit() else None,
+        item=item or None,
+        proposed_value=proposed_value or None,
+    )
+    return RedirectResponse(f"/open/datasets/{name}?reported=1#feedback", status_code=303)
+
+
+@pages.post("/open/feedback/{feedback_id}/moderation")
+def moderate_form(
+    request: Request,
+    feedback_id: Id,
+    approve: str = Form(...),
+    back: str = Form("/open"),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    v = require(request, (OFFICER,), action="open.moderate", resource=str(feedback_id))
+    interaction.moderate(_config(request), feedback_id, viewer=v, approve=approve == "yes")
+    target = back if back.startswith("/open/") else "/open"
+    return RedirectResponse(target + "#feedback", status_code=303)
+
+
+@pages.get("/open/showcases", response_class=HTMLResponse)
+def showcases_page(request: Request) -> HTMLResponse:
+    return _render(
+        request,
+        "open_showcases.html",
+        {"showcases": interaction.showcases(_config(request), viewer=viewer(request))},
+    )
+
+
+@pages.post("/open/showcases")
+def showcase_form(
+    request: Request,
+    title: str = Form(""),
+    description: str = Form(""),
+    url: str = Form(""),
+    datasets: str = Form(""),
+    csrf: str = Form(""),
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    interaction.submit_showcase(
+        _config(request),
+        {"title": title, "description": description, "url": url, "datasets": datasets},
+        viewer=signed_in(request),
+    )
+    return RedirectResponse("/open/showcases?sent=1", status_code=303)
+
+
+@pages.post("/open/showcases/{showcase_id}/review")
+def review_form(
+    request: Request, showcase_id: Id, approve: str = Form(...), csrf: str = Form("")
+) -> RedirectResponse:
+    check_csrf(request, csrf)
+    interaction.review_showcase(
+        _config(request), showcase_id, viewer=signed_in(request), approve=approve == "yes"
+    )
+    return RedirectResponse("/open/showcases", status_code=303)
 
 
 @pages.post("/open/datasets/{name}/withdraw")
