@@ -209,3 +209,36 @@ def open_dcat(
     sys.stdout.write(text)
     for e in errors:
         err_console.print(f"[yellow]未导出 left out {e['dataset']}: {e['error']}[/]")
+
+
+@open_app.command("harvest-add")
+@friendly
+def open_harvest_add(
+    name: str,
+    url: str,
+    kind: str = typer.Option("ckan", help="ckan（门户地址）或 dcat（DCAT 文档地址）"),
+) -> None:
+    """登记采集源 / Add a portal to harvest.  Example: shuhai open harvest-add 省平台 https://data.example.gov.cn"""
+    from shuhai.access.policy import operator
+    from shuhai.open.harvest import add_source
+
+    src = add_source(_config(), name, url, kind, viewer=operator())
+    console.print(f"采集源 #{src['id']} {src['name']} ({src['kind']}) {src['url']}")
+
+
+@open_app.command("harvest")
+@friendly
+def open_harvest(source: str) -> None:
+    """采集一个源（可续采）/ Harvest a source (resumes where it stopped).  Example: shuhai open harvest 省平台"""
+    from shuhai.access.policy import operator
+    from shuhai.open.harvest import harvest
+
+    out = harvest(_config(), source, viewer=operator())
+    console.print(
+        f"{out['source']['name']}: {out['status']} · 新增 {out['added']} · 更新 {out['updated']} · "
+        f"失败 {out['failed']}" + (f" · {out['error']}" if out["error"] else "")
+    )
+    for e in out["errors"][:20]:
+        console.print(f"  [yellow]{e['record']}[/]: {e['error']}")
+    if out["status"] != "done":
+        raise typer.Exit(1)

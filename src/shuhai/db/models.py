@@ -742,3 +742,61 @@ class OpenShowcase(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenHarvestSource(Base):
+    """采集源: another portal's catalog (CKAN's API or a DCAT document) imported as read-only
+    external datasets; ``cursor`` is where an interrupted CKAN harvest resumes."""
+
+    __tablename__ = "open_harvest_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(8))  # ckan | dcat
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="idle")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenHarvestRun(Base):
+    """One harvest of a source, with the records it could not take and why."""
+
+    __tablename__ = "open_harvest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("open_harvest_sources.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12))  # running | done | failed
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OpenExternal(Base):
+    """外部数据集: a dataset harvested from another portal, shown read-only with a link back."""
+
+    __tablename__ = "open_external"
+    __table_args__ = (UniqueConstraint("source_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("open_harvest_sources.id", ondelete="CASCADE"), index=True
+    )
+    remote_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    publisher: Mapped[str] = mapped_column(String(200), default="")
+    licence: Mapped[str] = mapped_column(String(200), default="")
+    landing_url: Mapped[str] = mapped_column(String(500), default="")
+    distributions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    remote_modified: Mapped[str] = mapped_column(String(40), default="")
+    harvested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -354,6 +354,7 @@ def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         limit=MAX_ROWS,
         offset=0,
         all_matches=True,
+        include_external=False,  # harvested datasets are other portals' to serve
     )
     names = [r["name"] for r in found["results"]]
     page = [_summary_as_package(ctx, n) for n in names[start : start + rows]]

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 
 from shuhai.catalog.spec import uscc_checksum_ok
 from shuhai.config import Config
-from shuhai.db import Department, InfoItem, OpenDataset, Resource, session_scope
+from shuhai.db import (
+    Department,
+    InfoItem,
+    OpenDataset,
+    OpenExternal,
+    OpenHarvestSource,
+    Resource,
+    session_scope,
+)
 from shuhai.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -215,6 +223,27 @@ def reindex(s: Session, ds: OpenDataset, res: Resource) -> None:
     )
 
 
+EXTERNAL = "外部数据集"  # harvested from another portal: read-only, linked to its source
+
+
+def reindex_external(s: Session, row: OpenExternal) -> None:
+    """A harvested dataset's entry in the full-text index, under its negated id (the index's
+    ids are published datasets' ids; harvested ones are told apart by their sign)."""
+    s.execute(text("DELETE FROM open_fts WHERE dataset_id = :id"), {"id": -row.id})
+    doc = {
+        "title": row.title,
+        "keywords": " ".join(row.keywords or []),
+        "fields": "",
+        "publisher": row.publisher,
+        "description": row.description,
+    }
+    toks = " ".join(dict.fromkeys(t for value in doc.values() for t in tokens(value)))
+    s.execute(
+        text("INSERT INTO open_fts (dataset_id, tokens) VALUES (:id, :t)"),
+        {"id": -row.id, "t": f" {toks} "},
+    )
+
+
 def rebuild(config: Config) -> int:
     """Rebuild the whole index (after an upgrade of the segmenter or its dictionary)."""
     with session_scope(config.database_url) as s:
@@ -284,11 +313,15 @@ REFRESH_SECONDS = 60.0  # the usage figures (most used) are at most this old
 
 
 def _stamp(s: Session) -> tuple[Any, ...]:
-    return tuple(
-        s.execute(
-            select(func.count(), func.max(OpenDataset.updated_at), func.max(OpenDataset.id))
-        ).one()
-    ) + tuple(s.execute(select(func.max(Resource.updated_at))).one())
+    return (
+        tuple(
+            s.execute(
+                select(func.count(), func.max(OpenDataset.updated_at), func.max(OpenDataset.id))
+            ).one()
+        )
+        + tuple(s.execute(select(func.max(Resource.updated_at))).one())
+        + tuple(s.execute(select(func.count(), func.max(OpenExternal.harvested_at))).one())
+    )
 
 
 def _tokens_of(key: str, dataset_id: int, doc: dict[str, str]) -> dict[str, set[str]]:
@@ -315,6 +348,57 @@ def _load(s: Session, key: str) -> dict[int, _Entry]:
     field_counts = dict(
         s.execute(select(InfoItem.resource_id, func.count()).group_by(InfoItem.resource_id)).all()
     )
+    for ext, src in s.execute(
+        select(OpenExternal, OpenHarvestSource).join(
+            OpenHarvestSource, OpenHarvestSource.id == OpenExternal.source_id
+        )
+    ):
+        doc = {
+            "title": ext.title,
+            "keywords": " ".join(ext.keywords or []),
+            "fields": "",
+            "publisher": ext.publisher,
+            "description": ext.description,
+        }
+        stamp = ext.harvested_at.isoformat() if ext.harvested_at else ""
+        out[-ext.id] = _Entry(
+            id=-ext.id,
+            name=f"external-{ext.id}",
+            doc=doc,
+            doc_tokens=_tokens_of(key, -ext.id, doc),
+            facets={
+                "department": ext.publisher or src.name,
+                "theme": EXTERNAL,
+                "format": EXTERNAL,
+                "open_type": EXTERNAL,
+                "frequency": "—",
+            },
+            published_at=stamp,
+            data_updated_at=ext.remote_modified or stamp,
+            use=0,
+            summary={
+                "id": -ext.id,
+                "name": f"external-{ext.id}",
+                "title": ext.title,
+                "description": ext.description,
+                "keywords": list(ext.keywords or []),
+                "theme": EXTERNAL,
+                "licence": ext.licence,
+                "publisher": {"id": None, "code": "", "name": ext.publisher or src.name},
+                "open_type": EXTERNAL,
+                "frequency": "—",
+                "format": EXTERNAL,
+                "fields": 0,
+                "all_fields": 0,
+                "rows": None,
+                "published_at": stamp,
+                "data_updated_at": ext.remote_modified or stamp,
+                "downloads": 0,
+                "api_calls": 0,
+                "views": 0,
+                "external": {"source": src.name, "url": ext.landing_url, "id": ext.id},
+            },
+        )
     for ds, res, dept in rows:
         doc = _document(ds, res, dept.name)
         out[ds.id] = _Entry(
@@ -459,6 +543,7 @@ def search(
     limit: int = 20,
     offset: int = 0,
     all_matches: bool = False,
+    include_external: bool = True,
 ) -> dict[str, Any]:
     """Published datasets matching ``q`` and the facet filters (``keyword`` and ``licence``
     too), with facet counts over the matches, why each matched, and highlighted title and
@@ -485,7 +570,12 @@ def search(
         pool = entries(s, config.database_url)
         ids = matching_ids(s, clauses) if clauses else set(pool)
     found = [pool[i] for i in ids if i in pool]
-    found = [e for e in found if all(_passes(e, k, vals) for k, vals in filters.items())]
+    found = [
+        e
+        for e in found
+        if (include_external or e.id > 0)
+        and all(_passes(e, k, vals) for k, vals in filters.items())
+    ]
     facets: dict[str, dict[str, int]] = {k: {} for k in FACETS}
     for e in found:
         for k in FACETS:

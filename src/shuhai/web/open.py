@@ -22,10 +22,10 @@ from pydantic import BaseModel, Field
 
 from shuhai import open as opendata
 from shuhai.access import limits
-from shuhai.access.identity import OFFICER
+from shuhai.access.identity import ADMIN, OFFICER
 from shuhai.config import Config
 from shuhai.errors import InvalidInput, ShuhaiError
-from shuhai.open import applications, ckan, downloads, interaction, interchange, page
+from shuhai.open import applications, ckan, downloads, harvest, interaction, interchange, page
 from shuhai.web.access import require, signed_in, viewer
 from shuhai.web.auth import check_csrf, current_user
 from shuhai.web.params import Id
@@ -166,6 +166,12 @@ class ShowcaseIn(BaseModel):
     description: str = Field(..., max_length=5000)
     url: str = Field("", max_length=500)
     datasets: list[str] = Field(..., max_length=50)
+
+
+class SourceIn(BaseModel):
+    name: str = Field(..., max_length=100)
+    url: str = Field(..., max_length=500)
+    kind: str = Field(..., description="ckan | dcat")
 
 
 class PlanIn(BaseModel):
@@ -460,6 +466,29 @@ def post_review(request: Request, showcase_id: Id, body: ModerateIn) -> dict[str
     )
 
 
+@api.get("/harvest/sources", summary="采集源 / harvest sources")
+def get_sources(request: Request) -> list[dict[str, Any]]:
+    require(request, (ADMIN,), action="open.harvest_sources")
+    return harvest.list_sources(_config(request))
+
+
+@api.post("/harvest/sources", status_code=201, summary="登记采集源 / add a harvest source")
+def post_source(request: Request, body: SourceIn) -> dict[str, Any]:
+    v = require(request, (ADMIN,), action="open.harvest_source")
+    return harvest.add_source(_config(request), body.name, body.url, body.kind, viewer=v)
+
+
+@api.post("/harvest/sources/{source_id}/runs", status_code=201, summary="采集 / harvest now")
+def post_harvest(request: Request, source_id: Id) -> dict[str, Any]:
+    v = require(request, (ADMIN,), action="open.harvest")
+    return harvest.harvest(_config(request), source_id, viewer=v)
+
+
+@api.get("/external/{external_id}", summary="外部数据集 / a harvested dataset")
+def get_external(request: Request, external_id: Id) -> dict[str, Any]:
+    return harvest.get_external(_config(request), external_id)
+
+
 @api.get("/figures", summary="平台开放指标 / the platform's open-data figures")
 def show_figures(request: Request) -> dict[str, Any]:
     return {**opendata.figures(_config(request)), **interaction.counts(_config(request))}
@@ -701,6 +730,13 @@ def revoke_form(request: Request, key_id: Id, csrf: str = Form("")) -> RedirectR
     check_csrf(request, csrf)
     applications.revoke_key(_config(request), key_id, viewer=signed_in(request))
     return RedirectResponse("/open/applications", status_code=303)
+
+
+@pages.get("/open/external/{external_id}", response_class=HTMLResponse)
+def external_page(request: Request, external_id: Id) -> HTMLResponse:
+    return _render(
+        request, "open_external.html", {"ext": harvest.get_external(_config(request), external_id)}
+    )
 
 
 @pages.get("/open/requests", response_class=HTMLResponse)
