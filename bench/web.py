@@ -5,7 +5,7 @@ side in one run with Datasette serving the same rows.
     python bench/web.py [--persons 5000] [--seconds 10] [--connections 16]
 
 1. ``shuhai demo --persons N`` builds and loads the demo city into a temporary home;
-2. ``shuhai serve`` answers (a) the anonymous home page ``/`` and (b) a department officer's
+2. ``shuhai serve`` answers (a) the anonymous home page ``/open`` (where ``/`` sends the public) and (b) a department officer's
    ``GET /api/v1/resources/1/data?limit=20`` (bearer token; decided, masked, audited);
 3. Datasette (``datasette serve``, its defaults) answers (c) a row page, (d) its table page and
    (e) its JSON for the same 20 rows, the same resource's first 1,000 rows copied into SQLite;
@@ -123,7 +123,7 @@ def main() -> None:
         )
         token = json.loads(urllib.request.urlopen(req).read())["token"]
         base = f"http://127.0.0.1:{port}"
-        results["shuhai /  (anonymous home page)"] = wrk(f"{base}/", args)
+        results["shuhai /open  (anonymous home page)"] = wrk(f"{base}/open", args)
         results["shuhai /api/v1/resources/1/data?limit=20 (officer)"] = wrk(
             f"{base}/api/v1/resources/1/data?limit=20", args, {"Authorization": f"Bearer {token}"}
         )
