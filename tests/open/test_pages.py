@@ -86,3 +86,32 @@ def test_publishing_through_the_api_is_for_the_owning_officer(config, city) -> N
     gone = own.post("/api/v1/open/datasets/203001-rs-00001/withdraw", json={"reason": "核查"})
     assert gone.status_code == 200
     assert TestClient(app).get("/api/v1/open/datasets/203001-rs-00001").status_code == 404
+
+
+def test_the_open_api_limits_each_address(config, city, monkeypatch) -> None:
+    from shuhai.web import open as web_open
+
+    monkeypatch.setattr(web_open, "ANONYMOUS_CALLS_PER_MINUTE", 5)
+    client = TestClient(create_app(config), raise_server_exceptions=False)
+    codes = [client.get("/api/v1/open/datasets").status_code for _ in range(8)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
+    ckan = client.get("/api/3/action/package_list")
+    assert ckan.status_code == 429 and ckan.json()["error"]["__type"] == "Rate Limit Error"
+
+
+def test_the_open_api_limits_count_in_redis_when_configured(
+    tmp_path, city, redis_url, monkeypatch
+) -> None:
+    from shuhai.config import Config
+    from shuhai.platform import open_home
+    from shuhai.web import open as web_open
+
+    shared = open_home(Config.from_env({"SHUHAI_REDIS_URL": redis_url}, home=str(tmp_path / "r")))
+    monkeypatch.setattr(web_open, "ANONYMOUS_CALLS_PER_MINUTE", 3)
+    first, second = (TestClient(create_app(shared)) for _ in range(2))
+    codes = [c.get("/api/v1/open/datasets").status_code for c in (first, second, first, second)]
+    assert codes == [200, 200, 200, 429]
+    import redis
+
+    counted = redis.Redis.from_url(redis_url).keys("shuhai:limit:*open:addr:*")
+    assert counted  # the count lives in Redis, where every server process reads it

@@ -271,3 +271,37 @@ def test_conditional_open_data_apply_approve_key_call(server: str, browser, tmp_
     )
     assert got.status_code == 200 and got.json()["result"]["total"] > 0
     page.close()
+
+
+def test_data_request_and_answer_in_the_browser(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """数据需求: a citizen asks for data that is not open; the department answers in public. On a
+    phone the navigation folds into a menu button."""
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(server + "/open")
+    assert not page.is_visible("#main-nav")
+    page.click("header .menu")
+    assert (
+        page.is_visible("#main-nav")
+        and page.get_attribute("header .menu", "aria-expanded") == "true"
+    )
+    sign_in(page, server, "citizen", then="/open/requests")
+    page.goto(server + "/open/requests")
+    page.fill("#title", "各区县逐小时空气质量")
+    page.fill("#description", "希望开放逐小时数据，用于出行提醒应用")
+    page.select_option("#department", label="福州市生态环境局")
+    page.click("button:has-text('提交需求')")
+    page.wait_for_url("**/open/requests?sent=1")
+    card = page.locator("article.result", has_text="各区县逐小时空气质量")
+    assert "待答复" in card.inner_text()
+    page.context.clear_cookies()
+    sign_in(page, server, "hb_officer", then="/open/requests")
+    page.goto(server + "/open/requests")
+    card = page.locator("article.result", has_text="各区县逐小时空气质量")
+    card.locator("input[name=answer]").fill("已列入明年开放计划")
+    card.locator("button:has-text('答复')").click()
+    page.wait_for_url("**/open/requests")
+    page.context.clear_cookies()
+    page.goto(server + "/open/requests")  # the answer is public
+    card = page.locator("article.result", has_text="各区县逐小时空气质量")
+    assert "已答复" in card.inner_text() and "已列入明年开放计划" in card.inner_text()
+    page.close()

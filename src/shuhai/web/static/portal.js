@@ -66,6 +66,15 @@
     } else { withEcharts(drawChart); }
   }
 
+  // the navigation folds into a menu button on narrow screens
+  var menu = document.querySelector('header .menu'), nav = document.getElementById('main-nav');
+  if (menu && nav) {
+    menu.addEventListener('click', function () {
+      var open = nav.classList.toggle('open');
+      menu.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+  }
+
   var select = document.getElementById('apply-resource');
   if (select) {
     select.addEventListener('change', function (e) {
