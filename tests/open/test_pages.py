@@ -115,3 +115,60 @@ def test_the_open_api_limits_count_in_redis_when_configured(
 
     counted = redis.Redis.from_url(redis_url).keys("shuhai:limit:*open:addr:*")
     assert counted  # the count lives in Redis, where every server process reads it
+
+
+def test_a_person_signs_up_as_public_and_nothing_more(config, city) -> None:
+    client = TestClient(create_app(config), raise_server_exceptions=False)
+    assert "公众注册" in client.get("/register").text
+    r = client.post(
+        "/register",
+        data={
+            "username": "lisi",
+            "password": "abc1234567",
+            "display_name": "李四",
+            "next": "/open/applications",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/open/applications"
+    me = client.get("/api/v1/me").json()
+    assert me["roles"] == ["public"] and me["department_id"] is None
+    client.cookies.clear()  # (signed in, a form without the session's CSRF token is refused)
+    weak = client.post("/register", data={"username": "wangwu", "password": "short"})
+    assert weak.status_code == 422 and "密码至少 10 位" in weak.text
+    taken = client.post("/register", data={"username": "lisi", "password": "abc1234567"})
+    assert taken.status_code == 409
+    # the form takes no role or department: extra fields are ignored
+    client.cookies.clear()
+    extra = client.post(
+        "/register",
+        data={
+            "username": "zhaoliu",
+            "password": "abc1234567",
+            "roles": "admin",
+            "department": "HB",
+        },
+        follow_redirects=False,
+    )
+    assert extra.status_code == 303
+    from shuhai.access.identity import list_users
+
+    made = {u["username"]: u for u in list_users(config)}
+    assert made["zhaoliu"]["roles"] == ["public"] and made["zhaoliu"]["department_id"] is None
+
+
+def test_sign_ups_are_limited_per_address(config, city, monkeypatch) -> None:
+    from shuhai.access import identity
+
+    monkeypatch.setattr(identity, "SIGNUPS_PER_HOUR", 2)
+    client = TestClient(create_app(config), raise_server_exceptions=False)
+    codes = []
+    for i in range(3):
+        client.cookies.clear()  # each sign-up from a browser that is not signed in
+        r = client.post(
+            "/register",
+            data={"username": f"u{i}", "password": "abc1234567"},
+            follow_redirects=False,
+        )
+        codes.append(r.status_code)
+    assert codes == [303, 303, 429]

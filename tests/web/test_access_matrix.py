@@ -351,6 +351,7 @@ NO_RECORDS = {
     "/bases/{base}/reviews/{pair_id}": "review page: test_bases.py",
     "/licences": "licence check page",
     "/login": "sign-in page",
+    "/register": "public sign-up page",
     "/": "home page: figures",
     "/catalog": "catalog search",
     "/resources/{rid}/rules": "rule definitions page",

@@ -284,6 +284,8 @@ def test_data_request_and_answer_in_the_browser(server: str, browser, tmp_path: 
         page.is_visible("#main-nav")
         and page.get_attribute("header .menu", "aria-expanded") == "true"
     )
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert not page.is_visible("header .menu")  # a wide screen shows the navigation itself
     sign_in(page, server, "citizen", then="/open/requests")
     page.goto(server + "/open/requests")
     page.fill("#title", "各区县逐小时空气质量")

@@ -161,6 +161,34 @@ def add_user(
     return out
 
 
+SIGNUPS_PER_HOUR = 10  # public accounts made from one address in an hour
+
+
+def register_public(
+    config: Config,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """公众注册: a person or an enterprise makes its own public account (role ``public`` only:
+    no department, no other role can be asked for), at most ``SIGNUPS_PER_HOUR`` from one
+    address."""
+    from shuhai.access import limits
+
+    try:
+        limits.hit(config, f"signup:{address or '-'}", SIGNUPS_PER_HOUR, window=3600)
+    except limits.TooManyRequests:
+        raise limits.TooManyRequests(
+            "user.signup_limited",
+            "同一地址注册过于频繁，请一小时后再试",
+            "Too many sign-ups from this address; try again in an hour",
+        ) from None
+    name = (display_name or "").strip()[:100]
+    return add_user(config, username, password, roles=[PUBLIC], display_name=name)
+
+
 def set_roles(config: Config, username: str, roles: list[str]) -> dict[str, Any]:
     with session_scope(config.database_url) as s:
         u = _get(s, username)

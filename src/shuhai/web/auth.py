@@ -100,6 +100,50 @@ def login(
     return response
 
 
+@router.get("/register", response_class=HTMLResponse, include_in_schema=False)
+def register_page(request: Request, next: str = "/open") -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "register.html", {"next": next if next.startswith("/") else "/open", "error": None}
+    )
+
+
+@router.post("/register", include_in_schema=False)
+def register(
+    request: Request,
+    username: str = Form(..., max_length=64),
+    password: str = Form(..., max_length=200),
+    display_name: str = Form("", max_length=100),
+    next: str = Form("/open"),
+) -> Response:
+    """公众注册 / a person or an enterprise makes a public account, and is signed in."""
+    config = _config(request)
+    try:
+        idn.register_public(
+            config, username, password, display_name=display_name, address=_address(request)
+        )
+        session = idn.login(config, username, password, None, address=_address(request))
+    except ShuhaiError as exc:
+        audit.record(config, "register", actor=username, outcome="refused", detail=exc.code)
+        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+            request,
+            "register.html",
+            {"next": next, "error": exc.message, "username": username},
+            status_code=exc.status,
+        )
+    audit.record(config, "register", actor=username, outcome="ok")
+    target = next if next.startswith("/") and not next.startswith("//") else "/open"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session["token"],
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int(idn.SESSION_TTL.total_seconds()),
+    )
+    return response
+
+
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, csrf: str = Form("")) -> Response:
     check_csrf(request, csrf)
