@@ -25,6 +25,7 @@ from shuhai.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuhai.events import ACCESS_CHANGED, emit
 from shuhai.open.datasets import CONDITIONAL_OPEN, PUBLISHED
 from shuhai.quality.workdays import add_working_days, is_working_day
+from shuhai.share.applications import parse_date
 
 ANSWER_WITHIN = 5  # working days the owning department has to answer
 MAX_PERIOD_DAYS = 366
@@ -111,16 +112,6 @@ def application_dict(
     }
 
 
-def _date(value: Any, field: str, problems: list[dict[str, str]]) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        problems.append({"field": field, "error": "日期格式应为 YYYY-MM-DD / a date as YYYY-MM-DD"})
-        return None
-
-
 def apply(
     config: Config,
     name: str | int,
@@ -180,8 +171,8 @@ def apply(
                     "error": "须阅读并签署数据安全承诺书（勾选并签名）/ sign the security pledge",
                 }
             )
-        start = _date(data.get("period_start") or today, "period_start", problems)
-        end = _date(
+        start = parse_date(data.get("period_start") or today, "period_start", problems)
+        end = parse_date(
             data.get("period_end") or (today + dt.timedelta(days=180)), "period_end", problems
         )
         if start and end and (end < start or (end - start).days > MAX_PERIOD_DAYS or start < today):

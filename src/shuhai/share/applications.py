@@ -58,7 +58,8 @@ def application_dict(a: ShareApplication, today: dt.date | None = None) -> dict[
     }
 
 
-def _date(value: Any, field: str, problems: list[dict[str, str]]) -> dt.date | None:
+def parse_date(value: Any, field: str, problems: list[dict[str, str]]) -> dt.date | None:
+    """A date field of a form (YYYY-MM-DD); a problem is noted, not raised, when it is not one."""
     if isinstance(value, dt.date):
         return value
     try:
@@ -116,8 +117,8 @@ def apply(
                     "error": f"信息项不存在：{'、'.join(map(str, unknown))} / unknown items",
                 }
             )
-        start = _date(data.get("period_start") or today, "period_start", problems)
-        end = _date(data.get("period_end"), "period_end", problems)
+        start = parse_date(data.get("period_start") or today, "period_start", problems)
+        end = parse_date(data.get("period_end"), "period_end", problems)
         if start and end and (end < start or (end - start).days > MAX_PERIOD_DAYS):
             problems.append(
                 {

@@ -60,6 +60,21 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _signed_in(request: Request, session: dict[str, Any], next: str, default: str) -> Response:
+    """Back to where the user was going (a local path only), with the session cookie set."""
+    target = next if next.startswith("/") and not next.startswith("//") else default
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session["token"],
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=int(idn.SESSION_TTL.total_seconds()),
+    )
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
@@ -87,17 +102,7 @@ def login(
             status_code=exc.status,
         )
     audit.record(config, "login", actor=username, outcome="ok")
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        session["token"],
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=int(idn.SESSION_TTL.total_seconds()),
-    )
-    return response
+    return _signed_in(request, session, next, "/")
 
 
 @router.get("/register", response_class=HTMLResponse, include_in_schema=False)
@@ -131,17 +136,7 @@ def register(
             status_code=exc.status,
         )
     audit.record(config, "register", actor=username, outcome="ok")
-    target = next if next.startswith("/") and not next.startswith("//") else "/open"
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        session["token"],
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=int(idn.SESSION_TTL.total_seconds()),
-    )
-    return response
+    return _signed_in(request, session, next, "/open")
 
 
 @router.post("/logout", include_in_schema=False)
