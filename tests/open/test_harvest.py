@@ -175,3 +175,33 @@ def test_only_the_admin_configures_sources(config) -> None:
         add_source(config, "x", "file:///etc/passwd", "ckan", viewer=ADMIN)
     with pytest.raises(InvalidInput):
         add_source(config, "x", "https://a.example", "ftp", viewer=ADMIN)
+
+
+def test_a_gzip_answer_is_read(config) -> None:
+    """Portals compress their answers; the harvester reads the decoded body once."""
+    import gzip
+
+    body = gzip.compress(ckan_page([pkg(1)], 1)[2])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        add_source(
+            config, "压缩", f"http://127.0.0.1:{server.server_address[1]}", "ckan", viewer=ADMIN
+        )
+        out = harvest(config, "压缩", viewer=ADMIN)
+        assert out["status"] == "done" and out["added"] == 1, out
+    finally:
+        server.shutdown()

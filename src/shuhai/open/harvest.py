@@ -86,7 +86,7 @@ def add_source(config: Config, name: str, url: str, kind: str, *, viewer: Viewer
 def _get(client: httpx.Client, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
     try:
         with client.stream("GET", url, params=params) as r:
-            body = b""
+            body = bytearray()
             for chunk in r.iter_bytes():
                 body += chunk
                 if len(body) > MAX_BYTES:
@@ -95,7 +95,15 @@ def _get(client: httpx.Client, url: str, params: dict[str, Any] | None = None) -
                         f"采集源返回超过 {MAX_BYTES // 1024 // 1024} MB",
                         f"The source answered more than {MAX_BYTES // 1024 // 1024} MB",
                     )
-            return httpx.Response(r.status_code, headers=r.headers, content=body, request=r.request)
+            # iter_bytes gave the decoded body: its encoding headers no longer apply
+            kept = {
+                k: v
+                for k, v in r.headers.items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            }
+            return httpx.Response(
+                r.status_code, headers=kept, content=bytes(body), request=r.request
+            )
     except httpx.HTTPError as exc:
         raise HarvestFailed(
             "open.harvest_unreachable",

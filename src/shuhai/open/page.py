@@ -53,11 +53,13 @@ def history(config: Config, name: str) -> list[dict[str, Any]]:
 
 
 def quality(config: Config, name: str) -> dict[str, Any] | None:
-    """The latest quality run's scores (GB/T 36344 dimensions), or None."""
+    """The scores of the latest version's last quality run (GB/T 36344 dimensions), or None."""
     from shuhai.quality import quality_history
 
     ds = get_dataset(config, name)
-    runs = quality_history(config, ds["resource"]["id"])
+    if ds["lake_version"] is None:
+        return None
+    runs = quality_history(config, ds["resource"]["id"], version=ds["lake_version"])
     if not runs:
         return None
     last = runs[-1]

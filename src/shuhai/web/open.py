@@ -16,9 +16,11 @@ from fastapi.responses import (
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
+    Response,
     StreamingResponse,
 )
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shuhai import open as opendata
 from shuhai.access import limits
@@ -527,8 +529,6 @@ async def _ckan(request: Request, name: str) -> JSONResponse:
         params = {**dict(request.query_params.items()), **params}
         _throttle(request)
         ctx = ckan.Context(_config(request), viewer(request), str(request.base_url).rstrip("/"))
-        from starlette.concurrency import run_in_threadpool
-
         result = await run_in_threadpool(ckan.call, ctx, name, params)
     except ShuhaiError as exc:
         status, error = ckan.error_body(exc)
@@ -686,11 +686,9 @@ def apply_form(
 
 
 @pages.get("/open/applications", response_class=HTMLResponse)
-def applications_page(
-    request: Request, sent: int | None = Query(None, ge=1, le=2**62)
-) -> HTMLResponse:
+def applications_page(request: Request, sent: int | None = Query(None, ge=1, le=2**62)) -> Response:
     if current_user(request) is None:
-        return RedirectResponse("/login?next=/open/applications", status_code=303)  # type: ignore[return-value]
+        return RedirectResponse("/login?next=/open/applications", status_code=303)
     listing = applications.list_applications(_config(request), signed_in(request))
     return _render(
         request,
