@@ -45,6 +45,11 @@ def test_package_search_with_chinese_fq_and_facets(ckan: RemoteCKAN) -> None:
     assert ckan.action.package_search(fq='tags:"空气"')["count"] == 1
     with pytest.raises(SearchQueryError):
         ckan.action.package_search(fq="owner:me")
+    # Solr fields inside q, as CKAN clients send them
+    assert ckan.action.package_search(q="title:空气 organization:hb")["count"] == 1
+    assert ckan.action.package_search(q='title:"空气质量" organization:rs')["count"] == 0
+    with pytest.raises(SearchQueryError):
+        ckan.action.package_search(q="secret:x")
     with pytest.raises(ValidationError):
         ckan.action.package_search(rows=1001)
 

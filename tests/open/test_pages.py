@@ -26,6 +26,12 @@ def test_the_public_lands_on_the_open_portal(anon: TestClient, config) -> None:
     assert "环境空气质量日报" in home.text
 
 
+def test_the_portal_has_an_icon(anon: TestClient) -> None:
+    assert 'rel="icon"' in anon.get("/open").text
+    icon = anon.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_search_page_and_dataset_page(anon: TestClient) -> None:
     found = anon.get("/open/datasets", params={"q": "空气"})
     assert found.status_code == 200 and "<mark>环境空气质量</mark>日报" in found.text

@@ -352,6 +352,7 @@ NO_RECORDS = {
     "/licences": "licence check page",
     "/login": "sign-in page",
     "/register": "public sign-up page",
+    "/favicon.ico": "the icon",
     "/": "home page: figures",
     "/catalog": "catalog search",
     "/resources/{rid}/rules": "rule definitions page",

@@ -304,6 +304,35 @@ def _fq(value: str) -> dict[str, list[str]]:
     return out
 
 
+TEXT_FIELDS = ("title", "name", "notes", "text")  # Solr fields whose terms search the text
+_FIELDED = re.compile(r'(?<!\S)[+]?([a-z_]+):("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def _fielded(q: str) -> tuple[str, dict[str, list[str]]]:
+    """CKAN clients put Solr fields in ``q`` too (``title:空气 organization:hb``): text fields
+    become plain words, filter fields join ``fq``, anything else is refused by name."""
+    filters: dict[str, list[str]] = {}
+    words: list[str] = []
+
+    def take(m: re.Match[str]) -> str:
+        field, raw = m.group(1), m.group(2)
+        value = raw[1:-1] if raw.startswith('"') else raw
+        if field in TEXT_FIELDS:
+            words.append(value)
+        elif field in FQ_FIELDS:
+            filters.setdefault(field, []).append(value)
+        else:
+            raise datastore.QueryError(
+                "ckan.bad_q",
+                f"q 中不支持的字段：{field}（可用：{'、'.join((*TEXT_FIELDS, *FQ_FIELDS))}）",
+                f"Unsupported field in q: {field!r}",
+            )
+        return " "
+
+    rest = _FIELDED.sub(take, q)
+    return " ".join([rest.strip(), *words]).strip(), filters
+
+
 def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Search datasets. Parameters: q, fq, rows (≤ 1000), start, sort, facet.field,
     facet.limit, include_private (ignored: nothing open is private)."""
@@ -312,6 +341,7 @@ def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("ckan.bad_q", "q 应为文本", "q must be text")
     if q.strip() in ("*:*", "*"):
         q = ""
+    q, fielded = _fielded(q)
     rows = _int(params, "rows", 10, MAX_ROWS)
     start = _int(params, "start", 0, 1_000_000)
     sort_key = re.sub(
@@ -324,6 +354,8 @@ def package_search(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             f"Unsupported sort {sort_key!r}; one of: {', '.join(SORTS)}",
         )
     fq = _fq(str(params.get("fq") or ""))
+    for field, values in fielded.items():
+        fq.setdefault(field, []).extend(values)
     facet_fields = _json(params, "facet.field") or []
     if isinstance(facet_fields, str):
         facet_fields = [facet_fields]

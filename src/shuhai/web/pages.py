@@ -62,6 +62,12 @@ def home_figures(config: Config) -> dict[str, Any]:
     return figures
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading the page's icon link."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
     """The public lands on the open-data portal; signed-in staff on the platform's figures
