@@ -43,6 +43,10 @@ def test_search_page_and_dataset_page(anon: TestClient) -> None:
     assert anon.get("/open/datasets/nope").status_code == 404
     assert anon.get("/open/datasets/203001-rs-00001").status_code == 404  # open, not published
     assert anon.get("/open/plan").status_code == 200
+    figures = anon.get("/open/figures")
+    assert (
+        figures.status_code == 200 and "按期更新" in figures.text and "需求已答复" in figures.text
+    )
 
 
 @pytest.mark.parametrize(

@@ -381,6 +381,7 @@ NO_RECORDS = {
     "/open": "open data home: figures and titles",
     "/open/datasets": "open catalog search page",
     "/open/plan": "opening plan page",
+    "/open/figures": "open-data figures page",
     # in the matrix above with concrete values (the route's own parameter is the format/action)
     "/api/v1/open/datasets/{name}/download.{fmt}": "in the matrix as open_download",
     "/api/3/action/{name}": "in the matrix as ckan_datastore; other actions: metadata",

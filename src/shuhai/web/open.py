@@ -642,6 +642,19 @@ def open_dataset(request: Request, name: str) -> HTMLResponse:
     )
 
 
+@pages.get("/open/figures", response_class=HTMLResponse)
+def figures_page(request: Request) -> HTMLResponse:
+    config = _config(request)
+    return _render(
+        request,
+        "open_figures.html",
+        {
+            "f": {**opendata.figures(config), **interaction.counts(config)},
+            "plan": opendata.list_plan(config),
+        },
+    )
+
+
 @pages.get("/open/plan", response_class=HTMLResponse)
 def open_plan(request: Request, year: int | None = Query(None, ge=2000, le=2100)) -> HTMLResponse:
     return _render(
