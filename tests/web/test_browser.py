@@ -307,3 +307,17 @@ def test_data_request_and_answer_in_the_browser(server: str, browser, tmp_path: 
     card = page.locator("article.result", has_text="各区县逐小时空气质量")
     assert "已答复" in card.inner_text() and "已列入明年开放计划" in card.inner_text()
     page.close()
+
+
+def test_api_docs_work_offline(server: str, browser) -> None:  # noqa: ANN001
+    """/api/v1/docs is drawn from the vendored Swagger UI: no CDN, no inline script."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: errors.append(r.url))
+    page.goto(server + "/api/v1/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() > 50
+    assert "package_search" in page.inner_text("body") or "/api/3/action" in page.inner_text("body")
+    assert errors == [], errors
+    page.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -58,8 +59,33 @@ ERRORS = {
 }
 
 
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>接口文档 API · 数海 Shuhai</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<noscript>接口文档需要 JavaScript；机器可读的文档见 /api/v1/openapi.json / The docs need JavaScript;
+the machine-readable document is /api/v1/openapi.json</noscript>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/swagger/init.js"></script>
+</body>
+</html>
+"""
+
+
 def install(app: FastAPI) -> None:
-    """Replace ``app.openapi`` with one that adds the error responses to every operation."""
+    """Replace ``app.openapi`` with one that adds the error responses to every operation, and
+    serve the docs page from the vendored Swagger UI (``/static/swagger``: works offline)."""
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
