@@ -144,6 +144,24 @@ def test_licence_verification(city: tuple[Config, Path]) -> None:
         "exists": False,
         "valid": False,
     }
+    # a source row sent twice is one licence: the credit code is the business licence's number
+    business = lic.filter(pl.col("type") == "营业执照")
+    assert business.height and business["number"].n_unique() == business.height
+    # a number several licences share answers for none of them (never the first match), and
+    # names how many there are; the holder narrows it down
+    driving = lic.filter(pl.col("type") == "机动车驾驶证")
+    counts = driving.group_by("number").len()
+    one = verify(counts.filter(pl.col("len") == 1)["number"][0])
+    assert not one.get("ambiguous") and one["type"] == "机动车驾驶证"
+    shared = counts.filter(pl.col("len") > 1).sort("len", descending=True)
+    assert shared.height  # the demo's short driving-licence numbers collide (issue 18)
+    number = shared["number"][0]
+    both = verify(number)
+    assert both["ambiguous"] and both["matches"] == shared["len"][0]
+    assert "status" not in both and "holder" not in both
+    holder = driving.filter(pl.col("number") == number).row(0, named=True)
+    narrowed = verify(number, holder=holder["holder_id"])
+    assert narrowed["holder_matches"]
 
 
 def test_full_rebuild_keeps_every_file_id(city: tuple[Config, Path]) -> None:

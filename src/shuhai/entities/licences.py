@@ -93,6 +93,11 @@ def build_licences(
         .otherwise(pl.lit(VALID))
         .alias("status")
     ).drop("long_term")
+    # a source that sends one licence twice (a duplicated row) has one licence, not two that
+    # a check would have to call ambiguous: the same number, type and holder, the latest row kept
+    lic = lic.sort(["resource_id", "run", "line"]).unique(
+        subset=["number", "type", "holder_id"], keep="last", maintain_order=True
+    )
     store.write_file(out, "licences", lic.sort("number"), sealed)
     counts = {
         "licences": lic.height,
