@@ -182,3 +182,70 @@ def test_sign_ups_are_limited_per_address(config, city, monkeypatch) -> None:
         )
         codes.append(r.status_code)
     assert codes == [303, 303, 429]
+
+
+HOSTILE = [
+    "",
+    "x" * 6000,
+    "<script>alert(1)</script>",
+    "'; DROP TABLE open_datasets; --",
+    "\x00",
+    "-1",
+    "9" * 30,
+]
+
+
+@pytest.mark.parametrize("who", ["citizen", "officer"])
+def test_every_open_form_answers_hostile_input_without_a_500(config, city, who) -> None:
+    app = create_app(config)
+    client = (
+        signed_client(app, config, "citizen", ["public"], None)
+        if who == "citizen"
+        else signed_client(app, config, "hb_officer", ["officer"], "HB")
+    )
+    forms = {
+        f"/open/datasets/{NAME}/apply": [
+            "applicant_kind",
+            "organisation",
+            "uscc",
+            "purpose",
+            "scenario",
+            "period_end",
+            "pledge_accepted",
+            "signed_by",
+        ],
+        "/open/datasets/nope/apply": ["purpose"],
+        "/open/requests": ["title", "description", "department"],
+        "/open/requests/1/answer": ["answer", "dataset", "decline"],
+        "/open/requests/999999/answer": ["answer"],
+        f"/open/datasets/{NAME}/comments": ["text", "rating"],
+        f"/open/datasets/{NAME}/problems": ["text", "row_id", "item", "proposed_value"],
+        "/open/feedback/999999/moderation": ["approve", "back"],
+        "/open/showcases": ["title", "description", "url", "datasets"],
+        "/open/showcases/999999/review": ["approve"],
+        "/open/applications/999999/decision": ["approve", "reason"],
+        "/open/applications/999999/key": [],
+        "/open/keys/999999/revoke": [],
+    }
+    seen = []
+    for path, fields in forms.items():
+        for value in HOSTILE:
+            r = client.post(path, data=dict.fromkeys(fields, value), follow_redirects=False)
+            seen.append((path, r.status_code))
+            assert r.status_code < 500, (path, value[:20], r.text[:300])
+            assert "Traceback" not in r.text
+    assert {code for _p, code in seen} <= {303, 401, 403, 404, 409, 422}, seen
+    # after the barrage a proper form still goes through
+    ok = client.post(
+        f"/open/datasets/{NAME}/comments",
+        data={"text": "好", "rating": "5"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    # nothing already stored was lost: the dataset is still there for the public
+    assert TestClient(app).get(f"/api/v1/open/datasets/{NAME}").status_code == 200
+    for value in HOSTILE:  # last: the owning officer's withdrawal, whatever the reason says
+        r = client.post(
+            f"/open/datasets/{NAME}/withdraw", data={"reason": value}, follow_redirects=False
+        )
+        assert r.status_code < 500 and "Traceback" not in r.text

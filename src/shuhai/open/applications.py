@@ -68,7 +68,7 @@ def _dataset(s: Any, name: str | int) -> tuple[OpenDataset, Resource]:
     q = select(OpenDataset, Resource).join(Resource, Resource.id == OpenDataset.resource_id)
     q = (
         q.where(OpenDataset.id == int(text))
-        if text.isascii() and text.isdigit()
+        if text.isascii() and text.isdigit() and len(text) <= 18
         else q.where(OpenDataset.name == text)
     )
     row = s.execute(q).first()

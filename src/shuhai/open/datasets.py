@@ -279,7 +279,7 @@ def dataset_dict(ds: OpenDataset, res: Resource) -> dict[str, Any]:
 def _find(s: Session, ref: str | int, *, withdrawn: bool = False) -> OpenDataset:
     q = select(OpenDataset)
     text = str(ref)
-    if isinstance(ref, int) or (text.isascii() and text.isdigit()):
+    if isinstance(ref, int) or (text.isascii() and text.isdigit() and len(text) <= 18):
         q = q.where(OpenDataset.id == int(text))
     else:
         q = q.where(OpenDataset.name == text)

@@ -294,7 +294,7 @@ def harvest(
         text = str(source)
         q = (
             q.where(OpenHarvestSource.id == int(text))
-            if text.isdigit()
+            if text.isascii() and text.isdigit() and len(text) <= 18
             else q.where(OpenHarvestSource.name == text)
         )
         src = s.scalars(q).first()

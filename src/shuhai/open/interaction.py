@@ -129,7 +129,7 @@ def request_data(config: Config, data: dict[str, Any], *, viewer: Viewer) -> dic
             text = str(ref)
             q = (
                 q.where(Department.id == int(text))
-                if text.isdigit()
+                if text.isascii() and text.isdigit() and len(text) <= 18
                 else q.where((Department.code == text) | (Department.name == text))
             )
             dept = s.scalars(q).first()

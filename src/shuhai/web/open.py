@@ -814,9 +814,24 @@ def comment_form(
     csrf: str = Form(""),
 ) -> RedirectResponse:
     check_csrf(request, csrf)
-    stars = int(rating) if rating.isdigit() else None
+    rating = rating.strip()
+    stars = (
+        (int(rating) if rating.isascii() and rating.isdigit() and len(rating) < 3 else -1)
+        if rating
+        else None
+    )
     interaction.comment(_config(request), name, viewer=signed_in(request), text=text, rating=stars)
     return RedirectResponse(f"/open/datasets/{name}?commented=1#feedback", status_code=303)
+
+
+def _row_id(text: str) -> int | None:
+    """A row's ``_id`` typed into a form: blank is none; anything but a whole number is refused."""
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        raise InvalidInput("open.bad_row", "行号应为整数 _id", "The row id is a whole number (_id)")
+    return int(text)
 
 
 @pages.post("/open/datasets/{name}/problems")
@@ -835,7 +850,7 @@ def problem_form(
         name,
         viewer=signed_in(request),
         text=text,
-        row_id=int(row_id) if row_id.isdigit() else None,
+        row_id=_row_id(row_id),
         item=item or None,
         proposed_value=proposed_value or None,
     )
