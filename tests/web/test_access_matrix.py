@@ -353,6 +353,8 @@ NO_RECORDS = {
     "/login": "sign-in page",
     "/register": "public sign-up page",
     "/favicon.ico": "the icon",
+    "/api/v1/todo": "the caller's own work: counts and links (tests/serve/test_todo.py)",
+    "/todo": "the caller's own work page",
     "/": "home page: figures",
     "/catalog": "catalog search",
     "/resources/{rid}/rules": "rule definitions page",

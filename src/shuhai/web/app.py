@@ -33,6 +33,7 @@ from shuhai.web import (
     pages,
     quality,
     share,
+    todo,
 )
 
 HERE = Path(__file__).parent
@@ -67,6 +68,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     templates.env.globals["demo_mode"] = config.demo_mode
     templates.env.globals["demo_password"] = DEMO_PASSWORD if config.demo_mode else ""
     templates.env.globals["current_user"] = auth.current_user
+    templates.env.globals["todo_count"] = todo.nav_count
     templates.env.filters["num"] = lambda v: (
         f"{v:,}" if isinstance(v, int) else ("" if v is None else v)
     )
@@ -97,6 +99,8 @@ def create_app(config: Config | None = None) -> FastAPI:
     app.include_router(open.api)
     app.include_router(open.ckan_api)
     app.include_router(open.pages)
+    app.include_router(todo.api)
+    app.include_router(todo.pages)
     app.include_router(pages.router)
     return app
 

@@ -76,9 +76,10 @@ def _signed_in(request: Request, session: dict[str, Any], next: str, default: st
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
+def login_page(request: Request, next: str = "/todo") -> HTMLResponse:
+    """Signing in lands on 我的待办 unless the user was on their way somewhere."""
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "login.html", {"next": next if next.startswith("/") else "/", "error": None}
+        request, "login.html", {"next": next if next.startswith("/") else "/todo", "error": None}
     )
 
 
