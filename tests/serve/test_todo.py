@@ -132,3 +132,22 @@ def test_the_page_the_api_and_the_navigation_count(config, tmp_path) -> None:
         "next" in TestClient(app).get("/login").text
         and 'value="/todo"' in TestClient(app).get("/login").text
     )
+
+
+def test_menus_and_buttons_a_role_cannot_use_are_not_shown(config) -> None:
+    Catalog(config).add_department({"name": "市公安局", "code": "GA"})
+    app = create_app(config)
+    anon = TestClient(app).get("/catalog").text
+    assert 'href="/share"' not in anon and 'href="/objections"' not in anon
+    assert 'href="/open"' in anon and 'href="/quality"' in anon
+    citizen = signed_client(app, config, "citizen", ["public"], None).get("/catalog").text
+    assert (
+        'href="/share"' not in citizen
+        and 'href="/bases"' not in citizen
+        and 'href="/todo"' in citizen
+    )
+    officer = signed_client(app, config, "ga_officer", ["officer"], "GA").get("/catalog").text
+    for link in ("/share", "/objections", "/comparisons", "/bases", "/todo"):
+        assert f'href="{link}"' in officer, link
+    admin = signed_client(app, config, "root", ["admin"], None).get("/catalog").text
+    assert 'href="/bases"' in admin and 'href="/share"' not in admin

@@ -321,3 +321,16 @@ def test_api_docs_work_offline(server: str, browser) -> None:  # noqa: ANN001
     assert "package_search" in page.inner_text("body") or "/api/3/action" in page.inner_text("body")
     assert errors == [], errors
     page.close()
+
+
+def test_a_citizen_sees_no_build_buttons_and_an_officer_does(server: str, browser) -> None:  # noqa: ANN001
+    page = browser.new_page()
+    sign_in(page, server, "citizen", then="/bases/人口基础库")
+    page.goto(server + "/bases/人口基础库")
+    assert page.locator("button:has-text('全量重建')").count() == 0
+    assert page.locator("header a[href='/share']").count() == 0
+    page.context.clear_cookies()
+    sign_in(page, server, "ga_officer", then="/bases/人口基础库")
+    page.goto(server + "/bases/人口基础库")
+    assert page.locator("button:has-text('全量重建')").count() == 1
+    page.close()
